@@ -1,0 +1,72 @@
+"""Errors the inspector reports to a person.
+
+Every error carries one line of text that names the input and the problem; the CLI prints it
+on stderr and exits with the error's exit code (2: the image could not be read or the
+arguments are wrong).
+
+    InspectorError
+    ├── UsageError            bad flags, a bad rules file, a bad transport
+    ├── SourceError           the image cannot be found or opened
+    │   ├── SourceNotFound
+    │   ├── EngineUnavailable
+    │   └── PlatformNotFound / ImageNotFound
+    ├── ManifestError         manifest, index or config JSON is missing or malformed
+    └── LayerFormatError      a layer blob cannot be read
+        ├── CorruptStream     truncated or corrupt tar/gzip/zstd
+        └── DigestMismatch    a blob's digest or a layer's diff_id does not match
+"""
+
+from __future__ import annotations
+
+
+class InspectorError(Exception):
+    """Root of the errors shown to a person as one line."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(InspectorError):
+    """The command line or a rules file is wrong."""
+
+
+class SourceError(InspectorError):
+    """The image cannot be found or opened."""
+
+
+class SourceNotFound(SourceError):
+    """The path, image name or reference does not exist."""
+
+
+class EngineUnavailable(SourceError):
+    """The Docker or Podman engine cannot be reached."""
+
+
+class ImageNotFound(SourceError):
+    """The source holds images, but not the one asked for (or it is ambiguous)."""
+
+
+class PlatformNotFound(SourceError):
+    """An index holds no manifest for the requested platform."""
+
+
+class ManifestError(InspectorError):
+    """Image metadata (manifest, index, config) is missing or malformed."""
+
+
+class LayerFormatError(InspectorError):
+    """A layer blob cannot be read as a (compressed) tar stream."""
+
+
+class CorruptStream(LayerFormatError):
+    """A tar, gzip or zstd stream is truncated or corrupt."""
+
+
+class DigestMismatch(LayerFormatError):
+    """Content does not hash to the digest that names it."""

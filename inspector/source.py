@@ -1,0 +1,50 @@
+"""The loader boundary: every source turns what the user named into a LoadedImage.
+
+A source reads its input once, in one forward pass where the input is a stream (a
+`docker save` tar puts its metadata last, and a pipe cannot seek), and reports what it
+learns through `LoadEvents` so a UI can fill in as layers are indexed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from inspector.indexer import LayerIndex
+from inspector.model import Image
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedImage:
+    """An image and the index of each of its layers, base first."""
+
+    image: Image
+    layers: tuple[LayerIndex, ...]
+    warnings: tuple[str, ...] = ()
+    others: tuple[Image, ...] = ()
+
+
+class LoadEvents:
+    """Callbacks a source makes while loading. The base class ignores them all."""
+
+    def image_known(self, image: Image) -> None:
+        """The manifest and config are read (before layers for seekable sources)."""
+
+    def layer_started(self, name: str, total: int | None) -> None:
+        """A layer blob starts streaming; `total` is its stored size when known."""
+
+    def layer_progress(self, nbytes: int) -> None:
+        """`nbytes` more stored bytes of the current layer were read."""
+
+    def layer_done(self, name: str, index: LayerIndex) -> None:
+        """A layer blob is fully indexed and its digests computed."""
+
+
+class ImageSource(Protocol):
+    """What every source provides."""
+
+    label: str
+
+    def load(self, events: LoadEvents) -> LoadedImage:
+        """Read the image and index every layer; raise InspectorError on bad input."""
+        ...

@@ -1,0 +1,1 @@
+"""Adapters from where images live (archives, layouts, engines) to LoadedImage."""

@@ -1,0 +1,332 @@
+"""`docker save` / `podman save` / oci-archive tars, read in one forward pass.
+
+Every producer puts its metadata (`manifest.json`, `index.json`) after the layers, and a
+pipe cannot seek, so each member is classified by its first bytes as it passes: a layer
+blob (tar, gzip or zstd) is indexed on the spot, a JSON document is kept, anything else
+is skipped. Symlinked and hardlinked members (repeated layers) are recorded as aliases.
+Once the stream ends, the metadata binds the indexed members into an image: from
+`manifest.json` when present (all `docker save` shapes, kaniko), else from the OCI graph
+in `index.json` (buildx `type=oci`, oci-archive). The same code reads a file, an outer
+gzip/zstd, standard input and an engine's save stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from inspector.blobs import PeekReader, compression_of, decompressed
+from inspector.digest import Digest
+from inspector.errors import (
+    CorruptStream,
+    DigestMismatch,
+    ImageNotFound,
+    ManifestError,
+    SourceError,
+    SourceNotFound,
+)
+from inspector.indexer import LayerIndex, index_blob, normalize
+from inspector.manifest import (
+    Config,
+    Descriptor,
+    build_layers,
+    layer_descriptors,
+    media_type_for,
+    normalize_name,
+    parse_config,
+    parse_json,
+    select_manifest,
+)
+from inspector.model import Image, Platform
+from inspector.source import LoadedImage, LoadEvents
+from inspector.tarstream import SYMLINK, TarReader, looks_like_tar
+
+MAX_JSON = 64 << 20
+_DIGEST_NAMES = ("blobs/sha256/", "sha256:")
+
+
+@dataclass
+class _Members:
+    """What one pass over the archive found."""
+
+    layers: dict[str, LayerIndex] = field(default_factory=dict)
+    docs: dict[str, bytes] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    other: set[str] = field(default_factory=set)
+
+    def resolve(self, name: str) -> str:
+        seen: set[str] = set()
+        name = normalize(name)[0]
+        while name in self.aliases and name not in seen:
+            seen.add(name)
+            name = self.aliases[name]
+        return name
+
+
+def digest_in_name(name: str) -> Digest | None:
+    """The digest a member's name claims for its content, if it claims one."""
+    base = name
+    for prefix in _DIGEST_NAMES:
+        if name.startswith(prefix):
+            base = name[len(prefix) :]
+            break
+    else:
+        if name.endswith(".json") and "/" not in name:
+            base = name[: -len(".json")]
+        else:
+            return None
+    if Digest.is_valid(f"sha256:{base}"):
+        return Digest("sha256", base)
+    return None
+
+
+class ArchiveSource:
+    """An image archive on disk (`path`) or arriving on a stream (`stream`)."""
+
+    def __init__(
+        self,
+        path: str | None,
+        label: str,
+        *,
+        ref: str | None = None,
+        platform: Platform | None = None,
+        stream: IO[bytes] | None = None,
+        stream_label: str | None = None,
+    ) -> None:
+        self.path = path
+        self.label = label
+        self.ref = ref
+        self.platform = platform
+        self._stream = stream
+        self._stream_label = stream_label or label
+
+    def load(self, events: LoadEvents) -> LoadedImage:
+        if self._stream is not None:
+            members = self.scan(self._stream.read, events)
+        elif self.path == "-":
+            members = self.scan(sys.stdin.buffer.read, events)
+        else:
+            assert self.path is not None
+            try:
+                handle = open(self.path, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:
+                raise SourceNotFound(f"{self.label}: no such file") from None
+            except IsADirectoryError:
+                raise SourceError(
+                    f"{self.label}: is a directory without an oci-layout file"
+                ) from None
+            except OSError as exc:
+                raise SourceError(f"{self.label}: cannot open ({exc.strerror})") from None
+            with handle:
+                members = self.scan(handle.read, events)
+        return self.bind(members, events)
+
+    # --- the pass -----------------------------------------------------------------
+    def scan(self, read: Callable[[int], bytes], events: LoadEvents) -> _Members:
+        label = self._stream_label
+        try:
+            inner, _ = decompressed(read, label)
+        except OSError as exc:
+            raise SourceError(f"{label}: cannot read ({exc})") from None
+        first = PeekReader(inner)
+        head = first.peek(1024)
+        if not head:
+            raise SourceError(f"{label}: empty input, not an image archive")
+        if not looks_like_tar(head):
+            raise SourceError(f"{label}: not a tar archive, so not an image archive")
+        members = _Members()
+        reader = TarReader(first.read, label)
+        try:
+            for header in reader:
+                name, _ = normalize(header.name)
+                if header.type == SYMLINK:
+                    target = posixpath.normpath(
+                        posixpath.join(posixpath.dirname(name), header.linkname)
+                    )
+                    members.aliases[name] = target.lstrip("/")
+                    continue
+                if header.type == "1":
+                    members.aliases[name] = normalize(header.linkname)[0]
+                    continue
+                if header.type != "0" or header.size == 0:
+                    continue
+                peek = reader.peek_content(1024)
+                if compression_of(peek) != "none" or looks_like_tar(peek):
+                    events.layer_started(name, header.size)
+                    index = index_blob(
+                        reader.read_content,
+                        f"{label}: layer {name}",
+                        progress=events.layer_progress,
+                    )
+                    members.layers[name] = index
+                    events.layer_done(name, index)
+                elif peek.lstrip()[:1] in (b"{", b"[") and header.size <= MAX_JSON:
+                    members.docs[name] = b"".join(bytes(c) for c in reader.chunks())
+                else:
+                    members.other.add(name)
+        except CorruptStream as exc:
+            if "truncated" in exc.message and label not in exc.message:
+                raise CorruptStream(f"{label}: truncated archive") from None
+            raise
+        return members
+
+    # --- binding metadata to members -------------------------------------------------
+    def bind(self, members: _Members, events: LoadEvents) -> LoadedImage:
+        label = self._stream_label
+        if "manifest.json" in members.docs:
+            image, layers = self._bind_docker(members, label)
+        elif "index.json" in members.docs:
+            image, layers = self._bind_oci(members, label)
+        else:
+            raise ManifestError(
+                f"{label}: not an image archive (no manifest.json or index.json inside)"
+            )
+        events.image_known(image)
+        warnings = tuple(
+            f"layer {i}: {w}" if not w.startswith(label) else w
+            for i, index in enumerate(layers)
+            for w in index.warnings
+        )
+        return LoadedImage(image, tuple(layers), warnings)
+
+    def _doc(self, members: _Members, name: str, what: str) -> bytes:
+        resolved = members.resolve(name)
+        data = members.docs.get(resolved)
+        if data is None:
+            raise ManifestError(f"{self._stream_label}: {what} names missing file {name!r}")
+        claimed = digest_in_name(resolved)
+        if claimed is not None and hashlib.sha256(data).hexdigest() != claimed.hex:
+            raise DigestMismatch(
+                f"{self._stream_label}: {resolved} does not match its digest {claimed}"
+            )
+        return data
+
+    def _layer(self, members: _Members, name: str) -> tuple[str, LayerIndex]:
+        resolved = members.resolve(name)
+        index = members.layers.get(resolved)
+        if index is None:
+            raise ManifestError(f"{self._stream_label}: manifest names missing layer {name!r}")
+        claimed = digest_in_name(resolved)
+        if claimed is not None and index.digest is not None and claimed != index.digest:
+            raise DigestMismatch(
+                f"{self._stream_label}: layer {resolved} does not match its digest {claimed} "
+                f"(computed {index.digest})"
+            )
+        return resolved, index
+
+    def _bind_docker(self, members: _Members, label: str) -> tuple[Image, list[LayerIndex]]:
+        doc = parse_json(members.docs["manifest.json"], f"{label}: manifest.json")
+        if not isinstance(doc, list) or not doc or not all(isinstance(e, dict) for e in doc):
+            raise ManifestError(f"{label}: manifest.json is not a list of images")
+        entry = self._pick_entry(doc, label)
+        config_name = entry.get("Config")
+        layer_names = entry.get("Layers")
+        if not isinstance(config_name, str) or not isinstance(layer_names, list):
+            raise ManifestError(f"{label}: manifest.json entry lacks Config or Layers")
+        config_bytes = self._doc(members, config_name, "manifest.json")
+        config = parse_config(config_bytes, f"{label}: config {config_name}")
+        found = [self._layer(members, str(n)) for n in layer_names]
+        indexes = [index for _, index in found]
+        self._check_diff_ids(config, indexes, label)
+        infos = build_layers(
+            config,
+            [
+                (i.digest, media_type_for(i.compression), i.compressed_size, name)
+                for name, i in found
+            ],
+        )
+        tags = tuple(str(t) for t in (entry.get("RepoTags") or []))
+        image = Image(
+            label=self.label,
+            tags=tags,
+            config_digest=Digest.sha256_of(config_bytes),
+            platform=config.platform,
+            layers=infos,
+            history=config.history,
+            config=config.runtime,
+            created=config.created,
+        )
+        return image, indexes
+
+    def _pick_entry(self, doc: list[dict[str, Any]], label: str) -> dict[str, Any]:
+        if self.ref is not None:
+            wanted = normalize_name(self.ref)
+            for entry in doc:
+                tags = [str(t) for t in entry.get("RepoTags") or []]
+                if self.ref in tags or any(normalize_name(t) == wanted for t in tags):
+                    return entry
+                config = str(entry.get("Config", ""))
+                if len(self.ref) >= 12 and self.ref.removeprefix("sha256:") in config:
+                    return entry
+            raise ImageNotFound(
+                f"{label}: no image tagged {self.ref!r} (available: {_listing(doc)})"
+            )
+        if len(doc) > 1:
+            raise ImageNotFound(
+                f"{label}: holds {len(doc)} images; pick one with NAME:TAG after the path "
+                f"(available: {_listing(doc)})"
+            )
+        return doc[0]
+
+    def _bind_oci(self, members: _Members, label: str) -> tuple[Image, list[LayerIndex]]:
+        index_doc = parse_json(members.docs["index.json"], f"{label}: index.json")
+
+        def fetch(desc: Descriptor) -> bytes:
+            return self._doc(members, f"blobs/{desc.digest.algorithm}/{desc.digest.hex}", "index")
+
+        desc, manifest, tags = select_manifest(
+            index_doc, fetch, label, ref=self.ref, platform=self.platform
+        )
+        config_desc, layer_descs = layer_descriptors(manifest, label)
+        config_bytes = fetch(config_desc)
+        config = parse_config(config_bytes, f"{label}: config {config_desc.digest}")
+        found = [
+            self._layer(members, f"blobs/{d.digest.algorithm}/{d.digest.hex}")
+            for d in layer_descs
+        ]
+        indexes = [index for _, index in found]
+        self._check_diff_ids(config, indexes, label)
+        infos = build_layers(
+            config,
+            [
+                (i.digest, d.media_type or media_type_for(i.compression), i.compressed_size, n)
+                for d, (n, i) in zip(layer_descs, found, strict=True)
+            ],
+        )
+        image = Image(
+            label=self.label,
+            tags=tags,
+            config_digest=config_desc.digest,
+            platform=config.platform or desc.platform,
+            layers=infos,
+            history=config.history,
+            config=config.runtime,
+            created=config.created,
+            manifest_digest=desc.digest,
+        )
+        return image, indexes
+
+    def _check_diff_ids(self, config: Config, indexes: list[LayerIndex], label: str) -> None:
+        if len(config.diff_ids) != len(indexes):
+            raise ManifestError(
+                f"{label}: config lists {len(config.diff_ids)} diff_ids but the manifest "
+                f"{len(indexes)} layers"
+            )
+        for position, (expected, index) in enumerate(zip(config.diff_ids, indexes, strict=True)):
+            if index.diff_id != expected:
+                raise DigestMismatch(
+                    f"{label}: layer {position} uncompresses to {index.diff_id}, "
+                    f"but the config says {expected}"
+                )
+
+
+def _listing(doc: list[dict[str, Any]]) -> str:
+    names: list[str] = []
+    for entry in doc:
+        tags = [str(t) for t in entry.get("RepoTags") or []]
+        names.extend(tags or [str(entry.get("Config", "?"))])
+    return ", ".join(names)
