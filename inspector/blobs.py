@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Callable
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from inspector.errors import CorruptStream
 
@@ -19,6 +19,12 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 Read = Callable[[int], bytes]
+
+
+class Readable(Protocol):
+    """Anything with a binary `read(n)`: a file, a socket stream, BytesIO."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 def compression_of(head: bytes) -> str:
@@ -121,13 +127,13 @@ def decompressed(raw: Read, label: str) -> tuple[Read, str]:
     if kind == "gzip":
         from isal import igzip
 
-        stream: Any = igzip.IGzipFile(fileobj=cast(IO[bytes], peek), mode="rb")
+        stream: Any = igzip.IGzipFile(fileobj=cast(IO[bytes], peek), mode="rb")  # type: ignore[no-untyped-call]
         return _GuardedReader(stream, label, "gzip").read, kind
     if kind == "zstd":
         import zstandard
 
         stream = zstandard.ZstdDecompressor().stream_reader(
-            peek, read_across_frames=True, closefd=False, read_size=1 << 20
+            cast(IO[bytes], peek), read_across_frames=True, closefd=False, read_size=1 << 20
         )
         return _GuardedReader(stream, label, "zstd").read, kind
     return peek.read, kind

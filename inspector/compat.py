@@ -179,10 +179,7 @@ def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:
     discovered = sum(cumulative.values())
     efficiency = sum(minimum.values()) / discovered if discovered else 1.0
     user = sum(layer_sizes[1:])
-    if user:
-        user_wasted = wasted / user
-    else:
-        user_wasted = math.nan if wasted == 0 else math.inf
+    user_wasted = wasted / user if user else (math.nan if wasted == 0 else math.inf)
     return DiveNumbers(
         size_bytes=sum(layer_sizes),
         user_size_bytes=user,

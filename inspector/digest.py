@@ -21,7 +21,7 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> Digest:
-        match = _DIGEST.match(text.strip()) if isinstance(text, str) else None
+        match = _DIGEST.match(text.strip())
         if match is None or len(match.group(2)) != _LENGTHS[match.group(1)]:
             raise ManifestError(f"invalid digest {text!r}")
         return cls(match.group(1), match.group(2))

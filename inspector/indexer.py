@@ -133,7 +133,14 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
 
 
 def _whiteout(
-    index: LayerIndex, tartype: str, mode: int, uid: int, gid: int, path: str, parent: str, base: str
+    index: LayerIndex,
+    tartype: str,
+    mode: int,
+    uid: int,
+    gid: int,
+    path: str,
+    parent: str,
+    base: str,
 ) -> None:
     marker = FileEntry(path, TAR_TYPES.get(tartype, EntryType.OTHER), 0, mode, uid, gid, 0)
     if base == OPAQUE:

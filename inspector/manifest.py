@@ -197,9 +197,7 @@ def select_manifest(
     it. `platform` None means "the host's, or the only image there is".
     """
     top = _obj(index_doc, f"{label}: index.json")
-    entries = [
-        parse_descriptor(d, f"{label}: index.json") for d in (top.get("manifests") or [])
-    ]
+    entries = [parse_descriptor(d, f"{label}: index.json") for d in (top.get("manifests") or [])]
     if ref is not None:
         chosen = [d for d in entries if ref_matches(ref, d)]
         if not chosen:
@@ -208,9 +206,9 @@ def select_manifest(
             raise ImageNotFound(f"{label}: no image named {ref!r} (available: {listing})")
         entries = chosen
     else:
-        names = {_name(d) for d in entries if _name(d)}
-        if len(names) > 1:
-            listing = ", ".join(sorted(names))
+        distinct = {_name(d) for d in entries if _name(d)}
+        if len(distinct) > 1:
+            listing = ", ".join(sorted(distinct))
             raise ImageNotFound(f"{label}: holds several images; pick one of: {listing}")
     tags = tuple(sorted({_name(d) for d in entries if _name(d)}))
     candidates = _flatten(entries, fetch, label, depth=0)

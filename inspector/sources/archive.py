@@ -17,9 +17,9 @@ import posixpath
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
-from inspector.blobs import PeekReader, compression_of, decompressed
+from inspector.blobs import PeekReader, Readable, compression_of, decompressed
 from inspector.digest import Digest
 from inspector.errors import (
     CorruptStream,
@@ -94,7 +94,7 @@ class ArchiveSource:
         *,
         ref: str | None = None,
         platform: Platform | None = None,
-        stream: IO[bytes] | None = None,
+        stream: Readable | None = None,
         stream_label: str | None = None,
     ) -> None:
         self.path = path
@@ -285,8 +285,7 @@ class ArchiveSource:
         config_bytes = fetch(config_desc)
         config = parse_config(config_bytes, f"{label}: config {config_desc.digest}")
         found = [
-            self._layer(members, f"blobs/{d.digest.algorithm}/{d.digest.hex}")
-            for d in layer_descs
+            self._layer(members, f"blobs/{d.digest.algorithm}/{d.digest.hex}") for d in layer_descs
         ]
         indexes = [index for _, index in found]
         self._check_diff_ids(config, indexes, label)

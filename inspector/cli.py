@@ -1,0 +1,198 @@
+"""Command line: pick a source, load, analyse, then report, evaluate CI rules or open the UI.
+
+Exit codes: 0 success (and every CI rule passed), 1 a CI rule failed, 2 the image could
+not be read or the arguments are wrong, 3 an internal error (a bug: please report it),
+130 interrupted. Errors are one line on stderr; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+from inspector import __version__, reference
+from inspector.errors import InspectorError, UsageError
+from inspector.model import Platform
+from inspector.progress import TerminalProgress
+from inspector.source import ImageSource, LoadedImage, LoadEvents
+
+EXIT_OK = 0
+EXIT_RULE_FAILED = 1
+EXIT_ERROR = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+_TRUE = frozenset({"1", "t", "true", "yes", "y", "on"})
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"inspector: {message} (see inspector --help)\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="inspector",
+        description="Look inside a container image: every layer's changes, the bytes it "
+        "wastes, and a CI verdict.",
+        epilog="IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archive:PATH[:REF], "
+        "docker-daemon:NAME, a path to an archive (- for standard input), an OCI layout "
+        "directory, an engine image name, or 'demo' for the built-in demo image. "
+        "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error.",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="the image to inspect")
+    parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    parser.add_argument(
+        "--source",
+        choices=("docker", "podman", "docker-archive"),
+        help="dive's way to say where IMAGE lives",
+    )
+    parser.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    parser.add_argument(
+        "-j", "--json", metavar="FILE", help="write the analysis as JSON to FILE (- = stdout)"
+    )
+    parser.add_argument(
+        "--no-file-lists",
+        action="store_true",
+        help="leave each layer's fileList out of the JSON (smaller output)",
+    )
+    parser.add_argument("--ci", action="store_true", help="evaluate CI rules (also CI=true)")
+    parser.add_argument("--ci-config", metavar="FILE", help="rules file (default: ./.dive-ci)")
+    parser.add_argument(
+        "--ci-format",
+        choices=("text", "json", "markdown", "junit"),
+        default="text",
+        help="CI report format (default: text)",
+    )
+    rules = parser.add_argument_group("CI rules (dive's names; 'disabled' turns one off)")
+    for name in ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"):
+        rules.add_argument(f"--{name}", dest=name, metavar="VALUE")
+    for name in (
+        "exactLowestEfficiency",
+        "exactHighestWastedBytes",
+        "exactHighestUserWastedPercent",
+    ):
+        rules.add_argument(f"--{name}", dest=name, metavar="VALUE")
+    parser.add_argument(
+        "--text", action="store_true", help="print the text summary instead of opening the UI"
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parser
+
+
+def ci_requested(args: argparse.Namespace) -> bool:
+    return bool(args.ci) or os.environ.get("CI", "").strip().lower() in _TRUE
+
+
+def open_source(spec: reference.SourceSpec, label: str, platform: Platform | None) -> ImageSource:
+    """The source object for a parsed IMAGE argument."""
+    if spec.transport in (reference.ARCHIVE, reference.OCI_ARCHIVE):
+        from inspector.sources.archive import ArchiveSource
+
+        return ArchiveSource(spec.location, label, ref=spec.ref, platform=platform)
+    if spec.transport == reference.OCI:
+        from inspector.sources.oci_layout import OciLayoutSource
+
+        return OciLayoutSource(spec.location, label, ref=spec.ref, platform=platform)
+    if spec.transport == reference.DAEMON:
+        from inspector.sources.daemon import DaemonSource
+
+        return DaemonSource(spec.location, label, platform=platform)
+    raise UsageError(f"{label}: the {spec.transport} transport is not supported yet")
+
+
+def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
+    platform = Platform.parse(args.platform) if args.platform else None
+    if args.image == "demo" and args.source is None and not os.path.exists("demo"):
+        from inspector.demo import build_demo
+        from inspector.sources.archive import ArchiveSource
+
+        with tempfile.TemporaryDirectory(prefix="inspector-demo-") as tmp:
+            path = os.path.join(tmp, "demo.tar")
+            with open(path, "wb") as handle:
+                handle.write(build_demo())
+            return ArchiveSource(path, "demo", platform=platform).load(events)
+    spec = reference.parse(args.image, args.source)
+    return open_source(spec, args.image, platform).load(events)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    ci = ci_requested(args)
+    rule_config = None
+    if ci:
+        from inspector import rules
+
+        flags = {name: getattr(args, name) for name in rules.DIVE_RULES + rules.EXACT_RULES}
+        rule_config = rules.load_rule_config(flags, args.ci_config)
+    if args.json and args.json != "-":
+        directory = os.path.dirname(os.path.abspath(args.json))
+        if not os.path.isdir(directory):
+            raise UsageError(f"--json {args.json}: directory {directory} does not exist")
+
+    progress = TerminalProgress.for_stderr()
+    try:
+        loaded = load(args, progress)
+    finally:
+        progress.close()
+
+    from inspector import report
+    from inspector.analysis import analyse
+    from inspector.compat import dive_numbers
+
+    analysis = analyse(loaded.image, loaded.layers)
+    dive = dive_numbers(loaded.layers)
+    warnings = loaded.warnings + analysis.warnings
+    for warning in warnings:
+        sys.stderr.write(f"inspector: warning: {warning}\n")
+
+    if args.json:
+        doc = report.document(
+            analysis, dive, loaded.layers, warnings, file_lists=not args.no_file_lists
+        )
+        text = report.dumps(doc)
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            report.write_atomically(args.json, text)
+
+    if ci:
+        from inspector import ci_report, rules
+
+        assert rule_config is not None
+        verdict = rules.evaluate(rule_config, analysis.exact, dive)
+        out = sys.stderr if args.json == "-" else sys.stdout
+        out.write(ci_report.render(args.ci_format, verdict, analysis, dive, loaded.image.label))
+        return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
+    if not args.json:
+        sys.stdout.write(report.summary(analysis, dive, warnings))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        return run(argv)
+    except InspectorError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"inspector: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("inspector: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"inspector: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for a traceback, and please report it)\n"
+        )
+        return EXIT_BUG

@@ -1,0 +1,201 @@
+"""Turn an analysis into the JSON document (`--json`) and the text summary.
+
+The JSON is a superset of dive's `--json` document: `layer[]` and `image{sizeBytes,
+inefficientBytes, efficiencyScore, fileReference[]}` carry dive-compatible values under
+dive's keys; everything else (the exact accounting under `image.exact`, digests, sizes,
+change counts, warnings) is added beside them. NaN and infinity become null.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from typing import Any
+
+from inspector import formatting
+from inspector.analysis import Analysis
+from inspector.compat import DiveNumbers, file_list
+from inspector.indexer import LayerIndex
+from inspector.model import Image
+
+SCHEMA_VERSION = 1
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def dive_layer_id(source_id: str, diff_id: str) -> str:
+    """dive's layer `id`: the first component of the layer's name in the archive.
+
+    For OCI-shaped archives dive reports the literal `blobs` for every layer; we give
+    the blob's hex digest there instead (docs/metrics.md).
+    """
+    head = source_id.split("/", 1)[0] if source_id else ""
+    if not head or head == "blobs":
+        return diff_id.split(":", 1)[-1]
+    return head
+
+
+def image_config(image: Image) -> dict[str, Any]:
+    cfg = image.config
+    return {
+        "entrypoint": list(cfg.entrypoint) if cfg.entrypoint is not None else None,
+        "cmd": list(cfg.cmd) if cfg.cmd is not None else None,
+        "env": list(cfg.env),
+        "user": cfg.user,
+        "workdir": cfg.workdir,
+        "exposedPorts": list(cfg.exposed_ports),
+        "labels": dict(cfg.labels),
+    }
+
+
+def document(
+    analysis: Analysis,
+    dive: DiveNumbers,
+    layers: tuple[LayerIndex, ...],
+    warnings: tuple[str, ...],
+    *,
+    file_lists: bool = True,
+) -> dict[str, Any]:
+    image = analysis.image
+    layer_docs = []
+    for info, stats, index in zip(image.layers, analysis.layers, layers, strict=True):
+        layer_docs.append(
+            {
+                "index": info.position,
+                "id": dive_layer_id(info.source_id, str(info.diff_id)),
+                "digestId": str(info.diff_id),
+                "sizeBytes": index.tar_bytes,
+                "command": formatting.dive_command(info.created_by),
+                "fileList": file_list(index) if file_lists else [],
+                "digest": str(info.digest) if info.digest else None,
+                "diffId": str(info.diff_id),
+                "mediaType": info.media_type,
+                "compressedBytes": index.compressed_size,
+                "uncompressedBytes": index.uncompressed_size,
+                "createdBy": info.created_by,
+                "created": info.history.created if info.history else None,
+                "added": stats.added,
+                "modified": stats.modified,
+                "removed": stats.removed,
+                "unchanged": stats.unchanged,
+                "addedBytes": stats.added_bytes,
+                "modifiedBytes": stats.modified_bytes,
+                "removedBytes": stats.removed_bytes,
+                "storedBytes": stats.stored_bytes,
+                "wastedBytes": stats.wasted_bytes,
+                "contributionBytes": stats.contribution,
+                "cumulativeBytes": stats.cumulative,
+            }
+        )
+    exact = analysis.exact
+    return {
+        "layer": layer_docs,
+        "image": {
+            "sizeBytes": dive.size_bytes,
+            "inefficientBytes": dive.wasted_bytes,
+            "efficiencyScore": _number(dive.efficiency),
+            "fileReference": [
+                {"count": i.count, "sizeBytes": i.cumulative_size, "file": i.path}
+                for i in dive.inefficiencies
+            ],
+            "userSizeBytes": dive.user_size_bytes,
+            "userWastedPercent": _number(dive.user_wasted_percent),
+            "name": image.label,
+            "tags": list(image.tags),
+            "platform": str(image.platform) if image.platform else None,
+            "configDigest": str(image.config_digest),
+            "manifestDigest": str(image.manifest_digest) if image.manifest_digest else None,
+            "created": image.created,
+            "config": image_config(image),
+            "compressedBytes": sum(index.compressed_size for index in layers),
+            "exact": {
+                "storedBytes": exact.stored_bytes,
+                "visibleBytes": exact.visible_bytes,
+                "wastedBytes": exact.wasted_bytes,
+                "efficiency": exact.efficiency,
+                "userWastedPercent": exact.user_wasted_percent,
+                "wastedFiles": [
+                    {
+                        "path": "/" + w.path,
+                        "bytes": w.size,
+                        "storedIn": w.stored_in,
+                        "hiddenBy": w.hidden_by,
+                        "how": str(w.how),
+                    }
+                    for w in exact.wasted_files
+                ],
+            },
+        },
+        "warnings": list(warnings),
+        "schemaVersion": SCHEMA_VERSION,
+    }
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the whole new one."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".inspector-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+def summary(analysis: Analysis, dive: DiveNumbers, warnings: tuple[str, ...]) -> str:
+    """The plain-text summary `inspector IMAGE` prints when no terminal UI is wanted."""
+    image = analysis.image
+    exact = analysis.exact
+    lines = [f"Image: {image.label}"]
+    if image.tags:
+        lines.append(f"Tags: {', '.join(image.tags)}")
+    if image.platform:
+        lines.append(f"Platform: {image.platform}")
+    lines.append("")
+    lines.append(f"{'#':>3}  {'Stored':>9}  {'Adds':>9}  {'+':>6} {'~':>6} {'-':>6}  "
+                 f"{'Wasted':>9}  Command")  # fmt: skip
+    for info, stats in zip(image.layers, analysis.layers, strict=True):
+        lines.append(
+            f"{info.position:>3}  {formatting.size(info.size):>9}  "
+            f"{formatting.signed_size(stats.contribution):>9}  "
+            f"{stats.added:>6} {stats.modified:>6} {stats.removed:>6}  "
+            f"{formatting.size(stats.wasted_bytes):>9}  "
+            f"{formatting.command(info.created_by)[:80]}"
+        )
+    lines.append("")
+    lines.append(f"Stored in layers:   {formatting.size(exact.stored_bytes)}")
+    lines.append(f"Visible at the end: {formatting.size(exact.visible_bytes)}")
+    lines.append(
+        f"Wasted (exact):     {formatting.size(exact.wasted_bytes)} "
+        f"({exact.wasted_bytes} bytes), efficiency {formatting.percent(exact.efficiency)}"
+    )
+    lines.append(
+        f"dive-compatible:    efficiency {formatting.percent(dive.efficiency)}, "
+        f"wastedBytes {dive.wasted_bytes}, userWastedPercent "
+        f"{formatting.percent(dive.user_wasted_percent)}"
+    )
+    if exact.wasted_files:
+        lines.append("")
+        lines.append(f"{'Wasted':>9}  {'Stored':>6}  {'Hidden':>6}  {'How':<15} Path")
+        for wasted in exact.wasted_files[:20]:
+            lines.append(
+                f"{formatting.size(wasted.size):>9}  {wasted.stored_in:>6}  "
+                f"{wasted.hidden_by:>6}  {wasted.how:<15} /{wasted.path}"
+            )
+        more = len(exact.wasted_files) - 20
+        if more > 0:
+            lines.append(f"... and {more} more (see --json)")
+    for warning in warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines) + "\n"

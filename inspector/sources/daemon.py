@@ -1,0 +1,111 @@
+"""A Docker (or Podman) engine: the image's save stream, read once into the archive reader.
+
+The engine exports the image as a `docker save` tar; that stream goes straight into the
+same single-pass reader as an archive file, never to a temporary copy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from inspector.errors import EngineUnavailable, ImageNotFound, SourceError
+from inspector.model import Platform
+from inspector.source import LoadedImage, LoadEvents
+from inspector.sources.archive import ArchiveSource
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+class ChunkStream:
+    """A `read(n)` view of an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return b""
+        if n < 0 or n >= len(self._buf):
+            data, self._buf = self._buf, b""
+            return data
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+
+def engine_host() -> str:
+    """The engine address the docker CLI would use: DOCKER_HOST, else the current context."""
+    host = os.environ.get("DOCKER_HOST")
+    if host:
+        return host
+    try:
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_current_context()
+        if context is not None and context.Host:  # type: ignore[redundant-expr]
+            return str(context.Host)
+    except Exception:  # a broken CLI config must not stop us; fall back to the default
+        return DEFAULT_SOCKET
+    return DEFAULT_SOCKET
+
+
+def connect(host: str) -> Any:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.DockerClient(base_url=host, version="auto", timeout=60)
+    except DockerException as exc:
+        raise EngineUnavailable(
+            f"cannot reach the Docker engine at {host} ({_short(exc)}); "
+            "start it, or point DOCKER_HOST at another engine"
+        ) from None
+    return client
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+class DaemonSource:
+    """An image held by a Docker-compatible engine, by name or ID."""
+
+    def __init__(self, name: str, label: str, *, platform: Platform | None = None) -> None:
+        self.name = name
+        self.label = label
+        self.platform = platform
+
+    def load(self, events: LoadEvents) -> LoadedImage:
+        from docker.errors import APIError, DockerException, NotFound
+
+        host = engine_host()
+        client = connect(host)
+        try:
+            try:
+                image = client.images.get(self.name)
+            except NotFound:
+                raise ImageNotFound(
+                    f"{self.name}: no such image in the Docker engine at {host}"
+                ) from None
+            image_id = str(image.id)
+            stream = ChunkStream(iter(client.api.get_image(image_id, chunk_size=1 << 20)))
+            archive = ArchiveSource(
+                None, self.label, ref=None, stream=stream, stream_label=self.name
+            )
+            return archive.load(events)
+        except (APIError, DockerException) as exc:
+            raise SourceError(
+                f"{self.name}: the Docker engine at {host} failed: {_short(exc)}"
+            ) from None
+        except OSError as exc:
+            raise EngineUnavailable(
+                f"{self.name}: lost the Docker engine at {host} ({exc})"
+            ) from None
+        finally:
+            client.close()
