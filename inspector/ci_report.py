@@ -1,0 +1,353 @@
+"""A CI verdict as a report: dive-like text, JSON, Markdown or JUnit XML (pure: no I/O).
+
+Every format carries the rule results; text and JSON also carry dive's numbers and the
+exact accounting, Markdown a GitHub step summary with the largest wasted files, JUnit one
+test case per rule. Non-finite numbers (dive's userWastedPercent of a one-layer image)
+become `null` in JSON and `n/a` in text. Paths are shown absolute, as dive shows them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+
+from inspector.analysis import Analysis, ExactWaste, WastedFile
+from inspector.compat import DiveNumbers, Inefficiency
+from inspector.errors import UsageError
+from inspector.formatting import size as human_size
+from inspector.rules import BYTE_RULES, RuleResult, Status, Verdict
+
+FORMATS = ("text", "json", "markdown", "junit")
+TEXT_ROWS = 50  # rows of each file table in the text report
+MARKDOWN_ROWS = 20  # rows of the wasted-files table in the Markdown report
+
+
+def render(fmt: str, verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+    """The report in format `fmt` (one of FORMATS), ending with a newline."""
+    renderer = _RENDERERS.get(fmt)
+    if renderer is None:
+        raise UsageError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
+    return renderer(verdict, analysis, dive, label)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _percent(value: float, digits: int = 4) -> str:
+    return f"{value * 100:.{digits}f} %" if math.isfinite(value) else "n/a"
+
+
+def _shown_path(path: str) -> str:
+    return path if path.startswith("/") else f"/{path}"
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    """Control characters (a newline in a file name…) and undecodable bytes (lone
+    surrogates) as visible escapes, so every row stays one printable line."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte decoded with surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _rule_value(rule: str, value: float | None) -> str:
+    if value is None:
+        return "disabled"
+    if rule in BYTE_RULES:
+        return f"{human_size(int(value))} ({int(value)} B)" if math.isfinite(value) else "n/a"
+    return _percent(value, 2)
+
+
+def _counts(verdict: Verdict) -> tuple[int, int, int, int]:
+    return (
+        len(verdict.results),
+        verdict.count(Status.PASS),
+        verdict.count(Status.FAIL),
+        verdict.count(Status.SKIP),
+    )
+
+
+# -------------------------------------------------------------------------------- text
+
+
+def _text(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+    lines = [f"Image: {_printable(label)}"]
+    if verdict.source:
+        lines.append(f"  Using {verdict.source}")
+    lines += [
+        "Analysis (dive-compatible):",
+        f"  efficiency: {_percent(dive.efficiency)}",
+        f"  wastedBytes: {dive.wasted_bytes} bytes ({human_size(dive.wasted_bytes)})",
+        f"  userWastedPercent: {_percent(dive.user_wasted_percent)}",
+        "Inefficient Files:",
+        *_inefficiency_table(dive.inefficiencies),
+        *_exact_section(analysis.exact),
+    ]
+    if analysis.warnings:
+        lines.append("Warnings:")
+        lines += [f"  {_printable(w)}" for w in analysis.warnings]
+    lines.append("Results:")
+    lines += [_text_result(r) for r in verdict.results]
+    total, passed, failed, skipped = _counts(verdict)
+    outcome = "PASS" if verdict.passed else "FAIL"
+    lines.append(
+        f"Result:{outcome} [Total:{total}] [Passed:{passed}] [Failed:{failed}] [Skipped:{skipped}]"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _more(shown: int, total: int) -> list[str]:
+    return [f"  … and {total - shown} more (the json format lists all)"] if total > shown else []
+
+
+def _inefficiency_table(rows: tuple[Inefficiency, ...]) -> list[str]:
+    if not rows:
+        return ["  none"]
+    lines = ["Count  Wasted Space  File Path"]
+    for row in rows[:TEXT_ROWS]:
+        size = human_size(row.cumulative_size)
+        lines.append(f"{row.count:>5}  {size:>12}  {_printable(row.path)}")
+    return lines + _more(min(len(rows), TEXT_ROWS), len(rows))
+
+
+def _exact_section(exact: ExactWaste) -> list[str]:
+    def amount(size: int) -> str:
+        return f"{size} bytes ({human_size(size)})"
+
+    lines = [
+        "Exact accounting:",
+        f"  stored: {amount(exact.stored_bytes)}",
+        f"  visible: {amount(exact.visible_bytes)}",
+        f"  wastedBytes: {amount(exact.wasted_bytes)}",
+        f"  efficiency: {_percent(exact.efficiency)}",
+        f"  userWastedPercent: {_percent(exact.user_wasted_percent)}",
+        "Wasted Files:",
+    ]
+    files = exact.wasted_files
+    if not files:
+        return [*lines, "  none"]
+    lines.append("Wasted Space       Bytes  Stored In  Hidden By  How             File Path")
+    for f in files[:TEXT_ROWS]:
+        lines.append(
+            f"{human_size(f.size):>12}  {f.size:>10}  {f'layer {f.stored_in}':>9}  "
+            f"{f'layer {f.hidden_by}':>9}  {f.how.value:<14}  {_printable(_shown_path(f.path))}"
+        )
+    return lines + _more(min(len(files), TEXT_ROWS), len(files))
+
+
+def _text_result(result: RuleResult) -> str:
+    head = f"  {result.status.value.upper()}: {result.rule}"
+    return head if result.status is Status.PASS else f"{head}: {result.message}"
+
+
+# -------------------------------------------------------------------------------- json
+
+
+def _json(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+    total, passed, failed, skipped = _counts(verdict)
+    document = {
+        "image": label,
+        "passed": verdict.passed,
+        "config": verdict.source,
+        "summary": {"total": total, "passed": passed, "failed": failed, "skipped": skipped},
+        "rules": [_json_rule(r) for r in verdict.results],
+        "dive": _json_dive(dive),
+        "exact": _json_exact(analysis.exact),
+        "warnings": list(analysis.warnings),
+    }
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def _json_number(rule: str, value: float | None) -> float | int | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return int(value) if rule in BYTE_RULES else value
+
+
+def _json_rule(result: RuleResult) -> dict[str, object]:
+    return {
+        "rule": result.rule,
+        "status": result.status.value,
+        "actual": _json_number(result.rule, result.actual),
+        "threshold": _json_number(result.rule, result.threshold),
+        "message": result.message,
+    }
+
+
+def _json_dive(dive: DiveNumbers) -> dict[str, object]:
+    return {
+        "efficiency": _finite(dive.efficiency),
+        "wastedBytes": dive.wasted_bytes,
+        "userWastedPercent": _finite(dive.user_wasted_percent),
+        "sizeBytes": dive.size_bytes,
+        "userSizeBytes": dive.user_size_bytes,
+        "inefficientFiles": [
+            {"path": i.path, "count": i.count, "cumulativeBytes": i.cumulative_size}
+            for i in dive.inefficiencies
+        ],
+    }
+
+
+def _json_exact(exact: ExactWaste) -> dict[str, object]:
+    return {
+        "efficiency": _finite(exact.efficiency),
+        "storedBytes": exact.stored_bytes,
+        "visibleBytes": exact.visible_bytes,
+        "wastedBytes": exact.wasted_bytes,
+        "userStoredBytes": exact.user_stored_bytes,
+        "userWastedPercent": _finite(exact.user_wasted_percent),
+        "wastedFiles": [_json_wasted(f) for f in exact.wasted_files],
+    }
+
+
+def _json_wasted(wasted: WastedFile) -> dict[str, object]:
+    return {
+        "path": _shown_path(wasted.path),
+        "size": wasted.size,
+        "storedIn": wasted.stored_in,
+        "hiddenBy": wasted.hidden_by,
+        "how": wasted.how.value,
+    }
+
+
+# ---------------------------------------------------------------------------- markdown
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!#])")
+_BADGES = {Status.PASS: "✅ PASS", Status.FAIL: "❌ FAIL", Status.SKIP: "➖ SKIP"}
+
+
+def _md(text: str) -> str:
+    """Text safe inside a GFM table cell: punctuation escaped, one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _printable(text))
+
+
+def _md_row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _markdown(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+    total, passed, failed, skipped = _counts(verdict)
+    outcome = "PASS" if verdict.passed else "FAIL"
+    lines = [
+        f"## inspector: {_md(label)} — {outcome}",
+        "",
+        f"{total} rules: {passed} passed, {failed} failed, {skipped} skipped"
+        + (f" ({_md(verdict.source)})" if verdict.source else "")
+        + ".",
+        "",
+        _md_row(("Rule", "Status", "Value", "Threshold")),
+        _md_row(("---", "---", "---:", "---:")),
+    ]
+    for r in verdict.results:
+        lines.append(
+            _md_row(
+                (
+                    f"`{r.rule}`",
+                    _BADGES[r.status],
+                    _rule_value(r.rule, r.actual),
+                    _rule_value(r.rule, r.threshold),
+                )
+            )
+        )
+    failures = verdict.failures
+    if failures:
+        lines += ["", *(f"- **{r.rule}**: {_md(r.message)}" for r in failures)]
+    lines += ["", *_markdown_wasted(analysis.exact)]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_wasted(exact: ExactWaste) -> list[str]:
+    files = exact.wasted_files
+    heading = (
+        f"### Wasted files: {human_size(exact.wasted_bytes)} "
+        f"({exact.wasted_bytes} B, efficiency {_percent(exact.efficiency, 2)})"
+    )
+    if not files:
+        return [heading, "", "No wasted files."]
+    lines = [
+        heading,
+        "",
+        _md_row(("File", "Size", "Stored in layer", "Hidden by layer", "How")),
+        _md_row(("---", "---:", "---:", "---:", "---")),
+    ]
+    for f in files[:MARKDOWN_ROWS]:
+        lines.append(
+            _md_row(
+                (
+                    _md(_shown_path(f.path)),
+                    human_size(f.size),
+                    str(f.stored_in),
+                    str(f.hidden_by),
+                    f.how.value,
+                )
+            )
+        )
+    if len(files) > MARKDOWN_ROWS:
+        lines += ["", f"… and {len(files) - MARKDOWN_ROWS} more wasted files."]
+    return lines
+
+
+# ------------------------------------------------------------------------------- junit
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """Text XML 1.0 can carry: characters it forbids become visible escapes."""
+    return _NOT_XML.sub(_escape, text)
+
+
+def _junit(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+    total, _, failed, skipped = _counts(verdict)
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "inspector",
+            "tests": str(total),
+            "failures": str(failed),
+            "errors": "0",
+            "skipped": str(skipped),
+        },
+    )
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", {"name": "image", "value": _xml(label)})
+    if verdict.source:
+        ET.SubElement(properties, "property", {"name": "config", "value": _xml(verdict.source)})
+    for result in verdict.results:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": "inspector.rules", "name": result.rule}
+        )
+        if result.status is Status.FAIL:
+            failure = ET.SubElement(
+                case, "failure", {"message": _xml(result.message), "type": "RuleFailed"}
+            )
+            failure.text = _xml(result.message)
+        elif result.status is Status.SKIP:
+            ET.SubElement(case, "skipped", {"message": _xml(result.message)})
+    out = ET.SubElement(suite, "system-out")
+    out.text = _xml(_text(verdict, analysis, dive, label))
+    ET.indent(suite)
+    body = ET.tostring(suite, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+_RENDERERS: dict[str, Callable[[Verdict, Analysis, DiveNumbers, str], str]] = {
+    "text": _text,
+    "json": _json,
+    "markdown": _markdown,
+    "junit": _junit,
+}

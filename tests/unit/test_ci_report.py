@@ -1,0 +1,421 @@
+"""CI reports: each format parses and carries the verdict, the numbers and the files."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from inspector.analysis import Analysis, ExactWaste, WastedFile
+from inspector.changes import Removal
+from inspector.ci_report import FORMATS, MARKDOWN_ROWS, render
+from inspector.compat import DiveNumbers, Inefficiency
+from inspector.digest import Digest
+from inspector.errors import UsageError
+from inspector.model import Image
+from inspector.rules import DIVE_RULES, EXACT_RULES, RuleConfig, Verdict, evaluate
+
+FIXTURE = Path(__file__).resolve().parents[3] / "shared/fixtures/dive/test-docker-image.tar"
+ALL = DIVE_RULES + EXACT_RULES
+NASTY = "dir/a&b <c> \"q\" 's' | x`y`*z*.txt"
+LABEL = 'docker-archive:odd & <name> "quoted".tar'
+
+
+def thresholds(**given: float | None) -> RuleConfig:
+    values: dict[str, float | None] = dict.fromkeys(ALL)
+    values |= given
+    return RuleConfig(values, "CI config .dive-ci")
+
+
+def synthetic(files: tuple[WastedFile, ...] = (), warnings: tuple[str, ...] = ()) -> Analysis:
+    image = Image(LABEL, (), Digest.parse("sha256:" + "0" * 64), None, (), ())
+    wasted = sum(f.size for f in files)
+    exact = ExactWaste(10_000 + wasted, 10_000, wasted, 5_000, files)
+    return Analysis(image, (), (), exact, warnings, 0)
+
+
+def wasted_file(path: str, size: int, how: Removal = Removal.DELETED) -> WastedFile:
+    return WastedFile(path, size, 1, 2, how)
+
+
+ONE_LAYER = DiveNumbers(11189, 0, 0, 1.0, math.nan, (), (11189,))
+TWO_COPIES = DiveNumbers(
+    20_000, 10_000, 4_000, 0.8, 0.4, (Inefficiency("/" + NASTY, 2, 4_000),), (10_000, 10_000)
+)
+
+
+def strict_json(text: str) -> dict[str, object]:
+    def refuse(constant: str) -> object:
+        raise AssertionError(f"invalid JSON constant {constant}")
+
+    document = json.loads(text, parse_constant=refuse)
+    assert isinstance(document, dict)
+    return document
+
+
+def table(text: str, header: str) -> list[list[str]]:
+    """The cells of the Markdown table whose header row starts with `header`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {header} |"))
+    rows: list[list[str]] = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        cells = _split_row(line)
+        rows.append(cells)
+    assert set("".join(rows[1])) <= set("-: ")  # the delimiter row
+    width = len(rows[0])
+    assert all(len(row) == width for row in rows), rows
+    return rows[2:]
+
+
+def _split_row(line: str) -> list[str]:
+    """Split a GFM table row on pipes that are not backslash-escaped."""
+    cells, current, escaped = [], "", False
+    for char in line.strip()[1:-1]:
+        if char == "|" and not escaped:
+            cells.append(current.strip())
+            current = ""
+        else:
+            current += char
+        escaped = char == "\\" and not escaped
+    cells.append(current.strip())
+    return cells
+
+
+# --------------------------------------------------------------------- all formats
+
+
+def test_formats() -> None:
+    assert FORMATS == ("text", "json", "markdown", "junit")
+
+
+def test_unknown_format() -> None:
+    verdict = evaluate(thresholds(), synthetic().exact, ONE_LAYER)
+    with pytest.raises(UsageError, match="unknown report format 'sarif'"):
+        render("sarif", verdict, synthetic(), ONE_LAYER, LABEL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_ends_with_a_newline_and_has_no_ansi(fmt: str) -> None:
+    analysis = synthetic((wasted_file("a\x1b[31mred", 5),))
+    verdict = evaluate(thresholds(lowestEfficiency=0.9), analysis.exact, TWO_COPIES)
+    text = render(fmt, verdict, analysis, TWO_COPIES, LABEL)
+    assert text.endswith("\n")
+    assert "\x1b" not in text
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def test_text_summary_lines() -> None:
+    analysis = synthetic((wasted_file(NASTY, 4_000, Removal.REPLACED),))
+    verdict = evaluate(
+        thresholds(lowestEfficiency=0.9, highestWastedBytes=5000.0), analysis.exact, TWO_COPIES
+    )
+    lines = render("text", verdict, analysis, TWO_COPIES, LABEL).splitlines()
+    assert lines[0] == f"Image: {LABEL}"
+    assert "  Using CI config .dive-ci" in lines
+    assert "  efficiency: 80.0000 %" in lines
+    assert "  wastedBytes: 4000 bytes (4 kB)" in lines
+    assert "  userWastedPercent: 40.0000 %" in lines
+    header = lines.index("Count  Wasted Space  File Path")
+    assert lines[header + 1] == f"    2          4 kB  /{NASTY}"
+    assert "  stored: 14000 bytes (14 kB)" in lines
+    assert "  visible: 10000 bytes (10 kB)" in lines
+    row = next(line for line in lines if line.endswith(f"/{NASTY}") and "layer" in line)
+    assert row.split()[:8] == ["4", "kB", "4000", "layer", "1", "layer", "2", "replaced"]
+    results = lines[lines.index("Results:") + 1 : -1]
+    assert results == [
+        "  FAIL: lowestEfficiency: image efficiency is too low (efficiency=0.8 < threshold=0.9)",
+        "  PASS: highestWastedBytes",
+        "  SKIP: highestUserWastedPercent: rule disabled",
+        *(f"  SKIP: {rule}: rule disabled" for rule in EXACT_RULES),
+    ]
+    assert lines[-1] == "Result:FAIL [Total:6] [Passed:1] [Failed:1] [Skipped:4]"
+
+
+def test_text_not_a_number_and_no_files() -> None:
+    analysis = synthetic()
+    verdict = evaluate(
+        thresholds(lowestEfficiency=0.9, highestUserWastedPercent=0.1), analysis.exact, ONE_LAYER
+    )
+    text = render("text", verdict, analysis, ONE_LAYER, LABEL)
+    lines = text.splitlines()
+    assert "  userWastedPercent: n/a" in lines
+    assert lines[lines.index("Inefficient Files:") + 1] == "  none"
+    assert lines[lines.index("Wasted Files:") + 1] == "  none"
+    assert lines[-1] == "Result:PASS [Total:6] [Passed:2] [Failed:0] [Skipped:4]"
+
+
+def test_text_keeps_each_file_on_one_line() -> None:
+    analysis = synthetic((wasted_file("evil\nResult:PASS", 10),), warnings=("odd\nthing",))
+    verdict = evaluate(thresholds(lowestEfficiency=1.0), analysis.exact, TWO_COPIES)
+    lines = render("text", verdict, analysis, TWO_COPIES, LABEL).splitlines()
+    assert sum(line.startswith("Result:") for line in lines) == 1
+    assert any(line.endswith("/evil\\x0aResult:PASS") for line in lines)
+    assert "  odd\\x0athing" in lines
+
+
+def test_text_limits_long_tables() -> None:
+    files = tuple(wasted_file(f"f{i:03}", 1000 - i) for i in range(60))
+    analysis = synthetic(files)
+    verdict = evaluate(thresholds(), analysis.exact, TWO_COPIES)
+    text = render("text", verdict, analysis, TWO_COPIES, LABEL)
+    assert "/f049" in text
+    assert "/f050" not in text
+    assert "  … and 10 more (the json format lists all)" in text.splitlines()
+
+
+# ---------------------------------------------------------------------------- json
+
+
+def test_json_document() -> None:
+    analysis = synthetic((wasted_file(NASTY, 4_000),), warnings=("a warning",))
+    verdict = evaluate(
+        thresholds(highestWastedBytes=1000.0, highestUserWastedPercent=0.5),
+        analysis.exact,
+        TWO_COPIES,
+    )
+    document = strict_json(render("json", verdict, analysis, TWO_COPIES, LABEL))
+    assert document["image"] == LABEL
+    assert document["passed"] is False
+    assert document["summary"] == {"total": 6, "passed": 1, "failed": 1, "skipped": 4}
+    rules = document["rules"]
+    assert isinstance(rules, list)
+    assert [r["rule"] for r in rules] == list(ALL)
+    assert [r["status"] for r in rules] == ["skip", "fail", "pass", "skip", "skip", "skip"]
+    assert rules[1] == {
+        "rule": "highestWastedBytes",
+        "status": "fail",
+        "actual": 4000,
+        "threshold": 1000,
+        "message": "too many bytes wasted (wasted-bytes=4000 > threshold=1000)",
+    }
+    assert rules[2]["threshold"] == 0.5
+    assert rules[0]["threshold"] is None
+    dive = document["dive"]
+    assert isinstance(dive, dict)
+    assert dive["efficiency"] == 0.8
+    assert dive["wastedBytes"] == 4000
+    assert dive["inefficientFiles"] == [{"path": "/" + NASTY, "count": 2, "cumulativeBytes": 4000}]
+    exact = document["exact"]
+    assert isinstance(exact, dict)
+    assert exact["wastedBytes"] == 4000
+    assert exact["storedBytes"] == 14_000
+    assert exact["wastedFiles"] == [
+        {"path": "/" + NASTY, "size": 4000, "storedIn": 1, "hiddenBy": 2, "how": "deleted"}
+    ]
+    assert document["warnings"] == ["a warning"]
+
+
+def test_json_turns_nan_and_infinity_into_null() -> None:
+    dive = DiveNumbers(100, 0, 50, math.nan, math.inf, (), (100,))
+    analysis = synthetic()
+    verdict = evaluate(thresholds(highestUserWastedPercent=0.1), analysis.exact, dive)
+    document = strict_json(render("json", verdict, analysis, dive, "x"))
+    dive_part = document["dive"]
+    assert isinstance(dive_part, dict)
+    assert dive_part["efficiency"] is None
+    assert dive_part["userWastedPercent"] is None
+    rules = document["rules"]
+    assert isinstance(rules, list)
+    assert rules[2] == {
+        "rule": "highestUserWastedPercent",
+        "status": "fail",  # inf > 0.1
+        "actual": None,
+        "threshold": 0.1,
+        "message": rules[2]["message"],
+    }
+    assert document["passed"] is False
+
+
+# ------------------------------------------------------------------------ markdown
+
+
+def test_markdown_rules_table() -> None:
+    analysis = synthetic((wasted_file(NASTY, 4_000),))
+    verdict = evaluate(
+        thresholds(lowestEfficiency=0.9, highestWastedBytes=5000.0), analysis.exact, TWO_COPIES
+    )
+    text = render("markdown", verdict, analysis, TWO_COPIES, LABEL)
+    assert text.startswith("## inspector: ")
+    assert "FAIL" in text.splitlines()[0]
+    rows = table(text, "Rule")
+    assert [row[0] for row in rows] == [f"`{rule}`" for rule in ALL]
+    statuses = [row[1].split()[-1] for row in rows]
+    assert statuses == ["FAIL", "PASS", "SKIP", "SKIP", "SKIP", "SKIP"]
+    assert rows[0][2:] == ["80.00 %", "90.00 %"]
+    assert rows[1][2:] == ["4 kB (4000 B)", "5 kB (5000 B)"]
+    assert rows[2][3] == "disabled"
+    assert "6 rules: 1 passed, 1 failed, 4 skipped" in text
+    assert "- **lowestEfficiency**: image efficiency is too low" in text
+
+
+def test_markdown_escapes_paths_and_label() -> None:
+    analysis = synthetic((wasted_file(NASTY, 4_000),))
+    verdict = evaluate(thresholds(), analysis.exact, TWO_COPIES)
+    text = render("markdown", verdict, analysis, TWO_COPIES, LABEL)
+    rows = table(text, "File")
+    assert len(rows) == 1
+    assert rows[0][0] == r"""/dir/a\&b \<c\> "q" 's' \| x\`y\`\*z\*.txt"""
+    assert rows[0][1:] == ["4 kB", "1", "2", "deleted"]
+    heading = text.splitlines()[0]
+    assert r"odd \& \<name\>" in heading
+    assert "<name>" not in text
+
+
+def test_markdown_limits_wasted_files() -> None:
+    files = tuple(wasted_file(f"f{i:02}", 1000 - i) for i in range(MARKDOWN_ROWS + 5))
+    analysis = synthetic(files)
+    verdict = evaluate(thresholds(), analysis.exact, TWO_COPIES)
+    text = render("markdown", verdict, analysis, TWO_COPIES, LABEL)
+    rows = table(text, "File")
+    assert len(rows) == MARKDOWN_ROWS
+    assert rows[0][0] == "/f00"
+    assert "… and 5 more wasted files." in text
+
+
+def test_markdown_without_wasted_files() -> None:
+    analysis = synthetic()
+    verdict = evaluate(thresholds(lowestEfficiency=0.5), analysis.exact, ONE_LAYER)
+    text = render("markdown", verdict, analysis, ONE_LAYER, LABEL)
+    assert "No wasted files." in text
+    assert "PASS" in text.splitlines()[0]
+    assert "| File |" not in text
+
+
+# --------------------------------------------------------------------------- junit
+
+
+def test_junit_suite() -> None:
+    analysis = synthetic((wasted_file(NASTY, 4_000),))
+    verdict = evaluate(
+        thresholds(lowestEfficiency=0.9, highestWastedBytes=1.0, highestUserWastedPercent=0.5),
+        analysis.exact,
+        TWO_COPIES,
+    )
+    text = render("junit", verdict, analysis, TWO_COPIES, LABEL)
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
+    suite = ET.fromstring(text)
+    assert suite.tag == "testsuite"
+    assert suite.attrib["name"] == "inspector"
+    assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["skipped"]) == (
+        "6",
+        "2",
+        "3",
+    )
+    assert suite.attrib["errors"] == "0"
+    cases = suite.findall("testcase")
+    assert [c.attrib["name"] for c in cases] == list(ALL)
+    assert {c.attrib["classname"] for c in cases} == {"inspector.rules"}
+    failed = [c.attrib["name"] for c in cases if c.find("failure") is not None]
+    skipped = [c.attrib["name"] for c in cases if c.find("skipped") is not None]
+    assert failed == ["lowestEfficiency", "highestWastedBytes"]
+    assert skipped == list(EXACT_RULES)
+    failure = cases[1].find("failure")
+    assert failure is not None
+    assert failure.attrib["message"] == "too many bytes wasted (wasted-bytes=4000 > threshold=1)"
+    assert len(cases[2]) == 0  # a passing case has no children
+    image = suite.find("properties/property[@name='image']")
+    assert image is not None
+    assert image.attrib["value"] == LABEL
+    out = suite.findtext("system-out")
+    assert out is not None
+    assert f"/{NASTY}" in out
+    assert "Result:FAIL [Total:6] [Passed:1] [Failed:2] [Skipped:3]" in out
+
+
+def test_junit_survives_characters_xml_forbids() -> None:
+    label = "bad\x01label\udcff"
+    analysis = synthetic((wasted_file("x\x00y\x1fz", 3),))
+    verdict = evaluate(thresholds(), analysis.exact, TWO_COPIES)
+    suite = ET.fromstring(render("junit", verdict, analysis, TWO_COPIES, label))
+    image = suite.find("properties/property[@name='image']")
+    assert image is not None
+    assert image.attrib["value"] == "bad\\x01label\\xff"
+    assert "/x\\x00y\\x1fz" in (suite.findtext("system-out") or "")
+    assert suite.attrib["failures"] == "0"
+    assert suite.attrib["skipped"] == "6"
+
+
+# ------------------------------------------------------- dive's own test image
+
+
+@pytest.fixture(scope="module")
+def fixture_report() -> tuple[Analysis, DiveNumbers]:
+    if not FIXTURE.is_file():
+        pytest.skip(f"dive fixture image not found: {FIXTURE}")
+    from inspector.analysis import analyse
+    from inspector.compat import dive_numbers
+    from inspector.source import LoadEvents
+    from inspector.sources.archive import ArchiveSource
+
+    loaded = ArchiveSource(str(FIXTURE), str(FIXTURE)).load(LoadEvents())
+    return analyse(loaded.image, loaded.layers), dive_numbers(loaded.layers)
+
+
+def verdict_for(
+    config: RuleConfig, fixture_report: tuple[Analysis, DiveNumbers]
+) -> tuple[Verdict, Analysis, DiveNumbers]:
+    analysis, dive = fixture_report
+    return evaluate(config, analysis.exact, dive), analysis, dive
+
+
+def test_fixture_text_matches_dive(fixture_report: tuple[Analysis, DiveNumbers]) -> None:
+    verdict, analysis, dive = verdict_for(
+        thresholds(lowestEfficiency=0.9, highestUserWastedPercent=0.5), fixture_report
+    )
+    lines = render("text", verdict, analysis, dive, "test-docker-image.tar").splitlines()
+    assert "  efficiency: 98.4421 %" in lines
+    assert "  wastedBytes: 32025 bytes (32 kB)" in lines
+    assert "  userWastedPercent: 48.3491 %" in lines
+    header = lines.index("Count  Wasted Space  File Path")
+    paths = [line.split()[-1] for line in lines[header + 1 : header + 4]]
+    assert sorted(paths) == [
+        "/root/example/somefile1.txt",
+        "/root/example/somefile3.txt",
+        "/root/saved.txt",
+    ]
+    # the exact section lists somefile2.txt, which dive never reports
+    assert any(line.endswith("/root/example/somefile2.txt") for line in lines)
+    assert lines[lines.index("Results:") + 1] == "  PASS: lowestEfficiency"
+    assert lines[-1] == "Result:PASS [Total:6] [Passed:2] [Failed:0] [Skipped:4]"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fixture_failing_verdict_in_every_format(
+    fmt: str, fixture_report: tuple[Analysis, DiveNumbers]
+) -> None:
+    config = thresholds(
+        lowestEfficiency=0.99,
+        highestWastedBytes=1.0,
+        highestUserWastedPercent=0.01,
+        exactLowestEfficiency=0.9,
+    )
+    verdict, analysis, dive = verdict_for(config, fixture_report)
+    text = render(fmt, verdict, analysis, dive, "test-docker-image.tar")
+    if fmt == "text":
+        assert text.splitlines()[-1] == "Result:FAIL [Total:6] [Passed:1] [Failed:3] [Skipped:2]"
+    elif fmt == "json":
+        document = strict_json(text)
+        assert document["passed"] is False
+        assert document["summary"] == {"total": 6, "passed": 1, "failed": 3, "skipped": 2}
+        exact = document["exact"]
+        assert isinstance(exact, dict)
+        assert exact["wastedBytes"] == 32025
+        assert len(exact["wastedFiles"]) == 5
+    elif fmt == "markdown":
+        statuses = [row[1].split()[-1] for row in table(text, "Rule")]
+        assert statuses == ["FAIL", "FAIL", "FAIL", "PASS", "SKIP", "SKIP"]
+        assert len(table(text, "File")) == 5
+    else:
+        suite = ET.fromstring(text)
+        assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["skipped"]) == (
+            "6",
+            "3",
+            "2",
+        )
