@@ -21,105 +21,105 @@ trees in linear time. docs/metrics.md lists where these rules go wrong.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from inspector.changes import EntryType, FileEntry
+from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
 from inspector.indexer import WHITEOUT, LayerIndex
 
-
-class _DiveNode:
-    __slots__ = ("children", "info", "name")
-
-    def __init__(self, name: str, info: FileEntry | None) -> None:
-        self.name = name
-        self.info = info
-        self.children: dict[str, _DiveNode] = {}
-
-    @property
-    def is_whiteout(self) -> bool:
-        return self.name.startswith(WHITEOUT)
-
-    @property
-    def is_dir(self) -> bool:
-        return self.info is not None and self.info.type is EntryType.DIR
-
-    def sorted_children(self) -> list[_DiveNode]:
-        return [self.children[k] for k in sorted(self.children)]
+_LAST = "\U0010ffff"  # sorts after every name: puts a directory after its children
 
 
-def _add_path(root: _DiveNode, path: str, info: FileEntry | None) -> None:
-    node = root
-    for name in path.split("/"):
-        child = node.children.get(name)
-        if child is None:
-            child = node.children[name] = _DiveNode(name, None)
-        node = child
-    node.info = info
+def _dfs_key(path: str) -> tuple[str, ...]:
+    """Sort key giving dive's visit order: children first, then the node, names sorted."""
+    return (*path.split("/"), _LAST)
 
 
-def layer_tree(index: LayerIndex) -> _DiveNode:
-    """dive's tree of one layer: its entries and its whiteout markers as `.wh.NAME` nodes."""
-    root = _DiveNode("", None)
-    for path, entry in index.entries.items():
-        _add_path(root, path, entry)
+def _parent(path: str) -> str:
+    slash = path.rfind("/")
+    return path[:slash] if slash >= 0 else ""
+
+
+def _whiteout_key(marker_path: str) -> str:
+    head, _, name = marker_path.rpartition("/")
+    name = name[len(WHITEOUT) :]
+    return f"{head}/{name}" if head else name
+
+
+def _tree_nodes(index: LayerIndex) -> dict[str, FileEntry | None]:
+    """dive's tree of one layer as path -> record (None for a directory only implied).
+
+    Whiteout markers appear under their own `.wh.NAME` path; opaque markers are dropped
+    but the directory holding them is a node.
+    """
+    nodes: dict[str, FileEntry | None] = dict(index.entries)
     for marker in index.whiteouts.values():
-        _add_path(root, marker.path, marker)
-    for directory in index.opaque:  # the marker is dropped, its parents are not
-        if directory:
-            node = root
-            for name in directory.split("/"):
-                node = node.children.setdefault(name, _DiveNode(name, None))
-    return root
+        nodes[marker.path] = marker
+    for directory in index.opaque:
+        if directory and directory not in nodes:
+            nodes[directory] = None
+    for path in list(nodes):
+        parent = _parent(path)
+        while parent and parent not in nodes:
+            nodes[parent] = None
+            parent = _parent(parent)
+    return nodes
 
 
-def _visit(node: _DiveNode, prefix: str) -> Iterator[tuple[str, _DiveNode]]:
-    """Every node below `node`, children first, in name order, with its tree path."""
-    for child in node.sorted_children():
-        path = f"{prefix}/{child.name}" if prefix else child.name
-        yield from _visit(child, path)
-        yield path, child
+class _Stacked:
+    """dive's stack of the layers below: path -> record, plus a children index."""
 
+    def __init__(self) -> None:
+        self.records: dict[str, FileEntry | None] = {}
+        self.children: dict[str, set[str]] = {}
 
-def _key(path: str, node: _DiveNode) -> str:
-    if node.is_whiteout:
-        head, _, _ = path.rpartition("/")
-        name = node.name[len(WHITEOUT) :]
-        return f"/{head}/{name}" if head else f"/{name}"
-    return "/" + path
+    def set(self, path: str, record: FileEntry | None) -> None:
+        if path not in self.records:
+            parent = _parent(path)
+            kids = self.children.get(parent)
+            if kids is None:
+                kids = self.children[parent] = set()
+            kids.add(path)
+        self.records[path] = record
 
+    def remove(self, path: str) -> None:
+        if path not in self.records:
+            return
+        self.children.get(_parent(path), set()).discard(path)
+        pending = [path]
+        while pending:
+            current = pending.pop()
+            self.records.pop(current, None)
+            pending.extend(self.children.pop(current, ()))
 
-def _lookup(root: _DiveNode, key: str) -> _DiveNode | None:
-    node = root
-    for name in key.strip("/").split("/"):
-        child = node.children.get(name)
-        if child is None:
+    def subtree_size(self, path: str) -> int:
+        total = 0
+        pending = [path]
+        while pending:
+            current = pending.pop()
+            record = self.records.get(current)
+            if record is not None:
+                total += record.size
+            pending.extend(self.children.get(current, ()))
+        return total
+
+    def whiteout_size(self, key: str) -> int | None:
+        """What dive charges a whiteout of `key`; None when the path is not there."""
+        if key not in self.records:
             return None
-        node = child
-    return node
+        record = self.records[key]
+        if record is not None and record.type is EntryType.DIR:
+            return self.subtree_size(key)
+        return 0
 
-
-def _subtree_size(node: _DiveNode) -> int:
-    total = node.info.size if node.info is not None else 0
-    pending = list(node.children.values())
-    while pending:
-        current = pending.pop()
-        if current.info is not None:
-            total += current.info.size
-        pending.extend(current.children.values())
-    return total
-
-
-def _stack(lower: _DiveNode, upper: _DiveNode) -> None:
-    for path, node in list(_visit(upper, "")):
-        if node.is_whiteout:
-            key = _key(path, node).strip("/")
-            head, _, name = key.rpartition("/")
-            parent = _lookup(lower, head) if head else lower
-            if parent is not None:
-                parent.children.pop(name, None)
-        else:
-            _add_path(lower, path, node.info)
+    def stack(self, nodes: dict[str, FileEntry | None]) -> None:
+        for path in nodes:
+            base = path[path.rfind("/") + 1 :]
+            if base.startswith(WHITEOUT):
+                self.remove(_whiteout_key(path))
+        for path, record in nodes.items():
+            if not path[path.rfind("/") + 1 :].startswith(WHITEOUT):
+                self.set(path, record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,30 +145,39 @@ def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:
     counts: dict[str, int] = {}
     cumulative: dict[str, int] = {}
     minimum: dict[str, int] = {}
-    stacked = _DiveNode("", None)
-    for position, index in enumerate(layers):
-        tree = layer_tree(index)
-        for path, node in _visit(tree, ""):
-            if node.children:
+    stacked = _Stacked()
+    for index in layers:
+        nodes = _tree_nodes(index)
+        parents = {_parent(path) for path in nodes}
+        visits: list[tuple[str, str, int | None]] = []  # tree path, key, size
+        failed = False
+        for path, record in nodes.items():
+            if path in parents:
                 continue
-            key = _key(path, node)
+            base = path[path.rfind("/") + 1 :]
+            if base.startswith(WHITEOUT):
+                key = _whiteout_key(path)
+                size = stacked.whiteout_size(key)
+                failed = failed or size is None
+            else:
+                key = path
+                size = record.size if record is not None else 0
+            visits.append((path, key, size))
+        if failed:  # dive stops at the first failing whiteout, in its visit order
+            visits.sort(key=lambda visit: _dfs_key(visit[0]))
+        for _, key, size in visits:
+            key = "/" + key
             if key not in counts:
                 counts[key] = 0
                 cumulative[key] = 0
                 minimum[key] = -1
-            if node.is_whiteout:
-                lower = _lookup(stacked, key) if position else None
-                if lower is None:
-                    break  # dive's visitor errors out: the rest of this layer is skipped
-                size = _subtree_size(lower) if lower.is_dir else 0
-            else:
-                info = node.info
-                size = info.size if info is not None else 0
+            if size is None:
+                break
             cumulative[key] += size
             if minimum[key] < 0 or size < minimum[key]:
                 minimum[key] = size
             counts[key] += 1
-        _stack(stacked, tree)
+        stacked.stack(nodes)
 
     layer_sizes = tuple(index.tar_bytes for index in layers)
     inefficient = sorted(
@@ -191,18 +200,20 @@ def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:
     )
 
 
+_EMPTY_ITEM: dict[str, object] = {
+    "path": "", "typeFlag": 0, "linkName": "", "size": 0, "fileMode": 0,
+    "uid": 0, "gid": 0, "isDir": False,
+}  # fmt: skip
+
+
 def file_list(index: LayerIndex) -> list[dict[str, object]]:
     """dive's `fileList` for one layer: every tree node, children first, in name order."""
-    from inspector.changes import TYPE_FLAGS
-
+    nodes = _tree_nodes(index)
     result: list[dict[str, object]] = []
-    for path, node in _visit(layer_tree(index), ""):
-        info = node.info
+    for path in sorted(nodes, key=_dfs_key):
+        info = nodes[path]
         if info is None:
-            result.append(
-                {"path": "", "typeFlag": 0, "linkName": "", "size": 0, "fileMode": 0,
-                 "uid": 0, "gid": 0, "isDir": False}
-            )  # fmt: skip
+            result.append(dict(_EMPTY_ITEM))
             continue
         result.append(
             {

@@ -69,9 +69,11 @@ def normalize(name: str) -> tuple[str, bool]:
     )
     if simple:
         return name.rstrip("/"), False
-    unsafe = name.startswith("/") or ".." in name.split("/")
     clean = posixpath.normpath("/" + name).lstrip("/")
-    return ("" if clean == "." else clean), unsafe
+    if not clean or clean == ".":
+        return "", False  # the root itself (`/`, `./`): nothing to warn about
+    unsafe = name.startswith("/") or ".." in name.split("/")
+    return clean, unsafe
 
 
 def index_tar(reader: TarReader, label: str) -> LayerIndex:
@@ -80,6 +82,7 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
     entries = index.entries
     warnings = index.warnings
     xxh = xxhash.xxh3_64
+    xxh_once = xxhash.xxh3_64_intdigest
     tar_bytes = 0
     for header in reader:
         tar_bytes += header.size
@@ -103,11 +106,15 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
         digest = 0
         if kind is EntryType.FILE:
             if header.size:
-                hasher = xxh()
-                update = hasher.update
-                for chunk in reader.chunks():
-                    update(chunk)
-                digest = hasher.intdigest()
+                view = reader.buffered_content()
+                if view is not None:
+                    digest = xxh_once(view)
+                else:
+                    hasher = xxh()
+                    update = hasher.update
+                    for chunk in reader.chunks():
+                        update(chunk)
+                    digest = hasher.intdigest()
             else:
                 digest = EMPTY_DIGEST
         elif kind is EntryType.HARDLINK:
@@ -172,7 +179,7 @@ def index_blob(
             return data
 
     inner, compression = decompressed(raw_read, label)
-    tar_hash = HashingReader(inner)
+    tar_hash = HashingReader(inner, None if compression == "none" else "sha256")
     reader = TarReader(tar_hash.read, label)
     try:
         index = index_tar(reader, label)
@@ -186,7 +193,9 @@ def index_blob(
     if not reader.ended_cleanly and tar_hash.count % 512:
         raise CorruptStream(f"{label}: truncated layer (no end-of-archive marker)")
     index.digest = Digest("sha256", raw_hash.hexdigest())
-    index.diff_id = Digest("sha256", tar_hash.hexdigest())
+    index.diff_id = (
+        index.digest if compression == "none" else Digest("sha256", tar_hash.hexdigest())
+    )
     index.compressed_size = raw_hash.count
     index.uncompressed_size = tar_hash.count
     index.compression = compression

@@ -150,7 +150,7 @@ def write_atomically(path: str, text: str) -> None:
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    return json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def summary(analysis: Analysis, dive: DiveNumbers, warnings: tuple[str, ...]) -> str:

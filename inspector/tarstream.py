@@ -13,14 +13,18 @@ slower than this one on layers of small files (benchmarks/tar_reader.py).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from zlib import adler32
 
 from inspector.errors import CorruptStream
 
 BLOCK = 512
 CHUNK = 1 << 20
 _ZERO_BLOCK = bytes(BLOCK)
+_ADLER_MOD = 65521
+_HEADER = struct.Struct("100s8s8s8s12s12s8s1s100s6s2s32s32s8s8s155s")
 
 REGULAR = "0"
 HARDLINK = "1"
@@ -57,6 +61,11 @@ class TarHeader:
 
 def _number(field: bytes) -> int:
     """A numeric header field: octal text, or GNU base-256 when the high bit is set."""
+    if not field[0] & 0x80:
+        try:
+            return int(field.rstrip(b"\0 ") or b"0", 8)
+        except ValueError:
+            pass
     if field and field[0] & 0x80:
         value = int.from_bytes(field[1:], "big")
         if field[0] & 0x40:  # negative base-256
@@ -76,13 +85,15 @@ def _text(field: bytes) -> str:
 
 
 def _checksum_ok(block: bytes) -> bool:
-    stored = block[148:156].split(b"\0", 1)[0].strip()
+    field = block[148:156]
+    stored = field.split(b"\0", 1)[0].strip()
     try:
         expected = int(stored, 8) if stored else -1
     except ValueError:
         return False
-    unsigned = sum(block) - sum(block[148:156]) + 8 * 32
-    if unsigned == expected:
+    # adler32's low half is (1 + sum of bytes) mod 65521: the byte sum, computed in C
+    unsigned = (adler32(block) & 0xFFFF) - 1 - sum(field) + 8 * 32
+    if unsigned % _ADLER_MOD == expected % _ADLER_MOD and 0 <= expected <= 512 * 255:
         return True
     signed = sum(b - 256 if b > 127 else b for b in block)
     signed -= sum(b - 256 if b > 127 else b for b in block[148:156])
@@ -223,6 +234,16 @@ class TarReader:
             else:
                 yield memoryview(self._buf)[start : start + take]
 
+    def buffered_content(self) -> memoryview | None:
+        """The whole unread content of the current entry if it is already buffered."""
+        remaining = self._remaining
+        start = self._pos
+        if len(self._buf) - start < remaining:
+            return None
+        self._pos = start + remaining
+        self._remaining = 0
+        return memoryview(self._buf)[start : start + remaining]
+
     def read_content(self, n: int = -1) -> bytes:
         """Read up to n bytes (all with -1) of the current entry's content."""
         if n < 0 or n > self._remaining:
@@ -276,18 +297,38 @@ class TarReader:
         long_name: str | None = None
         long_link: str | None = None
         label = self._label
+        unpack = _HEADER.unpack_from
         while True:
-            self._finish_entry()
-            block = self._take_block()
-            if block is None:
+            if self._remaining or self._padding:
+                self._finish_entry()
+            if len(self._buf) - self._pos < BLOCK and not self._fill(BLOCK):
+                if len(self._buf) - self._pos:
+                    raise CorruptStream(f"{label}: truncated tar header")
                 return  # end of stream without end-of-archive blocks: tolerated
-            if block == _ZERO_BLOCK:
-                self.ended_cleanly = True
-                return
-            if not _checksum_ok(block):
-                raise CorruptStream(f"{label}: invalid tar header (bad checksum)")
-            typeflag = chr(block[156]) if block[156] else "0"
-            size = _number(block[124:136])
+            buf = self._buf
+            pos = self._pos
+            self._pos = pos + BLOCK
+            (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_mtime, raw_sum, raw_type,
+             raw_link, magic, _version, _uname, _gname, raw_major, raw_minor,
+             raw_prefix) = unpack(buf, pos)  # fmt: skip
+            try:
+                expected = int(raw_sum.rstrip(b"\0 ") or b"-1", 8)
+            except ValueError:
+                expected = -1
+            if (adler32(memoryview(buf)[pos : pos + BLOCK]) & 0xFFFF) - 1 - sum(
+                raw_sum
+            ) + 256 != expected % _ADLER_MOD or not 0 <= expected <= 130560:
+                block = buf[pos : pos + BLOCK]
+                if block == _ZERO_BLOCK:
+                    self.ended_cleanly = True
+                    return
+                if not _checksum_ok(block):
+                    raise CorruptStream(f"{label}: invalid tar header (bad checksum)")
+            typeflag = chr(raw_type[0]) if raw_type != b"\0" else "0"
+            try:
+                size = int(raw_size.rstrip(b"\0 ") or b"0", 8)
+            except ValueError:
+                size = _number(raw_size)
             if pax is not None and "size" in pax:
                 size = _pax_int(pax, "size", label)
             if size < 0 or size > self._max:
@@ -304,26 +345,29 @@ class TarReader:
                 else:
                     pax = _parse_pax(data, label)
                 continue
-            magic = block[257:263]
-            name = _text(block[0:100])
-            if magic == b"ustar\x00":
-                prefix = _text(block[345:500])
-                if prefix:
-                    name = f"{prefix}/{name}"
-            linkname = _text(block[157:257])
-            mode = _number(block[100:108])
-            uid = _number(block[108:116])
-            gid = _number(block[116:124])
-            mtime = _number(block[136:148])
+            name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            if raw_prefix[0] and magic == b"ustar\x00":
+                name = f"{_text(raw_prefix)}/{name}"
+            linkname = _text(raw_link) if raw_link[0] else ""
+            try:
+                mode = int(raw_mode.rstrip(b"\0 ") or b"0", 8)
+                uid = int(raw_uid.rstrip(b"\0 ") or b"0", 8)
+                gid = int(raw_gid.rstrip(b"\0 ") or b"0", 8)
+                mtime = int(raw_mtime.rstrip(b"\0 ") or b"0", 8)
+            except ValueError:
+                mode = _number(raw_mode)
+                uid = _number(raw_uid)
+                gid = _number(raw_gid)
+                mtime = _number(raw_mtime)
             devmajor = devminor = 0
             if typeflag in ("3", "4"):
-                devmajor = _number(block[329:337])
-                devminor = _number(block[337:345])
+                devmajor = _number(raw_major)
+                devminor = _number(raw_minor)
             if typeflag in _REGULAR_TYPES:
                 typeflag = REGULAR
-            merged = {**self._global, **pax} if pax is not None else self._global
             xattrs: dict[str, str] | None = None
-            if merged:
+            if pax is not None or self._global:
+                merged = {**self._global, **pax} if pax is not None else self._global
                 name = merged.get("path", name)
                 linkname = merged.get("linkpath", linkname)
                 if "uid" in merged:
@@ -331,31 +375,39 @@ class TarReader:
                 if "gid" in merged:
                     gid = _pax_int(merged, "gid", label)
                 if "mtime" in merged:
-                    mtime = int(float(merged["mtime"]))
-                if "size" in self._global and (pax is None or "size" not in pax):
-                    size = _pax_int(self._global, "size", label)
+                    mtime = _pax_time(merged["mtime"], label)
                 xattrs = {
                     key: value
                     for key, value in merged.items()
                     if key.startswith(("SCHILY.xattr.", "LIBARCHIVE.xattr."))
                 } or None
+                pax = None
             if long_name is not None:
                 name = long_name
+                long_name = None
             if long_link is not None:
                 linkname = long_link
-            pax = None
-            long_name = long_link = None
-            has_content = typeflag == REGULAR or typeflag not in "123456"
+                long_link = None
             if typeflag in _SKIPPED_TYPES:
                 self._remaining = size
                 self._padding = (-size) % BLOCK
                 continue
-            self._remaining = size if has_content else 0
-            self._padding = (-size) % BLOCK if has_content else 0
+            if typeflag == REGULAR or typeflag not in "123456":
+                self._remaining = size
+                self._padding = (-size) % BLOCK
+            else:
+                size = 0
             yield TarHeader(
-                name, typeflag, size if has_content else 0, mode & 0o7777, uid, gid, mtime,
-                linkname, devmajor, devminor, xattrs,
+                name, typeflag, size, mode & 0o7777, uid, gid, mtime, linkname,
+                devmajor, devminor, xattrs,
             )  # fmt: skip
+
+
+def _pax_time(value: str, label: str) -> int:
+    try:
+        return int(float(value))
+    except ValueError:
+        raise CorruptStream(f"{label}: invalid PAX mtime {value[:20]!r}") from None
 
 
 def _pax_int(records: dict[str, str], key: str, label: str) -> int:
