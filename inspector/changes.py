@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class EntryType(StrEnum):
@@ -57,13 +57,13 @@ class Removal(StrEnum):
     REPLACED = "replaced"  # a later entry (or a later duplicate) replaced the path or an ancestor
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     """One entry of a layer: a normalised path (no leading `/` or `./`) and its metadata.
 
     `size` is the stored content size (0 for everything but regular files); `digest` is a
     fast 64-bit content hash of a regular file (xxh3), used only to tell a real
-    modification from a rewrite with identical bytes.
+    modification from a rewrite with identical bytes. A NamedTuple rather than a frozen
+    dataclass: a layer can hold 100,000 of them and tuples are built several times faster.
     """
 
     path: str

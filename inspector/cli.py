@@ -144,16 +144,27 @@ def run(argv: Sequence[str] | None = None) -> int:
     from inspector import report
     from inspector.analysis import analyse
     from inspector.compat import dive_numbers
+    from inspector.sharing import sharing
 
     analysis = analyse(loaded.image, loaded.layers)
     dive = dive_numbers(loaded.layers)
+    shared = sharing(
+        [info.diff_id for info in loaded.image.layers],
+        [index.uncompressed_size for index in loaded.layers],
+        loaded.others,
+    )
     warnings = loaded.warnings + analysis.warnings
     for warning in warnings:
         sys.stderr.write(f"inspector: warning: {warning}\n")
 
     if args.json:
         doc = report.document(
-            analysis, dive, loaded.layers, warnings, file_lists=not args.no_file_lists
+            analysis,
+            dive,
+            loaded.layers,
+            warnings,
+            shared=shared,
+            file_lists=not args.no_file_lists,
         )
         text = report.dumps(doc)
         if args.json == "-":
@@ -170,7 +181,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         out.write(ci_report.render(args.ci_format, verdict, analysis, dive, loaded.image.label))
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
     if not args.json:
-        sys.stdout.write(report.summary(analysis, dive, warnings))
+        sys.stdout.write(report.summary(analysis, dive, warnings, shared))
     return EXIT_OK
 
 

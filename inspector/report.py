@@ -19,6 +19,7 @@ from inspector.analysis import Analysis
 from inspector.compat import DiveNumbers, file_list
 from inspector.indexer import LayerIndex
 from inspector.model import Image
+from inspector.sharing import Sharing
 
 SCHEMA_VERSION = 1
 
@@ -58,6 +59,7 @@ def document(
     layers: tuple[LayerIndex, ...],
     warnings: tuple[str, ...],
     *,
+    shared: Sharing | None = None,
     file_lists: bool = True,
 ) -> dict[str, Any]:
     image = analysis.image
@@ -89,6 +91,7 @@ def document(
                 "wastedBytes": stats.wasted_bytes,
                 "contributionBytes": stats.contribution,
                 "cumulativeBytes": stats.cumulative,
+                "sharedWith": list(shared.shared_with[info.position]) if shared else [],
             }
         )
     exact = analysis.exact
@@ -112,6 +115,10 @@ def document(
             "created": image.created,
             "config": image_config(image),
             "compressedBytes": sum(index.compressed_size for index in layers),
+            "sharedBytes": shared.shared_bytes if shared else 0,
+            "uniqueBytes": shared.unique_bytes
+            if shared
+            else sum(index.uncompressed_size for index in layers),
             "exact": {
                 "storedBytes": exact.stored_bytes,
                 "visibleBytes": exact.visible_bytes,
@@ -153,7 +160,12 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n"
 
 
-def summary(analysis: Analysis, dive: DiveNumbers, warnings: tuple[str, ...]) -> str:
+def summary(
+    analysis: Analysis,
+    dive: DiveNumbers,
+    warnings: tuple[str, ...],
+    shared: Sharing | None = None,
+) -> str:
     """The plain-text summary `inspector IMAGE` prints when no terminal UI is wanted."""
     image = analysis.image
     exact = analysis.exact
@@ -166,8 +178,9 @@ def summary(analysis: Analysis, dive: DiveNumbers, warnings: tuple[str, ...]) ->
     lines.append(f"{'#':>3}  {'Stored':>9}  {'Adds':>9}  {'+':>6} {'~':>6} {'-':>6}  "
                  f"{'Wasted':>9}  Command")  # fmt: skip
     for info, stats in zip(image.layers, analysis.layers, strict=True):
+        marker = "*" if shared is not None and shared.is_shared(info.position) else " "
         lines.append(
-            f"{info.position:>3}  {formatting.size(info.size):>9}  "
+            f"{info.position:>3}{marker} {formatting.size(info.size):>9}  "
             f"{formatting.signed_size(stats.contribution):>9}  "
             f"{stats.added:>6} {stats.modified:>6} {stats.removed:>6}  "
             f"{formatting.size(stats.wasted_bytes):>9}  "
@@ -185,6 +198,11 @@ def summary(analysis: Analysis, dive: DiveNumbers, warnings: tuple[str, ...]) ->
         f"wastedBytes {dive.wasted_bytes}, userWastedPercent "
         f"{formatting.percent(dive.user_wasted_percent)}"
     )
+    if shared is not None and shared.shared_bytes:
+        lines.append(
+            f"Shared with other images: {formatting.size(shared.shared_bytes)} "
+            f"(layers marked *), unique: {formatting.size(shared.unique_bytes)}"
+        )
     if exact.wasted_files:
         lines.append("")
         lines.append(f"{'Wasted':>9}  {'Stored':>6}  {'Hidden':>6}  {'How':<15} Path")

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from inspector.indexer import LayerIndex
 from inspector.model import Image
+from inspector.sharing import OtherImage
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class LoadedImage:
     image: Image
     layers: tuple[LayerIndex, ...]
     warnings: tuple[str, ...] = ()
-    others: tuple[Image, ...] = ()
+    others: tuple[OtherImage, ...] = ()
 
 
 class LoadEvents:

@@ -25,12 +25,15 @@ from inspector.errors import (
     CorruptStream,
     DigestMismatch,
     ImageNotFound,
+    InspectorError,
     ManifestError,
     SourceError,
     SourceNotFound,
 )
 from inspector.indexer import LayerIndex, index_blob, normalize
 from inspector.manifest import (
+    MANIFEST_TYPES,
+    REF_NAME,
     Config,
     Descriptor,
     build_layers,
@@ -38,10 +41,12 @@ from inspector.manifest import (
     media_type_for,
     normalize_name,
     parse_config,
+    parse_descriptor,
     parse_json,
     select_manifest,
 )
 from inspector.model import Image, Platform
+from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tarstream import SYMLINK, TarReader, looks_like_tar
 
@@ -178,9 +183,9 @@ class ArchiveSource:
     def bind(self, members: _Members, events: LoadEvents) -> LoadedImage:
         label = self._stream_label
         if "manifest.json" in members.docs:
-            image, layers = self._bind_docker(members, label)
+            image, layers, others = self._bind_docker(members, label)
         elif "index.json" in members.docs:
-            image, layers = self._bind_oci(members, label)
+            image, layers, others = self._bind_oci(members, label)
         else:
             raise ManifestError(
                 f"{label}: not an image archive (no manifest.json or index.json inside)"
@@ -191,7 +196,7 @@ class ArchiveSource:
             for i, index in enumerate(layers)
             for w in index.warnings
         )
-        return LoadedImage(image, tuple(layers), warnings)
+        return LoadedImage(image, tuple(layers), warnings, others)
 
     def _doc(self, members: _Members, name: str, what: str) -> bytes:
         resolved = members.resolve(name)
@@ -218,7 +223,9 @@ class ArchiveSource:
             )
         return resolved, index
 
-    def _bind_docker(self, members: _Members, label: str) -> tuple[Image, list[LayerIndex]]:
+    def _bind_docker(
+        self, members: _Members, label: str
+    ) -> tuple[Image, list[LayerIndex], tuple[OtherImage, ...]]:
         doc = parse_json(members.docs["manifest.json"], f"{label}: manifest.json")
         if not isinstance(doc, list) or not doc or not all(isinstance(e, dict) for e in doc):
             raise ManifestError(f"{label}: manifest.json is not a list of images")
@@ -250,7 +257,21 @@ class ArchiveSource:
             config=config.runtime,
             created=config.created,
         )
-        return image, indexes
+        others: list[OtherImage] = []
+        for other in doc:
+            if other is entry or not isinstance(other.get("Config"), str):
+                continue
+            name = ", ".join(str(t) for t in other.get("RepoTags") or []) or _short_id(
+                str(other["Config"])
+            )
+            try:
+                other_config = parse_config(
+                    self._doc(members, other["Config"], "manifest.json"), label
+                )
+            except InspectorError:
+                continue  # another image's broken metadata does not spoil this one
+            others.append(OtherImage(name, other_config.diff_ids))
+        return image, indexes, tuple(others)
 
     def _pick_entry(self, doc: list[dict[str, Any]], label: str) -> dict[str, Any]:
         if self.ref is not None:
@@ -272,7 +293,9 @@ class ArchiveSource:
             )
         return doc[0]
 
-    def _bind_oci(self, members: _Members, label: str) -> tuple[Image, list[LayerIndex]]:
+    def _bind_oci(
+        self, members: _Members, label: str
+    ) -> tuple[Image, list[LayerIndex], tuple[OtherImage, ...]]:
         index_doc = parse_json(members.docs["index.json"], f"{label}: index.json")
 
         def fetch(desc: Descriptor) -> bytes:
@@ -307,7 +330,26 @@ class ArchiveSource:
             created=config.created,
             manifest_digest=desc.digest,
         )
-        return image, indexes
+        return image, indexes, self._other_oci_images(index_doc, desc, fetch, label)
+
+    def _other_oci_images(
+        self, index_doc: Any, chosen: Descriptor, fetch: Callable[[Descriptor], bytes], label: str
+    ) -> tuple[OtherImage, ...]:
+        others: list[OtherImage] = []
+        entries = index_doc.get("manifests") if isinstance(index_doc, dict) else None
+        for raw in entries or []:
+            try:
+                desc = parse_descriptor(raw, label)
+                if desc.digest == chosen.digest or desc.media_type not in MANIFEST_TYPES:
+                    continue
+                manifest = parse_json(fetch(desc), label)
+                config_desc, _ = layer_descriptors(manifest, label)
+                config = parse_config(fetch(config_desc), label)
+            except InspectorError:
+                continue
+            name = desc.annotations.get(REF_NAME) or desc.digest.short
+            others.append(OtherImage(name, config.diff_ids))
+        return tuple(others)
 
     def _check_diff_ids(self, config: Config, indexes: list[LayerIndex], label: str) -> None:
         if len(config.diff_ids) != len(indexes):
@@ -329,3 +371,8 @@ def _listing(doc: list[dict[str, Any]]) -> str:
         tags = [str(t) for t in entry.get("RepoTags") or []]
         names.extend(tags or [str(entry.get("Config", "?"))])
     return ", ".join(names)
+
+
+def _short_id(config_name: str) -> str:
+    base = config_name.rsplit("/", 1)[-1].removeprefix("sha256:").removesuffix(".json")
+    return base[:12]

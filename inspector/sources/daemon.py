@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+from inspector.digest import Digest
 from inspector.errors import EngineUnavailable, ImageNotFound, SourceError
 from inspector.model import Platform
+from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 
@@ -98,7 +101,8 @@ class DaemonSource:
             archive = ArchiveSource(
                 None, self.label, ref=None, stream=stream, stream_label=self.name
             )
-            return archive.load(events)
+            loaded = archive.load(events)
+            return replace(loaded, others=engine_images(client, image_id))
         except (APIError, DockerException) as exc:
             raise SourceError(
                 f"{self.name}: the Docker engine at {host} failed: {_short(exc)}"
@@ -109,3 +113,20 @@ class DaemonSource:
             ) from None
         finally:
             client.close()
+
+
+def engine_images(client: Any, exclude_id: str) -> tuple[OtherImage, ...]:
+    """Every other image in the engine with its layer chain (image inspect, no save)."""
+    others: list[OtherImage] = []
+    for image in client.images.list():
+        if image.id == exclude_id:
+            continue
+        layers = (image.attrs.get("RootFS") or {}).get("Layers") or []
+        try:
+            diff_ids = tuple(Digest.parse(str(d)) for d in layers)
+        except Exception:  # an engine entry we cannot read is left out, not fatal
+            continue
+        tags = [str(t) for t in image.tags]
+        name = ", ".join(tags) if tags else str(image.id).removeprefix("sha256:")[:12]
+        others.append(OtherImage(name, diff_ids))
+    return tuple(others)
