@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from inspector import __version__, reference
+from inspector.cache import LayerCache
 from inspector.errors import InspectorError, UsageError
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--text", action="store_true", help="print the text summary instead of opening the UI"
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the layer index cache (INSPECTOR_CACHE_DIR)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return parser
 
@@ -89,25 +95,35 @@ def ci_requested(args: argparse.Namespace) -> bool:
     return bool(args.ci) or os.environ.get("CI", "").strip().lower() in _TRUE
 
 
-def open_source(spec: reference.SourceSpec, label: str, platform: Platform | None) -> ImageSource:
+def open_source(
+    spec: reference.SourceSpec,
+    label: str,
+    platform: Platform | None,
+    cache: LayerCache | None = None,
+) -> ImageSource:
     """The source object for a parsed IMAGE argument."""
     if spec.transport in (reference.ARCHIVE, reference.OCI_ARCHIVE):
         from inspector.sources.archive import ArchiveSource
 
-        return ArchiveSource(spec.location, label, ref=spec.ref, platform=platform)
+        return ArchiveSource(spec.location, label, ref=spec.ref, platform=platform, cache=cache)
     if spec.transport == reference.OCI:
         from inspector.sources.oci_layout import OciLayoutSource
 
-        return OciLayoutSource(spec.location, label, ref=spec.ref, platform=platform)
+        return OciLayoutSource(spec.location, label, ref=spec.ref, platform=platform, cache=cache)
     if spec.transport == reference.DAEMON:
         from inspector.sources.daemon import DaemonSource
 
-        return DaemonSource(spec.location, label, platform=platform)
+        return DaemonSource(spec.location, label, platform=platform, cache=cache)
     raise UsageError(f"{label}: the {spec.transport} transport is not supported yet")
+
+
+def layer_cache(args: argparse.Namespace) -> LayerCache | None:
+    return None if getattr(args, "no_cache", False) else LayerCache.default()
 
 
 def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
     platform = Platform.parse(args.platform) if args.platform else None
+    cache = layer_cache(args)
     if args.image == "demo" and args.source is None and not os.path.exists("demo"):
         from inspector.demo import build_demo
         from inspector.sources.archive import ArchiveSource
@@ -116,12 +132,34 @@ def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
             path = os.path.join(tmp, "demo.tar")
             with open(path, "wb") as handle:
                 handle.write(build_demo())
-            return ArchiveSource(path, "demo", platform=platform).load(events)
+            return ArchiveSource(path, "demo", platform=platform, cache=cache).load(events)
     spec = reference.parse(args.image, args.source)
-    return open_source(spec, args.image, platform).load(events)
+    return open_source(spec, args.image, platform, cache).load(events)
+
+
+def cache_command(argv: Sequence[str]) -> int:
+    """`inspector cache info` / `inspector cache clear`."""
+    from inspector import formatting
+
+    if len(argv) != 1 or argv[0] not in ("info", "clear"):
+        raise UsageError("usage: inspector cache info|clear")
+    cache = LayerCache.default()
+    if argv[0] == "clear":
+        freed = cache.clear()
+        sys.stdout.write(f"cleared {cache.root} ({formatting.size(freed)})\n")
+        return EXIT_OK
+    info = cache.info()
+    sys.stdout.write(
+        f"path:    {info.path}\nlayers:  {info.entries}\n"
+        f"size:    {formatting.size(info.bytes)} of {formatting.size(info.max_bytes)}\n"
+    )
+    return EXIT_OK
 
 
 def run(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["cache"] and not os.path.exists("cache"):
+        return cache_command(argv[1:])
     args = build_parser().parse_args(argv)
     ci = ci_requested(args)
     rule_config = None

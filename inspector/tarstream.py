@@ -147,8 +147,10 @@ class TarReader:
         label: str,
         *,
         max_entry_size: int = 1 << 44,
+        seek: Callable[[int], object] | None = None,
     ) -> None:
         self._read = read
+        self._seek = seek  # relative forward seek of the underlying file, when it has one
         self._label = label
         self._buf = b""
         self._pos = 0
@@ -194,6 +196,9 @@ class TarReader:
         count -= have
         self._buf = b""
         self._pos = 0
+        if self._seek is not None and count >= CHUNK:
+            self._seek(count)
+            return
         while count > 0:
             data = self._read(min(CHUNK, count) if count > CHUNK else max(count, CHUNK))
             if not data:
@@ -263,6 +268,10 @@ class TarReader:
         self._pos += take
         self._remaining -= take
         return out
+
+    def skip_content(self) -> None:
+        """Skip the rest of the current entry (seeking past it when the file can)."""
+        self._finish_entry()
 
     def peek_content(self, n: int) -> bytes:
         """Up to n leading bytes of the current entry's unread content, not consumed."""

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspector.blobs import PeekReader, Readable, compression_of, decompressed
+from inspector.blobs import HashingReader, PeekReader, Readable, compression_of, decompressed
+from inspector.cache import LayerCache, name_hint
 from inspector.digest import Digest
 from inspector.errors import (
     CorruptStream,
@@ -48,7 +49,7 @@ from inspector.manifest import (
 from inspector.model import Image, Platform
 from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
-from inspector.tarstream import SYMLINK, TarReader, looks_like_tar
+from inspector.tarstream import CHUNK, SYMLINK, TarReader, looks_like_tar
 
 MAX_JSON = 64 << 20
 _DIGEST_NAMES = ("blobs/sha256/", "sha256:")
@@ -101,7 +102,9 @@ class ArchiveSource:
         platform: Platform | None = None,
         stream: Readable | None = None,
         stream_label: str | None = None,
+        cache: LayerCache | None = None,
     ) -> None:
+        self.cache = cache
         self.path = path
         self.label = label
         self.ref = ref
@@ -127,14 +130,20 @@ class ArchiveSource:
             except OSError as exc:
                 raise SourceError(f"{self.label}: cannot open ({exc.strerror})") from None
             with handle:
-                members = self.scan(handle.read, events)
+                members = self.scan(handle.read, events, seek=lambda n: handle.seek(n, 1))
         return self.bind(members, events)
 
     # --- the pass -----------------------------------------------------------------
-    def scan(self, read: Callable[[int], bytes], events: LoadEvents) -> _Members:
+    def scan(
+        self,
+        read: Callable[[int], bytes],
+        events: LoadEvents,
+        *,
+        seek: Callable[[int], object] | None = None,
+    ) -> _Members:
         label = self._stream_label
         try:
-            inner, _ = decompressed(read, label)
+            inner, outer_compression = decompressed(read, label)
         except OSError as exc:
             raise SourceError(f"{label}: cannot read ({exc})") from None
         first = PeekReader(inner)
@@ -144,7 +153,7 @@ class ArchiveSource:
         if not looks_like_tar(head):
             raise SourceError(f"{label}: not a tar archive, so not an image archive")
         members = _Members()
-        reader = TarReader(first.read, label)
+        reader = TarReader(first.read, label, seek=seek if outer_compression == "none" else None)
         try:
             for header in reader:
                 name, _ = normalize(header.name)
@@ -162,10 +171,8 @@ class ArchiveSource:
                 peek = reader.peek_content(1024)
                 if compression_of(peek) != "none" or looks_like_tar(peek):
                     events.layer_started(name, header.size)
-                    index = index_blob(
-                        reader.read_content,
-                        f"{label}: layer {name}",
-                        progress=events.layer_progress,
+                    index = self._layer_member(
+                        reader, name, seekable=seek is not None, events=events
                     )
                     members.layers[name] = index
                     events.layer_done(name, index)
@@ -178,6 +185,40 @@ class ArchiveSource:
                 raise CorruptStream(f"{label}: truncated archive") from None
             raise
         return members
+
+    def _layer_member(
+        self, reader: TarReader, name: str, *, seekable: bool, events: LoadEvents
+    ) -> LayerIndex:
+        """Index one layer member, or take it from the cache by the digest in its name.
+
+        A cached layer is skipped unparsed: seeked over in a file, or only hashed (and
+        checked against what the cache recorded for that name) in a stream.
+        """
+        label = f"{self._stream_label}: layer {name}"
+        hint = name_hint(name) if self.cache is not None else None
+        if self.cache is not None and hint is not None:
+            found = self.cache.lookup_hint(hint)
+            cached = self.cache.get(found[0]) if found is not None else None
+            if found is not None and cached is not None and found[1] is not None:
+                size = reader.remaining
+                if seekable:
+                    reader.skip_content()
+                else:
+                    check = HashingReader(reader.read_content)
+                    while check.read(CHUNK):
+                        pass
+                    if check.hexdigest() != found[1].hex:
+                        self.cache.forget_hint(hint)
+                        raise DigestMismatch(
+                            f"{label}: differs from the layer cached under that name; "
+                            "run again (or use --no-cache)"
+                        )
+                events.layer_progress(size)
+                return cached
+        index = index_blob(reader.read_content, label, progress=events.layer_progress)
+        if self.cache is not None:
+            self.cache.put(index, hint or "")
+        return index
 
     # --- binding metadata to members -------------------------------------------------
     def bind(self, members: _Members, events: LoadEvents) -> LoadedImage:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import EngineUnavailable, ImageNotFound, SourceError
 from inspector.model import Platform
@@ -79,7 +80,15 @@ def _short(exc: BaseException) -> str:
 class DaemonSource:
     """An image held by a Docker-compatible engine, by name or ID."""
 
-    def __init__(self, name: str, label: str, *, platform: Platform | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        *,
+        platform: Platform | None = None,
+        cache: LayerCache | None = None,
+    ) -> None:
+        self.cache = cache
         self.name = name
         self.label = label
         self.platform = platform
@@ -99,7 +108,12 @@ class DaemonSource:
             image_id = str(image.id)
             stream = ChunkStream(iter(client.api.get_image(image_id, chunk_size=1 << 20)))
             archive = ArchiveSource(
-                None, self.label, ref=None, stream=stream, stream_label=self.name
+                None,
+                self.label,
+                ref=None,
+                stream=stream,
+                stream_label=self.name,
+                cache=self.cache,
             )
             loaded = archive.load(events)
             return replace(loaded, others=engine_images(client, image_id))

@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Callable
 
+from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import DigestMismatch, ManifestError, SourceError, SourceNotFound
 from inspector.indexer import LayerIndex, index_blob
@@ -42,7 +43,9 @@ class OciLayoutSource:
         *,
         ref: str | None = None,
         platform: Platform | None = None,
+        cache: LayerCache | None = None,
     ) -> None:
+        self.cache = cache
         self.path = path
         self.label = label
         self.ref = ref
@@ -126,6 +129,13 @@ class OciLayoutSource:
     def _index_layer(self, desc: Descriptor, events: LoadEvents) -> LayerIndex:
         path = self._blob_path(desc.digest)
         label = f"{self.label}: layer {desc.digest}"
+        if self.cache is not None:
+            found = self.cache.lookup_hint(desc.digest.hex)
+            cached = self.cache.get(found[0]) if found is not None else None
+            if cached is not None and cached.digest == desc.digest:
+                events.layer_started(str(desc.digest), desc.size if desc.size >= 0 else None)
+                events.layer_done(str(desc.digest), cached)
+                return cached
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
@@ -138,5 +148,7 @@ class OciLayoutSource:
             index = index_blob(read, label, progress=events.layer_progress)
         if index.digest != desc.digest:
             raise DigestMismatch(f"{label}: blob does not match its digest (got {index.digest})")
+        if self.cache is not None:
+            self.cache.put(index, desc.digest.hex)
         events.layer_done(str(desc.digest), index)
         return index
