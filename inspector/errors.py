@@ -70,3 +70,11 @@ class CorruptStream(LayerFormatError):
 
 class DigestMismatch(LayerFormatError):
     """Content does not hash to the digest that names it."""
+
+
+class RegistryError(SourceError):
+    """A registry cannot be reached, or answered with an error (SourceError's registry branch)."""
+
+
+class AuthenticationError(RegistryError):
+    """A registry refused the credentials, or wants credentials none were found for."""
