@@ -1,0 +1,664 @@
+"""The stacked file system as of any layer, built lazily for browsing (pure: no I/O, no UI).
+
+One forward pass over the layers (base first, applied the way a runtime applies them, the
+same rules as `analysis`) records, for every path the image ever holds, the list of its
+*versions*: the layer that stored, changed or removed it and the entry it left behind.
+Nothing per layer is materialised: the file system as of layer `i` is "the newest version
+of each path at or below `i`", found by a short scan of that path's version list.
+
+Views compare two layers. `lo` is the file system the changes are measured against and
+`hi` the one shown: the *layer* view of layer `i` is `(i - 1, i)` (layer 0 against the
+empty file system, `-1`), the *aggregated* view from base `b` is `(b, i)`. A directory's
+children are computed on demand from the names ever seen under it (O(children) per
+expansion) and cached per `(directory, lo, hi)`; which kinds of change lie below each
+directory are computed once per view from the paths the layers in between touched.
+
+Thread safety: `add_layer` runs in a loader thread while the UI reads. Every structure a
+reader touches is append-only and a layer is published (`layer_count`) only once it is
+complete, so a reader that only asks about published layers sees a consistent state.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import compress, islice
+
+from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
+from inspector.indexer import LayerIndex
+
+ADDED_BIT = 1
+MODIFIED_BIT = 2
+REMOVED_BIT = 4
+KIND_BITS: dict[ChangeKind, int] = {
+    ChangeKind.ADDED: ADDED_BIT,
+    ChangeKind.MODIFIED: MODIFIED_BIT,
+    ChangeKind.REMOVED: REMOVED_BIT,
+    ChangeKind.UNCHANGED: 0,
+}
+_CACHE_NODES = 400_000  # nodes kept in the children cache (about 60 MB at most)
+_MASK_CACHE_LIMIT = 16
+
+
+class Version:
+    """One state of a path: what layer `layer` left there (`entry` None: removed)."""
+
+    __slots__ = ("entry", "how", "implied", "layer")
+
+    def __init__(
+        self, layer: int, entry: FileEntry | None, how: Removal | None = None, implied: bool = False
+    ) -> None:
+        self.layer = layer
+        self.entry = entry
+        self.how = how
+        self.implied = implied  # a directory no tar entry names, implied by a deeper path
+
+    @property
+    def is_dir(self) -> bool:
+        entry = self.entry
+        return entry is not None and entry.type is _DIR
+
+
+_DIR = EntryType.DIR
+
+
+def _at(chain: Sequence[Version], layer: int) -> Version | None:
+    """The newest version in `chain` at or below `layer` (may be a removal)."""
+    for i in range(len(chain) - 1, -1, -1):
+        v = chain[i]
+        if v.layer <= layer:
+            return v
+    return None
+
+
+def _by_name(node: Node) -> str:
+    return node.name
+
+
+def _parent(path: str) -> str:
+    slash = path.rfind("/")
+    return path[:slash] if slash >= 0 else ""
+
+
+def _name(path: str) -> str:
+    return path[path.rfind("/") + 1 :]
+
+
+def _join(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name
+
+
+def ancestors(path: str) -> list[str]:
+    """The directories above `path`, nearest first, ending with the root `""`."""
+    result: list[str] = []
+    while path:
+        path = _parent(path)
+        result.append(path)
+    return result
+
+
+def _implied_entry(path: str) -> FileEntry:
+    return FileEntry(path, EntryType.DIR, 0, 0o755, 0, 0, 0)
+
+
+def compare(lower: Version | None, upper: Version | None) -> ChangeKind | None:
+    """How `upper` differs from `lower` (None when the path is absent in both)."""
+    if lower is None or lower.entry is None:
+        return None if upper is None or upper.entry is None else ChangeKind.ADDED
+    if upper is None or upper.entry is None:
+        return ChangeKind.REMOVED
+    if lower is upper or not differences(lower, upper):
+        return ChangeKind.UNCHANGED
+    return ChangeKind.MODIFIED
+
+
+def differences(lower: Version, upper: Version) -> tuple[str, ...]:
+    """What changed between two present versions (an implied directory has no metadata)."""
+    assert lower.entry is not None
+    assert upper.entry is not None
+    if lower.implied or upper.implied:
+        return () if upper.entry.type is lower.entry.type else ("type",)
+    return upper.entry.differences(lower.entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One path as a view shows it: the version at `hi`, or at `lo` if `hi` removed it."""
+
+    path: str
+    name: str
+    entry: FileEntry
+    kind: ChangeKind
+    layer: int  # the layer that stored the version shown
+    size: int  # file size, or for a directory the bytes below it (dive's rule)
+    implied: bool = False
+
+    @property
+    def is_dir(self) -> bool:
+        return self.entry.type is EntryType.DIR
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One layer that stored, changed or removed a path."""
+
+    layer: int
+    kind: ChangeKind
+    entry: FileEntry | None
+    size: int
+    how: Removal | None = None
+    reasons: tuple[str, ...] = ()
+    implied: bool = False
+
+
+@dataclass(slots=True)
+class LayerSummary:
+    """What one layer does to the file system below it (the same counts as `analysis`)."""
+
+    position: int
+    added: int = 0
+    modified: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    contribution: int = 0
+    cumulative: int = 0
+    entries: int = 0
+
+
+class FileTree:
+    """Every path's versions across the layers, and lazy views over them."""
+
+    def __init__(self, layers: Iterable[LayerIndex] = ()) -> None:
+        self._versions: dict[str, list[Version]] = {
+            "": [Version(0, _implied_entry(""), None, True)]
+        }
+        self._names: dict[str, list[str]] = {"": []}
+        self._paths: list[str] = []  # every path ever seen, in first-seen order
+        self._dir_layers: dict[str, list[int]] = {"": [0]}
+        self._dir_sizes: dict[str, list[int]] = {"": [0]}
+        self._touched: list[list[str]] = []  # per layer: paths that got a version there
+        self._layer_masks: list[dict[str, int]] = []
+        self.summaries: list[LayerSummary] = []
+        self.layer_count = 0
+        # loader-side state: the current file system
+        self._cur: dict[str, Version] = {"": self._versions[""][0]}
+        self._cur_children: dict[str, set[str]] = {"": set()}
+        self._cur_size: dict[str, int] = {"": 0}
+        # reader-side caches
+        self._children_cache: OrderedDict[tuple[str, int, int], tuple[Node, ...]] = OrderedDict()
+        self._mask_cache: OrderedDict[tuple[int, int], dict[str, int]] = OrderedDict()
+        self._cached_nodes = 0
+        self._search_paths: list[str] = []
+        for index in layers:
+            self.add_layer(index)
+
+    # ------------------------------------------------------------------ building
+    def add_layer(self, index: LayerIndex) -> None:
+        """Apply the next layer on top of the ones added so far."""
+        builder = _LayerBuilder(self, self.layer_count)
+        builder.apply(index)
+        self._touched.append(builder.touched)
+        self.summaries.append(builder.summary)
+        self._layer_masks.append(self._new_layer_masks(builder.touched))
+        self.layer_count += 1  # publish
+
+    # ------------------------------------------------------------------ lookups
+    def version(self, path: str, layer: int) -> Version | None:
+        """The newest version of `path` at or below `layer`, if the path is present there."""
+        if layer < 0:
+            return None
+        chain = self._versions.get(path)
+        if chain is None:
+            return None
+        v = _at(chain, layer)
+        return v if v is not None and v.entry is not None else None
+
+    def exists(self, path: str, layer: int) -> bool:
+        return self.version(path, layer) is not None
+
+    def dir_size(self, path: str, layer: int) -> int:
+        """Bytes of the regular files below directory `path` as of `layer`."""
+        layers = self._dir_layers.get(path)
+        if layers is None or layer < 0:
+            return 0
+        # the loader appends a size before its layer, so sizes never run short
+        i = bisect.bisect_right(layers, layer)
+        return self._dir_sizes[path][i - 1] if i else 0
+
+    def kind(self, path: str, lo: int, hi: int) -> ChangeKind | None:
+        if lo == hi:
+            return ChangeKind.UNCHANGED if self.exists(path, hi) else None
+        return compare(self.version(path, lo), self.version(path, hi))
+
+    def node(self, path: str, lo: int, hi: int) -> Node | None:
+        """The node a view shows for `path`, or None if it is in neither file system."""
+        if not path:
+            return Node("", "/", _implied_entry(""), ChangeKind.UNCHANGED, 0,
+                        self.dir_size("", hi), True)  # fmt: skip
+        low = self.version(path, lo)
+        up = self.version(path, hi)
+        return self._make_node(path, _name(path), low, up, lo, hi)
+
+    def _make_node(
+        self, path: str, name: str, low: Version | None, up: Version | None, lo: int, hi: int
+    ) -> Node | None:
+        shown = up if up is not None else low
+        if shown is None or shown.entry is None:
+            return None
+        kind = ChangeKind.UNCHANGED if lo == hi else compare(low, up)
+        assert kind is not None
+        entry = shown.entry
+        if entry.type is EntryType.DIR:
+            size = self.dir_size(path, hi if up is not None else lo)
+        else:
+            size = entry.size
+        return Node(path, name, entry, kind, shown.layer, size, shown.implied)
+
+    def children(self, path: str, lo: int, hi: int) -> tuple[Node, ...]:
+        """The children of directory `path` in the view `(lo, hi)`, sorted by name."""
+        key = (path, lo, hi)
+        cache = self._children_cache
+        cached = cache.get(key)
+        if cached is not None:
+            cache.move_to_end(key)
+            return cached
+        names = list(self._names.get(path, ()))
+        nodes: list[Node] = []
+        versions = self._versions
+        make = self._make_node
+        prefix = f"{path}/" if path else ""
+        for name in names:
+            child = prefix + name
+            chain = versions[child]
+            low = _at(chain, lo) if lo >= 0 else None
+            if low is not None and low.entry is None:
+                low = None
+            if hi == lo:
+                up = low
+            else:
+                up = _at(chain, hi) if hi >= 0 else None
+                if up is not None and up.entry is None:
+                    up = None
+            if low is None and up is None:
+                continue
+            node = make(child, name, low, up, lo, hi)
+            if node is not None:
+                nodes.append(node)
+        nodes.sort(key=_by_name)
+        result = tuple(nodes)
+        cache[key] = result
+        self._cached_nodes += len(result) + 1
+        while self._cached_nodes > _CACHE_NODES and len(cache) > 1:
+            _, dropped = cache.popitem(last=False)
+            self._cached_nodes -= len(dropped) + 1
+        return result
+
+    def has_children(self, path: str) -> bool:
+        return bool(self._names.get(path))
+
+    # ------------------------------------------------------------------ change masks
+    def masks(self, lo: int, hi: int) -> dict[str, int]:
+        """Per directory, bits of the kinds of change (`*_BIT`) somewhere below it."""
+        if lo == hi:
+            return {}
+        if lo == hi - 1 and 0 <= hi < len(self._layer_masks):
+            return self._layer_masks[hi]
+        key = (lo, hi)
+        cached = self._mask_cache.get(key)
+        if cached is not None:
+            return cached
+        start = max(lo + 1, 0)
+        if hi - start == 0:
+            paths: Iterable[str] = self._touched[start]
+        else:
+            paths = dict.fromkeys(p for j in range(start, hi + 1) for p in self._touched[j])
+        result = self._compute_masks(lo, hi, paths)
+        self._mask_cache[key] = result
+        if len(self._mask_cache) > _MASK_CACHE_LIMIT:
+            self._mask_cache.popitem(last=False)
+        return result
+
+    def _compute_masks(self, lo: int, hi: int, paths: Iterable[str]) -> dict[str, int]:
+        masks: dict[str, int] = {}
+        version = self.version
+        for path in paths:
+            kind = compare(version(path, lo), version(path, hi))
+            if kind is None:
+                continue
+            bit = KIND_BITS[kind]
+            if not bit:
+                continue
+            node = path
+            while node:
+                node = _parent(node)
+                have = masks.get(node, 0)
+                if have & bit:
+                    break
+                masks[node] = have | bit
+        return masks
+
+    def _new_layer_masks(self, touched: Iterable[str]) -> dict[str, int]:
+        """Masks of the layer being added against the one below (versions end with it)."""
+        masks: dict[str, int] = {}
+        versions = self._versions
+        layer = self.layer_count
+        for path in touched:
+            chain = versions[path]
+            upper = chain[-1]
+            lower = chain[-2] if len(chain) >= 2 else None
+            if upper.layer != layer:  # pragma: no cover - touched paths end at this layer
+                continue
+            bit = KIND_BITS[compare(lower, upper) or ChangeKind.UNCHANGED]
+            if not bit:
+                continue
+            node = path
+            while node:
+                slash = node.rfind("/")
+                node = node[:slash] if slash >= 0 else ""
+                have = masks.get(node, 0)
+                if have & bit:
+                    break
+                masks[node] = have | bit
+        return masks
+
+    def changed_paths(self, layer: int) -> Sequence[str]:
+        """Paths that layer `layer` stored, changed or removed (in the order it did)."""
+        return self._touched[layer]
+
+    # ------------------------------------------------------------------ history
+    def history(self, path: str) -> list[HistoryItem]:
+        """Every layer that stored, changed or removed `path`, oldest first."""
+        items: list[HistoryItem] = []
+        previous: Version | None = None
+        for v in list(self._versions.get(path, ())):
+            if v.layer >= self.layer_count or not path:
+                break
+            if v.entry is None:
+                if previous is None or previous.entry is None:
+                    previous = v
+                    continue
+                size = self._size_of(path, previous, v.layer - 1)
+                items.append(HistoryItem(v.layer, ChangeKind.REMOVED, None, size, v.how))
+            else:
+                size = self._size_of(path, v, v.layer)
+                if previous is None or previous.entry is None:
+                    items.append(HistoryItem(v.layer, ChangeKind.ADDED, v.entry, size,
+                                             implied=v.implied))  # fmt: skip
+                else:
+                    reasons = differences(previous, v)
+                    kind = ChangeKind.MODIFIED if reasons else ChangeKind.UNCHANGED
+                    items.append(
+                        HistoryItem(v.layer, kind, v.entry, size, None, reasons, v.implied)
+                    )
+            previous = v
+        return items
+
+    def _size_of(self, path: str, v: Version, layer: int) -> int:
+        assert v.entry is not None
+        return self.dir_size(path, layer) if v.entry.type is EntryType.DIR else v.entry.size
+
+    # ------------------------------------------------------------------ search
+    def search(
+        self,
+        text: Callable[[str], object] | None,
+        size: Callable[[int], bool] | None,
+        lo: int,
+        hi: int,
+        kinds: frozenset[ChangeKind] | None = None,
+    ) -> list[str]:
+        """Paths present in the view `(lo, hi)` that match, in first-seen order.
+
+        `text` is tried on the absolute form (`/etc/passwd`, what dive matches against)
+        and `size` on the size of a non-directory (directories never match a size);
+        `kinds`, when given, keeps only paths whose change kind in the view is among them.
+        """
+        paths = self._paths
+        count = len(paths)
+        absolute = self._search_paths
+        if len(absolute) < count:
+            absolute.extend("/" + p for p in paths[len(absolute) : count])
+        candidates: Iterable[int]
+        if text is not None:
+            candidates = compress(range(count), map(text, islice(absolute, count)))
+        else:
+            candidates = range(count)
+        versions = self._versions
+        found: list[str] = []
+        for i in candidates:
+            path = paths[i]
+            chain = versions[path]
+            up = _at(chain, hi)
+            if up is not None and up.entry is None:
+                up = None
+            low = up if lo == hi else (_at(chain, lo) if lo >= 0 else None)
+            if low is not None and low.entry is None:
+                low = None
+            shown = up if up is not None else low
+            if shown is None or shown.entry is None:
+                continue
+            if size is not None and (shown.entry.type is _DIR or not size(shown.entry.size)):
+                continue
+            if kinds is not None:
+                kind = ChangeKind.UNCHANGED if lo == hi else compare(low, up)
+                if kind not in kinds:
+                    continue
+            found.append(path)
+        return found
+
+    def all_paths(self) -> Sequence[str]:
+        return self._paths
+
+
+class _LayerBuilder:
+    """Applies one layer to a FileTree's current file system, recording versions.
+
+    Size changes are collected per parent directory and pushed up the tree once, at the
+    end of the layer (or before a removal needs an exact directory size), so a file costs
+    O(1) rather than O(depth).
+    """
+
+    def __init__(self, tree: FileTree, layer: int) -> None:
+        self.tree = tree
+        self.layer = layer
+        self.touched: list[str] = []
+        self.summary = LayerSummary(layer)
+        self._pending: dict[str, int] = {}  # directory -> bytes added directly below it
+        self._size_touched: set[str] = set()
+
+    # -- recording
+    def _record(self, path: str, version: Version) -> None:
+        tree = self.tree
+        versions = tree._versions.get(path)
+        if versions is None:
+            tree._versions[path] = [version]
+            tree._paths.append(path)
+            slash = path.rfind("/")
+            parent = path[:slash] if slash >= 0 else ""
+            names = tree._names.get(parent)
+            if names is None:
+                names = tree._names[parent] = []
+            names.append(path[slash + 1 :])
+            self.touched.append(path)
+        elif versions[-1].layer == self.layer:
+            versions[-1] = version  # a second change in one layer: the first never shows
+        else:
+            versions.append(version)
+            self.touched.append(path)
+
+    def _add_size(self, parent: str, delta: int) -> None:
+        if delta:
+            pending = self._pending
+            pending[parent] = pending.get(parent, 0) + delta
+
+    def _flush(self) -> None:
+        """Push the pending size changes up to the root."""
+        pending = self._pending
+        if not pending:
+            return
+        levels: dict[int, dict[str, int]] = {}
+        for directory, delta in pending.items():
+            depth = directory.count("/") + 1 if directory else 0
+            level = levels.get(depth)
+            if level is None:
+                level = levels[depth] = {}
+            level[directory] = delta
+        pending.clear()
+        sizes = self.tree._cur_size
+        touched = self._size_touched
+        for depth in range(max(levels), -1, -1):
+            level = levels.pop(depth, None)
+            if not level:
+                continue
+            up = levels.get(depth - 1)
+            if up is None and depth:
+                up = levels[depth - 1] = {}
+            for directory, delta in level.items():
+                if not delta:
+                    continue
+                sizes[directory] = sizes.get(directory, 0) + delta
+                touched.add(directory)
+                if up is not None:
+                    parent = _parent(directory)
+                    up[parent] = up.get(parent, 0) + delta
+
+    def _attach(self, path: str, parent: str, name: str, version: Version) -> None:
+        tree = self.tree
+        tree._cur[path] = version
+        siblings = tree._cur_children.get(parent)
+        if siblings is None:
+            siblings = tree._cur_children[parent] = set()
+        siblings.add(name)
+        if version.is_dir and path not in tree._cur_children:
+            tree._cur_children[path] = set()
+            tree._cur_size[path] = 0
+            self._size_touched.add(path)
+
+    def _remove(self, path: str, how: Removal, below: Removal) -> None:
+        """Remove `path` and everything under it from the current file system."""
+        tree = self.tree
+        node = tree._cur.get(path)
+        if node is None:
+            return
+        assert node.entry is not None
+        self._flush()
+        total = tree._cur_size.get(path, 0) if node.is_dir else node.entry.size
+        parent = _parent(path)
+        self._add_size(parent, -total)
+        siblings = tree._cur_children.get(parent)
+        if siblings is not None:
+            siblings.discard(_name(path))
+        summary = self.summary
+        pending: list[tuple[str, Removal]] = [(path, how)]
+        while pending:
+            current, reason = pending.pop()
+            cur_node = tree._cur.pop(current, None)
+            if cur_node is None:
+                continue
+            kids = tree._cur_children.pop(current, None)
+            if kids:
+                pending.extend((_join(current, k), below) for k in kids)
+            if current in tree._cur_size:
+                del tree._cur_size[current]
+                self._size_touched.add(current)
+            self._record(current, Version(self.layer, None, reason))
+            summary.removed += 1
+
+    def _ensure_parents(self, parent: str) -> None:
+        tree = self.tree
+        missing: list[str] = []
+        while True:
+            node = tree._cur.get(parent)
+            if node is not None:
+                assert node.entry is not None
+                if node.entry.type is EntryType.SYMLINK:
+                    break  # a runtime writes through a symlinked parent; keep the link
+                if not node.is_dir:
+                    self._remove(parent, Removal.REPLACED, Removal.REPLACED)
+                    missing.append(parent)
+                break
+            missing.append(parent)
+            parent = _parent(parent)
+            if not parent:
+                break
+        for directory in reversed(missing):
+            version = Version(self.layer, _implied_entry(directory), None, True)
+            self._record(directory, version)
+            self._attach(directory, _parent(directory), _name(directory), version)
+            self.summary.added += 1
+
+    # -- the layer
+    def apply(self, index: LayerIndex) -> None:
+        tree = self.tree
+        summary = self.summary
+        before = tree._cur_size.get("", 0)
+        for directory in index.opaque:
+            for child in list(tree._cur_children.get(directory, ())):
+                self._remove(_join(directory, child), Removal.OPAQUE, Removal.OPAQUE)
+        for path in index.whiteouts:
+            if path in tree._cur:
+                self._remove(path, Removal.DELETED, Removal.PARENT_DELETED)
+        cur = tree._cur
+        cur_children = tree._cur_children
+        layer = self.layer
+        record = self._record
+        attach = self._attach
+        add_size = self._add_size
+        file_type = EntryType.FILE
+        dir_type = EntryType.DIR
+        for path, entry in index.entries.items():
+            slash = path.rfind("/")
+            parent = path[:slash] if slash >= 0 else ""
+            if parent:
+                above = cur.get(parent)
+                if above is None or above.entry is None or above.entry.type is not dir_type:
+                    self._ensure_parents(parent)
+            lower = cur.get(path)
+            version = Version(layer, entry)
+            if lower is None:
+                summary.added += 1
+                if entry.type is file_type:
+                    add_size(parent, entry.size)
+            else:
+                if differences(lower, version):
+                    summary.modified += 1
+                else:
+                    summary.unchanged += 1
+                if entry.type is dir_type and lower.is_dir:
+                    record(path, version)
+                    cur[path] = version
+                    continue
+                if lower.is_dir:
+                    for child in list(cur_children.get(path, ())):
+                        self._remove(_join(path, child), Removal.REPLACED, Removal.REPLACED)
+                    self._flush()
+                    cur_children.pop(path, None)
+                    tree._cur_size.pop(path, None)
+                    self._size_touched.add(path)
+                    lower_size = 0
+                else:
+                    assert lower.entry is not None
+                    lower_size = lower.entry.size
+                add_size(parent, entry.size - lower_size)
+            record(path, version)
+            attach(path, parent, path[slash + 1 :], version)
+        summary.entries = len(index.entries)
+        self._flush()
+        # directory sizes as of this layer
+        sizes = tree._cur_size
+        for directory in self._size_touched:
+            size = sizes.get(directory, 0)
+            layers = tree._dir_layers.get(directory)
+            if layers is None:
+                tree._dir_sizes[directory] = [size]
+                tree._dir_layers[directory] = [layer]
+                continue
+            values = tree._dir_sizes[directory]
+            if values[-1] == size:
+                continue
+            # the size first, so that a reader bisecting the layers never outruns it
+            values.append(size)
+            layers.append(layer)
+        summary.cumulative = sizes.get("", 0)
+        summary.contribution = summary.cumulative - before

@@ -1,0 +1,1 @@
+"""The interactive UI (Textual). Nothing outside this package imports it."""

@@ -1,0 +1,159 @@
+"""InspectorApp: stylesheet, global keys, the load worker and the error dialog.
+
+`run_ui(args)` is what the CLI calls for an interactive session; everything it shows
+comes from `inspector.cli.load` run in a thread worker (ui/loading.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.worker import get_current_worker
+
+from inspector.source import LoadedImage, LoadEvents
+from inspector.tree import FileTree, Node
+from inspector.ui.loading import Loader, load_into
+from inspector.ui.messages import LoadFailed
+from inspector.ui.screens.contents import ContentReader, ContentsScreen
+from inspector.ui.screens.error import ErrorScreen
+from inspector.ui.screens.help import HelpScreen
+from inspector.ui.screens.main import MainScreen
+from inspector.ui.widgets.file_tree import FileTreeView
+
+EXIT_ERROR = 2
+
+# (title, action, help) for the command palette; actions run on the main screen
+PALETTE: tuple[tuple[str, str, str], ...] = (
+    ("Show layer changes", "screen.layer_mode", "The tree shows the selected layer's changes"),
+    ("Show aggregated changes", "screen.aggregated_mode", "Changes since the base layer"),
+    ("Set base layer", "screen.set_base", "Aggregate from the layer under the layer cursor"),
+    ("Filter paths", "screen.filter", "Type a regex or glob, and size conditions"),
+    ("Hide/show added", "screen.toggle_kind('added')", "Toggle added files in the tree"),
+    ("Hide/show modified", "screen.toggle_kind('modified')", "Toggle modified files"),
+    ("Hide/show removed", "screen.toggle_kind('removed')", "Toggle removed files"),
+    ("Hide/show unmodified", "screen.toggle_kind('unchanged')", "Toggle unmodified files"),
+    ("Toggle attributes", "screen.tree_action('toggle_attributes')", "Permission, UID:GID, size"),
+    ("Sort by name/size", "screen.tree_action('toggle_sort')", "The tree's sort order"),
+    ("Collapse/expand all", "screen.tree_action('toggle_all')", "Every directory"),
+    ("Wasted space", "screen.show_tab('tab-wasted')", "Files stored but never visible"),
+    ("Image details", "screen.show_tab('tab-image')", "Totals, score and config"),
+    ("Layer details", "screen.show_tab('tab-layer')", "Digests, sizes and command"),
+    ("Help", "app.help", "Every key"),
+)
+
+
+class InspectorCommands(Provider):
+    """The inspector's actions in the command palette."""
+
+    async def discover(self) -> Hits:
+        for title, action, text in PALETTE:
+            yield DiscoveryHit(title, partial(self.app.run_action, action), help=text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, action, text in PALETTE:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score, matcher.highlight(title), partial(self.app.run_action, action), help=text
+                )
+
+
+class InspectorApp(App[int]):
+    """Inspect one image: `load` reads it (called in a thread with progress callbacks)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "inspector"
+    COMMANDS = App.COMMANDS | {InspectorCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        load: Loader,
+        label: str,
+        *,
+        contents: ContentReader | None = None,
+    ) -> None:
+        super().__init__()
+        self.load = load
+        self.label = label
+        self.contents = contents
+        self.files = FileTree()
+        self.failure: str | None = None
+        self.loaded: LoadedImage | None = None
+        self.main_screen = MainScreen(label, self.files)
+        self.title = f"inspector · {label}"
+
+    def on_mount(self) -> None:
+        self.push_screen(self.main_screen)
+        self.load_image()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_image(self) -> None:
+        worker = get_current_worker()
+        screen = self.main_screen
+        self.loaded = load_into(
+            self.load, self.files, screen.post_message, lambda: worker.is_cancelled
+        )
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.failure = message.message
+        self.push_screen(
+            ErrorScreen(message.title, message.message), lambda _: self.exit(EXIT_ERROR)
+        )
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def on_file_tree_view_contents_requested(self, message: FileTreeView.ContentsRequested) -> None:
+        self.open_contents(message.node, message.layer, message.extract)
+
+    def open_contents(self, node: Node, layer: int, extract: bool) -> None:
+        """The hook for file contents: needs a core API to re-read one path of a layer."""
+        if self.contents is None or extract or node.is_dir:
+            what = "Extracting files" if extract else "Viewing file contents"
+            self.notify(
+                f"{what} needs a core API that re-reads one file of a layer; "
+                "it is not available yet.",
+                title="Not available yet",
+                severity="warning",
+            )
+            return
+        try:
+            data = self.contents(layer, node.path)
+        except Exception as exc:
+            self.notify(f"Cannot read /{node.path}: {exc}", severity="error")
+            return
+        self.push_screen(ContentsScreen(node.path, layer, data))
+
+
+def app_for(args: argparse.Namespace) -> InspectorApp:
+    """The app for the CLI's parsed arguments (IMAGE, --source, --platform)."""
+    from inspector.cli import load
+
+    def loader(events: LoadEvents) -> LoadedImage:
+        return load(args, events)
+
+    return InspectorApp(loader, args.image)
+
+
+def run_ui(args: argparse.Namespace) -> int:
+    """Open the UI on `args.image` (loaded with `inspector.cli.load`); the exit code."""
+    app = app_for(args)
+    code = app.run()
+    if app.failure is not None:
+        sys.stderr.write(f"inspector: {app.failure}\n")
+        return EXIT_ERROR
+    return code or 0

@@ -1,0 +1,150 @@
+"""The load worker's body: source -> indexer -> file tree -> analysis, posting messages.
+
+It runs in a thread (sources and the indexer are synchronous), never touches a widget or
+a reactive, and checks for cancellation in every progress callback so that quitting
+during a long load returns at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.message import Message
+
+from inspector.analysis import analyse
+from inspector.compat import dive_numbers
+from inspector.digest import Digest
+from inspector.errors import InspectorError
+from inspector.indexer import LayerIndex
+from inspector.model import Image
+from inspector.source import LoadedImage, LoadEvents
+from inspector.tree import FileTree
+from inspector.ui.messages import (
+    ImageKnown,
+    LayersApplied,
+    LayerStarted,
+    LoadFailed,
+    LoadFinished,
+    LoadProgress,
+)
+
+Loader = Callable[[LoadEvents], LoadedImage]
+PROGRESS_INTERVAL = 0.05  # seconds between two progress messages
+
+
+class Cancelled(Exception):
+    """The app is closing: stop loading."""
+
+
+class UiEvents(LoadEvents):
+    """Turns a source's callbacks into messages and grows the file tree in layer order."""
+
+    def __init__(
+        self, tree: FileTree, post: Callable[[Message], object], cancelled: Callable[[], bool]
+    ) -> None:
+        self.tree = tree
+        self.post = post
+        self.cancelled = cancelled
+        self.image: Image | None = None
+        self.indexed: dict[Digest, LayerIndex] = {}
+        self.count = 0
+        self.name = ""
+        self.done = 0
+        self.total: int | None = None
+        self.last = 0.0
+
+    def check(self) -> None:
+        if self.cancelled():
+            raise Cancelled
+
+    def image_known(self, image: Image) -> None:
+        self.check()
+        self.image = image
+        self.post(ImageKnown(image))
+        self.grow()
+
+    def layer_started(self, name: str, total: int | None) -> None:
+        self.check()
+        self.count += 1
+        self.name, self.done, self.total = name, 0, total
+        self.post(LayerStarted(name, total, self.count))
+
+    def layer_progress(self, nbytes: int) -> None:
+        self.check()
+        self.done += nbytes
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_INTERVAL:
+            self.last = now
+            self.post(LoadProgress(self.name, self.done, self.total))
+
+    def layer_done(self, name: str, index: LayerIndex) -> None:
+        self.check()
+        if index.diff_id is not None:
+            self.indexed[index.diff_id] = index
+        self.post(LoadProgress(name, self.total or self.done, self.total))
+        self.grow()
+
+    def grow(self, layers: tuple[LayerIndex, ...] | None = None) -> None:
+        """Add to the tree every layer whose index and position are both known."""
+        image = self.image
+        if image is None:
+            return
+        tree = self.tree
+        while tree.layer_count < len(image.layers):
+            position = tree.layer_count
+            if layers is not None:
+                index: LayerIndex | None = layers[position]
+            else:
+                index = self.indexed.get(image.layers[position].diff_id)
+            if index is None:
+                return
+            self.check()
+            tree.add_layer(index)
+            self.post(LayersApplied(tree.layer_count, self.stored(image)))
+
+    def stored(self, image: Image) -> tuple[int | None, ...]:
+        sizes: list[int | None] = []
+        for info in image.layers:
+            index = self.indexed.get(info.diff_id)
+            if info.size is not None:
+                sizes.append(info.size)
+            else:
+                sizes.append(index.compressed_size if index is not None else None)
+        return tuple(sizes)
+
+
+def load_into(
+    load: Loader,
+    tree: FileTree,
+    post: Callable[[Message], object],
+    cancelled: Callable[[], bool],
+) -> LoadedImage | None:
+    """Load, grow `tree`, analyse; post every step. None when cancelled or failed."""
+    events = UiEvents(tree, post, cancelled)
+    try:
+        loaded = load(events)
+        events.check()
+        events.image = loaded.image
+        for info, index in zip(loaded.image.layers, loaded.layers, strict=False):
+            events.indexed.setdefault(info.diff_id, index)
+        events.grow(loaded.layers)
+        analysis = analyse(loaded.image, loaded.layers)
+        events.check()
+        dive = dive_numbers(loaded.layers)
+    except Cancelled:
+        return None
+    except InspectorError as exc:
+        post(LoadFailed("Cannot read the image", exc.message))
+        return None
+    except Exception as exc:  # a bug: say so the way the CLI does
+        post(
+            LoadFailed(
+                "Internal error",
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(run with --debug for a traceback, and please report it)",
+            )
+        )
+        return None
+    post(LoadFinished(loaded, analysis, dive))
+    return loaded

@@ -1,0 +1,298 @@
+"""Pure view-models: the rows the file tree and the layer list draw (no Textual).
+
+`build_rows` flattens a `FileTree` view plus the collapse, hide and filter state into the
+visible rows, walking only expanded directories: its cost is the number of rows shown plus
+the children of the directories opened, never the size of the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from inspector import formatting
+from inspector.analysis import Analysis, WastedFile
+from inspector.changes import ChangeKind, EntryType
+from inspector.model import Image, LayerInfo
+from inspector.tree import KIND_BITS, FileTree, LayerSummary, Node, ancestors
+
+KINDS: tuple[ChangeKind, ...] = (
+    ChangeKind.ADDED,
+    ChangeKind.MODIFIED,
+    ChangeKind.REMOVED,
+    ChangeKind.UNCHANGED,
+)
+AUTO_EXPAND_LIMIT = 3000  # a filter opens the directories of at most this many matches
+
+
+class SortOrder(StrEnum):
+    NAME = "name"
+    SIZE = "size"
+
+
+class ViewMode(StrEnum):
+    LAYER = "layer"
+    AGGREGATED = "aggregated"
+
+
+def view_range(mode: ViewMode, layer: int, base: int) -> tuple[int, int]:
+    """The `(lo, hi)` layers a view compares: its changes are hi's over lo's."""
+    if mode is ViewMode.LAYER:
+        return layer - 1, layer
+    return min(base, layer), layer
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the file tree."""
+
+    node: Node
+    depth: int
+    guide: str  # the tree glyphs before the name, e.g. "│   ├── "
+    display: ChangeKind  # the colour: a directory with changes below it shows as modified
+    expanded: bool = False
+    matched: bool = False
+
+    @property
+    def expandable(self) -> bool:
+        return self.node.is_dir
+
+
+@dataclass(slots=True)
+class TreeState:
+    """Everything that decides which rows show: the view, collapse, hide and filter."""
+
+    lo: int = -1
+    hi: int = 0
+    expanded: set[str] = field(default_factory=set)
+    hidden: frozenset[ChangeKind] = frozenset()
+    sort: SortOrder = SortOrder.NAME
+    matches: frozenset[str] | None = None  # a filter's matches (None: no filter)
+    match_dirs: frozenset[str] = frozenset()  # directories above a match
+
+    @property
+    def visible_kinds(self) -> frozenset[ChangeKind]:
+        return frozenset(KINDS) - self.hidden
+
+    def set_matches(self, paths: Iterable[str] | None) -> None:
+        if paths is None:
+            self.matches = None
+            self.match_dirs = frozenset()
+            return
+        matches = frozenset(paths)
+        dirs: set[str] = set()
+        for path in matches:
+            for parent in ancestors(path):
+                if parent in dirs:
+                    break
+                dirs.add(parent)
+        self.matches = matches
+        self.match_dirs = frozenset(dirs)
+        if len(matches) <= AUTO_EXPAND_LIMIT:
+            self.expanded.update(dirs)
+
+
+def display_kind(node: Node, masks: dict[str, int]) -> ChangeKind:
+    if node.kind is ChangeKind.UNCHANGED and node.is_dir and masks.get(node.path, 0):
+        return ChangeKind.MODIFIED
+    return node.kind
+
+
+def _visible(node: Node, state: TreeState, masks: dict[str, int], visible_bits: int) -> bool:
+    if state.matches is not None and node.path not in state.matches:
+        return node.path in state.match_dirs  # a directory above a (kind-filtered) match
+    if not state.hidden:
+        return True
+    if node.kind not in state.hidden:
+        return True
+    if not node.is_dir:
+        return False
+    if masks.get(node.path, 0) & visible_bits:
+        return True
+    # a directory present on both sides holds unchanged entries (unless it is empty)
+    return ChangeKind.UNCHANGED not in state.hidden and node.kind is ChangeKind.MODIFIED
+
+
+def visible_children(tree: FileTree, state: TreeState, path: str) -> list[Node]:
+    masks = tree.masks(state.lo, state.hi)
+    bits = sum(KIND_BITS[k] for k in state.visible_kinds)
+    kids = [n for n in tree.children(path, state.lo, state.hi) if _visible(n, state, masks, bits)]
+    if state.sort is SortOrder.SIZE:
+        kids.sort(key=lambda n: -n.size)  # stable: equal sizes stay by name
+    return kids
+
+
+def build_rows(tree: FileTree, state: TreeState, root: str = "") -> list[Row]:
+    """The visible rows under `root` (the whole tree for `""`), depth first."""
+    masks = tree.masks(state.lo, state.hi)
+    rows: list[Row] = []
+    matches = state.matches
+    expanded = state.expanded
+    # a stack of iterators over (children, index) with the guide prefix of their level
+    stack: list[tuple[list[Node], int, str, int]] = [
+        (visible_children(tree, state, root), 0, "", 0)
+    ]
+    while stack:
+        kids, i, guide, depth = stack.pop()
+        if i >= len(kids):
+            continue
+        node = kids[i]
+        last = i == len(kids) - 1
+        stack.append((kids, i + 1, guide, depth))
+        is_open = node.is_dir and node.path in expanded
+        rows.append(
+            Row(
+                node,
+                depth,
+                guide + ("└── " if last else "├── "),
+                display_kind(node, masks),
+                is_open,
+                matches is not None and node.path in matches,
+            )
+        )
+        if is_open:
+            below = visible_children(tree, state, node.path)
+            if below:
+                stack.append((below, 0, guide + ("    " if last else "│   "), depth + 1))
+    return rows
+
+
+def all_directories(tree: FileTree, state: TreeState, limit: int | None = None) -> set[str]:
+    """Every directory of the view that is visible (to expand them all)."""
+    found: set[str] = set()
+    pending = [""]
+    while pending:
+        path = pending.pop()
+        for node in visible_children(tree, state, path):
+            if node.is_dir:
+                found.add(node.path)
+                pending.append(node.path)
+                if limit is not None and len(found) >= limit:
+                    return found
+    return found
+
+
+def row_index(rows: Sequence[Row], path: str) -> int | None:
+    for i, row in enumerate(rows):
+        if row.node.path == path:
+            return i
+    return None
+
+
+def attributes(node: Node) -> tuple[str, str, str]:
+    """dive's attribute columns: permission, uid:gid, size."""
+    entry = node.entry
+    if node.implied:
+        mode = "d?????????"
+        owner = "?:?"
+    else:
+        mode = formatting.mode_string(entry.mode, entry.type is EntryType.DIR)
+        if entry.type is EntryType.SYMLINK:
+            mode = "l" + mode[1:]
+        owner = f"{entry.uid}:{entry.gid}"
+    return mode, owner, formatting.size(node.size)
+
+
+def label(node: Node) -> str:
+    """The name as the tree shows it, with `→ target` for links."""
+    entry = node.entry
+    if entry.type is EntryType.SYMLINK:
+        return f"{node.name} → {entry.link}"
+    if entry.type is EntryType.HARDLINK:
+        return f"{node.name} → /{entry.link}"
+    return node.name
+
+
+# --------------------------------------------------------------------------- layers
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    """One layer as the layer list shows it; None means "not known yet"."""
+
+    position: int
+    stored: int | None  # compressed blob bytes where known
+    contribution: int | None
+    cumulative: int | None
+    added: int | None
+    modified: int | None
+    removed: int | None
+    wasted: int | None
+    command: str
+    shared: bool = False
+    indexed: bool = False
+
+    @property
+    def changes(self) -> str:
+        if self.added is None or self.modified is None or self.removed is None:
+            return "…"
+        return f"+{self.added} ~{self.modified} -{self.removed}"
+
+
+def layer_rows(
+    image: Image,
+    summaries: Sequence[LayerSummary],
+    stored: Sequence[int | None],
+    analysis: Analysis | None,
+    shared: frozenset[int] = frozenset(),
+) -> list[LayerRow]:
+    """The layer list: `summaries` from the tree as layers arrive, the analysis once done."""
+    rows: list[LayerRow] = []
+    for info in image.layers:
+        i = info.position
+        summary = summaries[i] if i < len(summaries) else None
+        stats = analysis.layers[i] if analysis is not None and i < len(analysis.layers) else None
+        contribution = cumulative = added = modified = removed = wasted = None
+        if stats is not None:
+            contribution, cumulative = stats.contribution, stats.cumulative
+            added, modified, removed = stats.added, stats.modified, stats.removed
+            wasted = stats.wasted_bytes
+        elif summary is not None:
+            contribution, cumulative = summary.contribution, summary.cumulative
+            added, modified, removed = summary.added, summary.modified, summary.removed
+        rows.append(
+            LayerRow(
+                i,
+                stored[i] if i < len(stored) else None,
+                contribution,
+                cumulative,
+                added,
+                modified,
+                removed,
+                wasted,
+                layer_command(info),
+                shared=i in shared,
+                indexed=summary is not None,
+            )
+        )
+    return rows
+
+
+def layer_command(info: LayerInfo) -> str:
+    text = formatting.command(info.created_by)
+    if not text:
+        return f"({info.diff_id.short})" if info.position else "FROM (base layer)"
+    return text
+
+
+# --------------------------------------------------------------------------- wasted files
+
+
+class WastedSort(StrEnum):
+    SIZE = "size"
+    PATH = "path"
+    STORED = "stored"
+    HIDDEN = "hidden"
+    HOW = "how"
+
+
+def sort_wasted(files: Iterable[WastedFile], key: WastedSort, reverse: bool) -> list[WastedFile]:
+    keys = {
+        WastedSort.SIZE: lambda w: (-w.size, w.path),
+        WastedSort.PATH: lambda w: (w.path, w.stored_in),
+        WastedSort.STORED: lambda w: (w.stored_in, -w.size, w.path),
+        WastedSort.HIDDEN: lambda w: (w.hidden_by, -w.size, w.path),
+        WastedSort.HOW: lambda w: (str(w.how), -w.size, w.path),
+    }
+    return sorted(files, key=keys[key], reverse=reverse)

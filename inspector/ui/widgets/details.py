@@ -1,0 +1,224 @@
+"""Details panels: the selected layer, the image, and the file under the tree cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from inspector import formatting
+from inspector.analysis import Analysis, LayerStats
+from inspector.changes import ChangeKind, EntryType
+from inspector.compat import DiveNumbers
+from inspector.indexer import LayerIndex
+from inspector.model import Image, LayerInfo
+from inspector.sharing import Sharing
+from inspector.tree import HistoryItem, LayerSummary, Node
+from inspector.ui.rows import attributes
+
+KIND_STYLE = {
+    ChangeKind.ADDED: "green",
+    ChangeKind.MODIFIED: "yellow",
+    ChangeKind.REMOVED: "red",
+    ChangeKind.UNCHANGED: "",
+}
+KIND_WORD = {
+    ChangeKind.ADDED: "added",
+    ChangeKind.MODIFIED: "modified",
+    ChangeKind.REMOVED: "removed",
+    ChangeKind.UNCHANGED: "unchanged",
+}
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def _digest(value: object | None) -> str:
+    return str(value) if value is not None else "(unknown)"
+
+
+class LayerDetails(Static):
+    """Digest, diff_id, media type, sizes, time and the full command of one layer."""
+
+    def show(
+        self,
+        info: LayerInfo,
+        count: int,
+        index: LayerIndex | None,
+        stats: LayerStats | None,
+        summary: LayerSummary | None,
+        shared: Sequence[str] = (),
+    ) -> None:
+        grid = _grid()
+        title = f"Layer {info.position} of {count}"
+        grid.add_row("Digest", _digest(info.digest or (index.digest if index else None)))
+        grid.add_row("Diff ID", _digest(info.diff_id))
+        grid.add_row("Media type", info.media_type or "(unknown)")
+        stored = info.size if info.size is not None else (index.compressed_size if index else None)
+        sizes = f"{formatting.size(stored)} stored"
+        if index is not None:
+            sizes += f", {formatting.size(index.uncompressed_size)} as tar ({index.compression})"
+        grid.add_row("Blob", sizes)
+        if stats is not None:
+            grid.add_row(
+                "Size",
+                f"{formatting.signed_size(stats.contribution)} to the file system, "
+                f"{formatting.size(stats.cumulative)} in total",
+            )
+            grid.add_row("Files", f"{formatting.size(stats.stored_bytes)} of file content stored")
+            changes = Text.assemble(
+                (f"+{stats.added} added", "green"),
+                "  ",
+                (f"~{stats.modified} modified", "yellow"),
+                "  ",
+                (f"-{stats.removed} removed", "red"),
+                f"  ({stats.unchanged} rewritten unchanged)",
+            )
+            grid.add_row("Changes", changes)
+            wasted = Text(formatting.size(stats.wasted_bytes), "red" if stats.wasted_bytes else "")
+            wasted.append(" stored here but hidden by later layers")
+            grid.add_row("Wasted", wasted)
+        elif summary is not None:
+            grid.add_row(
+                "Size",
+                f"{formatting.signed_size(summary.contribution)} to the file system, "
+                f"{formatting.size(summary.cumulative)} in total",
+            )
+            grid.add_row(
+                "Changes",
+                f"+{summary.added} added  ~{summary.modified} modified  -{summary.removed} removed",
+            )
+        else:
+            grid.add_row("Status", "indexing…")
+        if shared:
+            grid.add_row("Shared", Text("◆ with " + ", ".join(shared), "magenta"))
+        history = info.history
+        grid.add_row("Created", (history.created if history else None) or "(unknown)")
+        if history is not None and history.comment:
+            grid.add_row("Comment", history.comment)
+        command = formatting.command(info.created_by) or "(no history entry)"
+        parts: list[RenderableType] = [Text(title, "bold"), grid, Text("Command", "bold"), command]
+        if index is not None and index.warnings:
+            parts.append(Text("Warnings", "bold yellow"))
+            parts.extend(Text(w, "yellow") for w in index.warnings[:20])
+        self.update(Group(*parts))
+
+
+class ImageDetails(Static):
+    """Name, tags, platform, totals, waste, the dive score and the runtime config."""
+
+    def show(
+        self,
+        image: Image,
+        analysis: Analysis | None,
+        dive: DiveNumbers | None,
+        stored: Sequence[int | None],
+        warnings: Sequence[str] = (),
+        shared: Sharing | None = None,
+    ) -> None:
+        grid = _grid()
+        grid.add_row("Image", image.label)
+        grid.add_row("Tags", ", ".join(image.tags) or "(none)")
+        grid.add_row("Platform", str(image.platform) if image.platform else "(unknown)")
+        grid.add_row("Config", str(image.config_digest))
+        if image.manifest_digest is not None:
+            grid.add_row("Manifest", str(image.manifest_digest))
+        grid.add_row("Created", image.created or "(unknown)")
+        grid.add_row("Layers", str(len(image.layers)))
+        known = [s for s in stored if s is not None]
+        if known:
+            blob = formatting.size(sum(known))
+            grid.add_row("Stored", blob + (" (some unknown)" if len(known) < len(stored) else ""))
+        if shared is not None:
+            grid.add_row(
+                "Shared",
+                f"{formatting.size(shared.shared_bytes)} in layers other images also have, "
+                f"{formatting.size(shared.unique_bytes)} unique",
+            )
+        if analysis is not None:
+            exact = analysis.exact
+            grid.add_row("File bytes", f"{formatting.size(exact.stored_bytes)} stored in layers")
+            grid.add_row("Visible", f"{formatting.size(exact.visible_bytes)} in the final FS")
+            wasted = Text(formatting.size(exact.wasted_bytes), "red" if exact.wasted_bytes else "")
+            wasted.append(f" in {len(exact.wasted_files)} files ({exact.wasted_bytes:,} bytes)")
+            grid.add_row("Wasted", wasted)
+            grid.add_row("Efficiency", f"{exact.efficiency * 100:.2f} %")
+        else:
+            grid.add_row("Analysis", "waiting for every layer…")
+        if dive is not None:
+            grid.add_row(
+                "dive score",
+                f"{int(dive.efficiency * 100)} % (efficiency {dive.efficiency:.4f}, "
+                f"wasted {formatting.size(dive.wasted_bytes)})",
+            )
+        config = image.config
+        runtime = _grid()
+        runtime.add_row("Entrypoint", _argv(config.entrypoint))
+        runtime.add_row("Cmd", _argv(config.cmd))
+        runtime.add_row("User", config.user or "(root)")
+        runtime.add_row("Workdir", config.workdir or "/")
+        runtime.add_row("Ports", ", ".join(config.exposed_ports) or "(none)")
+        runtime.add_row("Env", "\n".join(config.env) or "(none)")
+        runtime.add_row("Labels", "\n".join(f"{k}={v}" for k, v in config.labels) or "(none)")
+        parts: list[RenderableType] = [grid, Text("Config", "bold"), runtime]
+        if warnings:
+            parts.append(Text(f"Warnings ({len(warnings)})", "bold yellow"))
+            parts.extend(Text(w, "yellow") for w in warnings[:50])
+        self.update(Group(*parts))
+
+
+def _argv(value: tuple[str, ...] | None) -> str:
+    if value is None:
+        return "(none)"
+    return " ".join(value)
+
+
+class FileDetails(Static):
+    """The path under the tree cursor: attributes and its history across the layers."""
+
+    def show(self, node: Node | None, history: Sequence[HistoryItem], lo: int, hi: int) -> None:
+        if node is None:
+            self.update(Text("No file selected.", "dim"))
+            return
+        entry = node.entry
+        mode, owner, size = attributes(node)
+        grid = _grid()
+        grid.add_row("Path", "/" + node.path)
+        kind = entry.type.value + (" (implied by deeper paths)" if node.implied else "")
+        grid.add_row("Type", kind)
+        if entry.type in (EntryType.SYMLINK, EntryType.HARDLINK):
+            grid.add_row(
+                "Target", entry.link if entry.type is EntryType.SYMLINK else "/" + entry.link
+            )
+        grid.add_row("Mode", f"{mode}  ({entry.mode & 0o7777:04o})")
+        grid.add_row("Owner", owner)
+        grid.add_row("Size", f"{size}" + (" below it" if node.is_dir else f" ({node.size:,} B)"))
+        change = Text(KIND_WORD[node.kind], KIND_STYLE[node.kind])
+        change.append(f" in this view (layer {max(lo, -1) + 1}…{hi})" if hi - lo > 1 else " here")
+        grid.add_row("Change", change)
+        grid.add_row("Stored in", f"layer {node.layer}")
+        table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
+        table.add_column("Layer", justify="right")
+        table.add_column("Change")
+        table.add_column("Size", justify="right")
+        table.add_column("Detail")
+        for item in history:
+            detail = ", ".join(item.reasons) if item.reasons else (item.how or "")
+            if item.implied:
+                detail = "implied directory"
+            marker = "▶" if item.layer == node.layer else " "
+            word = "rewritten, same" if item.kind is ChangeKind.UNCHANGED else KIND_WORD[item.kind]
+            table.add_row(
+                f"{marker}{item.layer}",
+                Text(word, KIND_STYLE[item.kind]),
+                formatting.size(item.size),
+                str(detail),
+            )
+        self.update(Group(grid, Text("History", "bold"), table))

@@ -1,0 +1,95 @@
+"""FilterBar: the path filter input, its pattern mode and the match count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from inspector.ui.pathfilter import PathQuery, PatternMode, parse_query
+
+
+class FilterBar(Horizontal):
+    """`Filter [regex]: <input>  12 matches`; posts `Changed`, `Accepted` and `Closed`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close filter"),
+        Binding("enter", "accept", "Keep filter"),
+        Binding("ctrl+t", "toggle_mode", "Regex/glob"),
+    ]
+
+    @dataclass
+    class Changed(Message):
+        query: PathQuery | None
+
+    @dataclass
+    class Accepted(Message):
+        query: PathQuery | None
+
+    @dataclass
+    class Closed(Message):
+        pass
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.mode = PatternMode.REGEX
+        self.query_: PathQuery | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._mode_label(), id="filter-mode")
+        yield Input(placeholder="path pattern, >10MB …", id="filter-input", compact=True)
+        yield Static("", id="filter-status")
+
+    def _mode_label(self) -> str:
+        return f"[@click=toggle_mode]Filter [b]{self.mode}[/b][/]: "
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#filter-input", Input)
+
+    def open(self) -> None:
+        self.display = True
+        self.input.focus()
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#filter-status", Static)
+        status.update(text)
+        status.set_class(error, "-error")
+
+    def parse(self) -> PathQuery | None:
+        text = self.input.value
+        if not text.strip():
+            return None
+        return parse_query(text, self.mode)
+
+    @on(Input.Changed, "#filter-input")
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_ = self.parse()
+        self.post_message(self.Changed(self.query_))
+
+    @on(Input.Submitted, "#filter-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_accept()
+
+    def action_accept(self) -> None:
+        self.post_message(self.Accepted(self.query_))
+
+    def action_close(self) -> None:
+        self.input.value = ""
+        self.query_ = None
+        self.display = False
+        self.post_message(self.Closed())
+
+    def action_toggle_mode(self) -> None:
+        self.mode = PatternMode.GLOB if self.mode is PatternMode.REGEX else PatternMode.REGEX
+        self.query_one("#filter-mode", Static).update(self._mode_label())
+        self.query_ = self.parse()
+        self.post_message(self.Changed(self.query_))

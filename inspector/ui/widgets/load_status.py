@@ -1,0 +1,33 @@
+"""LoadStatus: which layer is being indexed, with a progress bar."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static
+
+from inspector import formatting
+
+
+class LoadStatus(Horizontal):
+    def compose(self) -> ComposeResult:
+        yield Static("Reading the image…", id="load-label")
+        yield ProgressBar(total=None, show_eta=False, show_percentage=True, id="load-bar")
+        yield Static("", id="load-amount")
+
+    def started(self, name: str, total: int | None, count: int, layers: int | None) -> None:
+        short = name.removeprefix("sha256:").removeprefix("blobs/sha256/")[:12]
+        of = f"/{layers}" if layers else ""
+        self.query_one("#load-label", Static).update(f"Indexing layer {count}{of} {short} ")
+        self.progress(0, total)
+
+    def progress(self, done: int, total: int | None) -> None:
+        bar = self.query_one("#load-bar", ProgressBar)
+        bar.update(total=total, progress=done)
+        amount = formatting.size(done) + (f" / {formatting.size(total)}" if total else "")
+        self.query_one("#load-amount", Static).update(" " + amount)
+
+    def analysing(self) -> None:
+        self.query_one("#load-label", Static).update("Analysing… ")
+        self.query_one("#load-bar", ProgressBar).update(total=None)
+        self.query_one("#load-amount", Static).update("")

@@ -1,0 +1,135 @@
+"""Regenerate `screenshots/`: SVGs of the UI from the same headless app the tests use.
+
+    python scripts/screenshots.py            # every scene
+    python scripts/screenshots.py main help  # some of them
+
+Each SVG is also converted to PNG with `rsvg-convert` (or `cairosvg` when installed).
+Scenes that need the dive fixture images skip when ../shared/fixtures is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from inspector.cli import build_parser
+from inspector.ui.app import InspectorApp, app_for
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "screenshots"
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "dive"
+DIVE_IMAGE = FIXTURES / "test-docker-image.tar"
+
+Steps = Callable[[Pilot[int]], Awaitable[None]]
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait until the image is loaded and analysed and the screen has caught up."""
+    app = pilot.app
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def nothing(pilot: Pilot[int]) -> None:
+    return None
+
+
+async def layer_view(pilot: Pilot[int]) -> None:
+    await pilot.press("down", "down", "down", "down", "tab")
+    await pilot.press("space", "down", "space")
+
+
+async def aggregated(pilot: Pilot[int]) -> None:
+    await pilot.press("end", "ctrl+a", "tab", "ctrl+u")
+    await pilot.press("ctrl+@")
+
+
+async def filtered(pilot: Pilot[int]) -> None:
+    await pilot.press("end", "tab", "ctrl+f")
+    await pilot.press(*"apt")
+    await pilot.press("enter")
+
+
+async def wasted(pilot: Pilot[int]) -> None:
+    await pilot.press("right", "right")
+
+
+async def help_screen(pilot: Pilot[int]) -> None:
+    await pilot.press("question_mark")
+
+
+async def file_history(pilot: Pilot[int]) -> None:
+    await pilot.press("end", "tab")
+    await pilot.press("down", "space", "down", "down")
+
+
+SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
+    "main": ("demo", (120, 36), layer_view),
+    "aggregated": ("demo", (120, 36), aggregated),
+    "filter": ("demo", (120, 36), filtered),
+    "wasted": ("demo", (120, 36), wasted),
+    "file-history": ("demo", (120, 36), file_history),
+    "help": ("demo", (120, 36), help_screen),
+    "small-80x24": ("demo", (80, 24), layer_view),
+    "dive-fixture": (str(DIVE_IMAGE), (120, 36), nothing),
+}
+
+
+def make_app(image: str) -> InspectorApp:
+    return app_for(build_parser().parse_args([image]))
+
+
+async def shoot(name: str, image: str, size: tuple[int, int], steps: Steps) -> Path:
+    app = make_app(image)
+    path = OUT / f"{name}.svg"
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await steps(pilot)
+        await pilot.pause()
+        app.save_screenshot(filename=path.name, path=str(OUT))
+    return path
+
+
+def to_png(svg: Path) -> None:
+    png = svg.with_suffix(".png")
+    if shutil.which("rsvg-convert"):
+        # rsvg drops the no-break spaces Textual pads cells with: give it plain spaces
+        # in a whitespace-preserving document instead
+        text = svg.read_text(encoding="utf-8")
+        text = text.replace("<svg ", '<svg xml:space="preserve" ', 1).replace("&#160;", " ")
+        subprocess.run(["rsvg-convert", "-o", str(png)], input=text.encode(), check=True)
+        return
+    try:
+        import cairosvg  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        print(f"screenshots: no rsvg-convert or cairosvg; {png.name} not written", file=sys.stderr)
+        return
+    cairosvg.svg2png(url=str(svg), write_to=str(png))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenes", nargs="*", choices=[[], *SCENES], help="default: all")
+    args = parser.parse_args(argv)
+    OUT.mkdir(exist_ok=True)
+    for name in args.scenes or list(SCENES):
+        image, size, steps = SCENES[name]
+        if image != "demo" and not Path(image).exists():
+            print(f"screenshots: {name}: {image} is missing; skipped", file=sys.stderr)
+            continue
+        svg = asyncio.run(shoot(name, image, size, steps))
+        to_png(svg)
+        print(f"screenshots: wrote {svg.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
