@@ -112,6 +112,7 @@ class _Stack:
         self.refs: list[int] = []
         self.hidden: dict[int, tuple[int, Removal]] = {}
         self.live_bytes = 0
+        self.removed_now: dict[str, FileEntry | None] = {}  # paths the current layer removed
 
     def new_copy(self, path: str, size: int, layer: int) -> int:
         self.copy_path.append(path)
@@ -158,6 +159,7 @@ class _Stack:
             for child in list(kids):
                 self.remove(child, layer, below, below, changes, stats)
         self.unref(node.copy, layer, how)
+        self.removed_now[path] = node.entry
         changes.kinds[path] = ChangeKind.REMOVED
         stats.removed += 1
         if node.entry is not None and node.entry.type is EntryType.FILE:
@@ -201,6 +203,9 @@ def analyse(image: Image, layers: Sequence[LayerIndex]) -> Analysis:
     )
 
 
+_IMPLIED_DIR = FileEntry("", EntryType.DIR, 0, 0o755, 0, 0, 0)
+
+
 def _apply(
     stack: _Stack,
     layer: int,
@@ -209,6 +214,7 @@ def _apply(
     changes: LayerChanges,
     warnings: list[str],
 ) -> None:
+    stack.removed_now = {}
     for directory in index.opaque:
         for child in list(stack.children.get(directory, ())):
             stack.remove(child, layer, Removal.OPAQUE, Removal.OPAQUE, changes, stats)
@@ -217,35 +223,28 @@ def _apply(
             stack.remove(path, layer, Removal.DELETED, Removal.PARENT_DELETED, changes, stats)
         elif path not in index.entries:
             warnings.append(f"layer {layer}: whiteout for {path!r}, which no lower layer has")
-    for shadow in index.shadowed:
-        if shadow.type is EntryType.FILE:
-            copy = stack.new_copy(shadow.path, shadow.size, layer)
-            stack.unref(copy, layer, Removal.REPLACED)
-            stats.stored_bytes += shadow.size
     nodes = stack.nodes
-    for path, entry in index.entries.items():
+    # in tar order, duplicates included, when the layer repeats a path
+    items = index.sequence if index.sequence is not None else index.entries.values()
+    for entry in items:
+        path = entry.path
         etype = entry.type
         if etype is EntryType.FILE:
             stats.stored_bytes += entry.size
         _ensure_parents(stack, path, layer, changes, stats)
         lower = nodes.get(path)
-        if lower is None:
-            kind = ChangeKind.ADDED
-            stats.added += 1
-            stats.added_bytes += entry.size
+        if lower is not None and lower.layer == layer:
+            kind = changes.kinds.get(path, ChangeKind.ADDED)  # repeated in this layer
         else:
-            if lower.entry is None:
-                reasons: tuple[str, ...] = () if etype is EntryType.DIR else ("type",)
-            else:
-                reasons = entry.differences(lower.entry)
-            if reasons:
-                kind = ChangeKind.MODIFIED
-                changes.reasons[path] = reasons
-                stats.modified += 1
-                stats.modified_bytes += entry.size
-            else:
-                kind = ChangeKind.UNCHANGED
-                stats.unchanged += 1
+            before = (lower.entry or _IMPLIED_DIR) if lower is not None else None
+            if before is None and path in stack.removed_now:
+                before = stack.removed_now[path]  # removed and recreated by this layer
+                stats.removed -= 1
+                if before is not None and before.type is EntryType.FILE:
+                    stats.removed_bytes -= before.size
+                before = before or _IMPLIED_DIR
+            kind = _classify(entry, before, path, stats, changes)
+        if lower is not None:
             if etype is EntryType.DIR and lower.is_dir:
                 lower.entry = entry
                 lower.layer = layer
@@ -268,6 +267,28 @@ def _apply(
                 warnings.append(f"layer {layer}: hard link {path!r} names missing {entry.link!r}")
         stack.add(path, _Node(entry, layer, copy))
         changes.kinds[path] = kind
+
+
+def _classify(
+    entry: FileEntry,
+    before: FileEntry | None,
+    path: str,
+    stats: LayerStats,
+    changes: LayerChanges,
+) -> ChangeKind:
+    """The change kind of `entry` against what the layers below had at its path."""
+    if before is None:
+        stats.added += 1
+        stats.added_bytes += entry.size
+        return ChangeKind.ADDED
+    reasons = entry.differences(before)
+    if reasons:
+        changes.reasons[path] = reasons
+        stats.modified += 1
+        stats.modified_bytes += entry.size
+        return ChangeKind.MODIFIED
+    stats.unchanged += 1
+    return ChangeKind.UNCHANGED
 
 
 def _ensure_parents(

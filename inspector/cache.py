@@ -2,8 +2,8 @@
 
 Layout under the cache root (`INSPECTOR_CACHE_DIR`, else the user cache directory):
 
-    v1/layers/<diff_id hex>      one LayerIndex: magic, xxh3 checksum, marshal payload
-    v1/hints/<hex>               "<diff_id> <raw blob digest>": a blob digest or a
+    v2/layers/<diff_id hex>      one LayerIndex: magic, xxh3 checksum, marshal payload
+    v2/hints/<hex>               "<diff_id> <raw blob digest>": a blob digest or a
                                  64-hex name seen in an archive, mapped to its layer
 
 Writes are atomic (temporary file + rename), so concurrent runs and interruptions never
@@ -30,7 +30,7 @@ from inspector.changes import EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.indexer import LayerIndex
 
-VERSION = "v1"
+VERSION = "v2"
 MAGIC = b"INSPIDX1"
 DEFAULT_MAX_BYTES = 2 << 30
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -83,6 +83,7 @@ def encode(index: LayerIndex) -> bytes:
             index.compressed_size,
             index.uncompressed_size,
             index.compression,
+            None if index.sequence is None else [_pack(e) for e in index.sequence],
         )
     )
     return MAGIC + xxhash.xxh3_64_digest(payload) + payload
@@ -98,7 +99,7 @@ def decode(data: bytes) -> LayerIndex:
         raise ValueError("checksum mismatch")
     try:
         (entries, whiteouts, opaque, shadowed, warnings, tar_bytes, digest, diff_id,
-         compressed, uncompressed, compression) = marshal.loads(payload)  # fmt: skip
+         compressed, uncompressed, compression, sequence) = marshal.loads(payload)  # fmt: skip
         index = LayerIndex(
             entries={row[0]: _unpack(row) for row in entries},
             whiteouts={path: _unpack(row) for path, row in whiteouts},
@@ -111,6 +112,7 @@ def decode(data: bytes) -> LayerIndex:
             compressed_size=int(compressed),
             uncompressed_size=int(uncompressed),
             compression=str(compression),
+            sequence=None if sequence is None else [_unpack(row) for row in sequence],
         )
     except Exception as exc:  # any malformed payload is a miss, never a crash
         raise ValueError(f"malformed entry ({exc})") from None

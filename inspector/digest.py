@@ -20,10 +20,12 @@ class Digest:
     hex: str
 
     @classmethod
-    def parse(cls, text: str) -> Digest:
+    def parse(cls, text: str, what: str = "") -> Digest:
+        """Parse `algo:hex`; `what` names the input in the error (e.g. `img.tar: config`)."""
         match = _DIGEST.match(text.strip())
         if match is None or len(match.group(2)) != _LENGTHS[match.group(1)]:
-            raise ManifestError(f"invalid digest {text!r}")
+            prefix = f"{what}: " if what else ""
+            raise ManifestError(f"{prefix}invalid digest {text[:80]!r}")
         return cls(match.group(1), match.group(2))
 
     @classmethod

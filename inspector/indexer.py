@@ -35,13 +35,16 @@ class LayerIndex:
     wins); `shadowed` keeps the earlier copies, whose bytes are stored but never seen.
     `whiteouts` maps each path this layer deletes from the layers below to its marker
     entry; `opaque` lists directories whose lower contents this layer hides.
-    `tar_bytes` is the sum of every entry's header size (dive's layer size).
+    `tar_bytes` is the sum of every entry's header size (dive's layer size). `sequence`
+    is every entry in tar order, duplicates included, kept only for a layer that repeats
+    a path (rare), so the analysis can replay it exactly.
     """
 
     entries: dict[str, FileEntry] = field(default_factory=dict)
     whiteouts: dict[str, FileEntry] = field(default_factory=dict)
     opaque: list[str] = field(default_factory=list)
     shadowed: list[FileEntry] = field(default_factory=list)
+    sequence: list[FileEntry] | None = None
     warnings: list[str] = field(default_factory=list)
     tar_bytes: int = 0
     digest: Digest | None = None
@@ -59,6 +62,8 @@ def normalize(name: str) -> tuple[str, bool]:
     """
     if name.startswith("./"):
         name = name[2:]
+    if name in (".", ""):
+        return "", False
     simple = (
         name
         and not name.startswith("/")
@@ -84,6 +89,7 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
     xxh = xxhash.xxh3_64
     xxh_once = xxhash.xxh3_64_intdigest
     tar_bytes = 0
+    sequence: list[FileEntry] | None = None
     for header in reader:
         tar_bytes += header.size
         path, unsafe = normalize(header.name)
@@ -130,12 +136,16 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
             path, kind, header.size if kind is EntryType.FILE else 0, header.mode,
             header.uid, header.gid, header.mtime, link, digest,
         )  # fmt: skip
+        if sequence is not None:
+            sequence.append(entry)
         previous = entries.get(path)
         if previous is not None:
             index.shadowed.append(previous)
-            del entries[path]  # the later entry also takes the later position
+            if sequence is None:  # the first repeat: from now on keep the tar order
+                sequence = [*entries.values(), entry]
         entries[path] = entry
     index.tar_bytes = tar_bytes
+    index.sequence = sequence
     return index
 
 

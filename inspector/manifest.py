@@ -76,7 +76,7 @@ def parse_config(data: bytes, what: str) -> Config:
     rootfs = doc.get("rootfs")
     if not isinstance(rootfs, dict) or not isinstance(rootfs.get("diff_ids"), list):
         raise ManifestError(f"{what}: config has no rootfs.diff_ids")
-    diff_ids = tuple(Digest.parse(str(d)) for d in rootfs["diff_ids"])
+    diff_ids = tuple(Digest.parse(str(d), f"{what}: rootfs.diff_ids") for d in rootfs["diff_ids"])
     history = tuple(
         HistoryEntry(
             created=h.get("created"),
@@ -146,7 +146,7 @@ def parse_descriptor(value: Any, what: str) -> Descriptor:
     size = doc.get("size", -1)
     return Descriptor(
         media_type=str(doc.get("mediaType") or ""),
-        digest=Digest.parse(str(doc["digest"])),
+        digest=Digest.parse(str(doc["digest"]), what),
         size=size if isinstance(size, int) else -1,
         platform=platform,
         annotations={str(k): str(v) for k, v in (doc.get("annotations") or {}).items()},
@@ -206,8 +206,9 @@ def select_manifest(
             raise ImageNotFound(f"{label}: no image named {ref!r} (available: {listing})")
         entries = chosen
     else:
-        distinct = {_name(d) for d in entries if _name(d)}
-        if len(distinct) > 1:
+        named = [d for d in entries if _name(d)]
+        distinct = {_name(d) for d in named}
+        if len(distinct) > 1 and len({d.digest for d in named}) > 1:
             listing = ", ".join(sorted(distinct))
             raise ImageNotFound(f"{label}: holds several images; pick one of: {listing}")
     tags = tuple(sorted({_name(d) for d in entries if _name(d)}))

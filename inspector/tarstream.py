@@ -338,7 +338,7 @@ class TarReader:
                 size = int(raw_size.rstrip(b"\0 ") or b"0", 8)
             except ValueError:
                 size = _number(raw_size)
-            if pax is not None and "size" in pax:
+            if pax is not None and "size" in pax and typeflag not in _META_TYPES:
                 size = _pax_int(pax, "size", label)
             if size < 0 or size > self._max:
                 raise CorruptStream(f"{label}: absurd entry size {size} in tar header")
@@ -373,7 +373,8 @@ class TarReader:
                 devmajor = _number(raw_major)
                 devminor = _number(raw_minor)
             if typeflag in _REGULAR_TYPES:
-                typeflag = REGULAR
+                # an old-style header (type NUL) whose name ends in "/" is a directory
+                typeflag = DIRECTORY if raw_type == b"\0" and name.endswith("/") else REGULAR
             xattrs: dict[str, str] | None = None
             if pax is not None or self._global:
                 merged = {**self._global, **pax} if pax is not None else self._global

@@ -21,6 +21,7 @@ complete, so a reader that only asks about published layers sees a consistent st
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ KIND_BITS: dict[ChangeKind, int] = {
 }
 _CACHE_NODES = 400_000  # nodes kept in the children cache (about 60 MB at most)
 _MASK_CACHE_LIMIT = 16
+_FLAG_CACHE_BYTES = 64 << 20  # presence bitmaps kept (one byte per path per layer)
 
 
 class Version:
@@ -189,8 +191,15 @@ class FileTree:
         # reader-side caches
         self._children_cache: OrderedDict[tuple[str, int, int], tuple[Node, ...]] = OrderedDict()
         self._mask_cache: OrderedDict[tuple[int, int], dict[str, int]] = OrderedDict()
+        self._pinned: dict[tuple[int, int], dict[str, int]] = {}  # written by `precompute`
+        self._lock = threading.Lock()
         self._cached_nodes = 0
         self._search_paths: list[str] = []
+        self._search_lower: list[str] = []
+        self._index: dict[str, int] = {}  # path -> position in _paths (its id)
+        self._parent_ids: list[int] = []  # per id, the parent's id (-1: the root)
+        self._present: OrderedDict[int, bytes] = OrderedDict()
+        self._view_flags: tuple[tuple[int, int, frozenset[ChangeKind] | None], bytes] | None = None
         for index in layers:
             self.add_layer(index)
 
@@ -300,31 +309,56 @@ class FileTree:
 
     # ------------------------------------------------------------------ change masks
     def masks(self, lo: int, hi: int) -> dict[str, int]:
-        """Per directory, bits of the kinds of change (`*_BIT`) somewhere below it."""
-        if lo == hi:
+        """Per directory, bits of the kinds of change (`*_BIT`) somewhere below it.
+
+        A layer's own view is ready as soon as the layer is; other ranges are computed on
+        first use (O(paths the layers in between touched)) and cached. `precompute` does
+        that ahead of time for a base, from the loader thread.
+        """
+        if lo >= hi:
             return {}
         if lo == hi - 1 and 0 <= hi < len(self._layer_masks):
             return self._layer_masks[hi]
         key = (lo, hi)
-        cached = self._mask_cache.get(key)
+        cached = self._pinned.get(key)
+        if cached is None:
+            with self._lock:
+                cached = self._mask_cache.get(key)
         if cached is not None:
             return cached
+        result = self._range_masks(lo, hi)
+        with self._lock:
+            self._mask_cache[key] = result
+            if len(self._mask_cache) > _MASK_CACHE_LIMIT:
+                self._mask_cache.popitem(last=False)
+        return result
+
+    def precompute(self, base: int, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Compute ahead what layer switches need: the presence bitmaps of the layers
+        (for filters) and the aggregated views' masks from `base` to every later layer."""
+        for layer in range(self.layer_count):
+            if cancelled():
+                return
+            self.present_flags(layer)
+        for hi in range(base + 2, self.layer_count):
+            if cancelled():
+                return
+            key = (base, hi)
+            if key not in self._pinned:
+                self._pinned[key] = self._range_masks(base, hi)
+
+    def _range_masks(self, lo: int, hi: int) -> dict[str, int]:
         start = max(lo + 1, 0)
-        if hi - start == 0:
+        if hi == start:
             paths: Iterable[str] = self._touched[start]
         else:
             paths = dict.fromkeys(p for j in range(start, hi + 1) for p in self._touched[j])
-        result = self._compute_masks(lo, hi, paths)
-        self._mask_cache[key] = result
-        if len(self._mask_cache) > _MASK_CACHE_LIMIT:
-            self._mask_cache.popitem(last=False)
-        return result
-
-    def _compute_masks(self, lo: int, hi: int, paths: Iterable[str]) -> dict[str, int]:
         masks: dict[str, int] = {}
-        version = self.version
+        versions = self._versions
         for path in paths:
-            kind = compare(version(path, lo), version(path, hi))
+            chain = versions[path]
+            low = _at(chain, lo) if lo >= 0 else None
+            kind = compare(low, _at(chain, hi))
             if kind is None:
                 continue
             bit = KIND_BITS[kind]
@@ -332,7 +366,8 @@ class FileTree:
                 continue
             node = path
             while node:
-                node = _parent(node)
+                slash = node.rfind("/")
+                node = node[:slash] if slash >= 0 else ""
                 have = masks.get(node, 0)
                 if have & bit:
                     break
@@ -407,48 +442,141 @@ class FileTree:
         lo: int,
         hi: int,
         kinds: frozenset[ChangeKind] | None = None,
+        fold: bool = False,
     ) -> list[str]:
-        """Paths present in the view `(lo, hi)` that match, in first-seen order.
+        """`search_ids` as paths."""
+        paths = self._paths
+        return [paths[i] for i in self.search_ids(text, size, lo, hi, kinds, fold)]
+
+    def search_ids(
+        self,
+        text: Callable[[str], object] | None,
+        size: Callable[[int], bool] | None,
+        lo: int,
+        hi: int,
+        kinds: frozenset[ChangeKind] | None = None,
+        fold: bool = False,
+    ) -> list[int]:
+        """Ids of the paths present in the view `(lo, hi)` that match, ascending.
 
         `text` is tried on the absolute form (`/etc/passwd`, what dive matches against)
         and `size` on the size of a non-directory (directories never match a size);
-        `kinds`, when given, keeps only paths whose change kind in the view is among them.
+        `kinds`, when given, keeps only paths whose change kind in the view is among them;
+        `fold` gives `text` the lowercased absolute path. The pattern runs over every
+        path ever seen in one C-level pass; which of them the view shows comes from a
+        per-view bitmap kept between keystrokes.
         """
         paths = self._paths
         count = len(paths)
-        absolute = self._search_paths
+        absolute = self._search_lower if fold else self._search_paths
         if len(absolute) < count:
-            absolute.extend("/" + p for p in paths[len(absolute) : count])
+            new = ("/" + p for p in paths[len(absolute) : count])
+            absolute.extend(p.lower() for p in new) if fold else absolute.extend(new)
+        shown = self.view_flags(lo, hi, kinds)
+        limit = min(count, len(shown))
         candidates: Iterable[int]
         if text is not None:
-            candidates = compress(range(count), map(text, islice(absolute, count)))
+            candidates = compress(range(limit), map(text, islice(absolute, limit)))
         else:
-            candidates = range(count)
+            candidates = range(limit)
+        found = [i for i in candidates if shown[i]]
+        if size is None:
+            return found
         versions = self._versions
-        found: list[str] = []
-        for i in candidates:
-            path = paths[i]
-            chain = versions[path]
-            up = _at(chain, hi)
-            if up is not None and up.entry is None:
-                up = None
-            low = up if lo == hi else (_at(chain, lo) if lo >= 0 else None)
-            if low is not None and low.entry is None:
-                low = None
-            shown = up if up is not None else low
-            if shown is None or shown.entry is None:
-                continue
-            if size is not None and (shown.entry.type is _DIR or not size(shown.entry.size)):
-                continue
-            if kinds is not None:
-                kind = ChangeKind.UNCHANGED if lo == hi else compare(low, up)
-                if kind not in kinds:
-                    continue
-            found.append(path)
-        return found
+        result: list[int] = []
+        for i in found:
+            chain = versions[paths[i]]
+            v = _at(chain, hi)
+            if v is None or v.entry is None:
+                v = _at(chain, lo)
+            entry = v.entry if v is not None else None
+            if entry is not None and entry.type is not _DIR and size(entry.size):
+                result.append(i)
+        return result
+
+    def present_flags(self, layer: int) -> bytes:
+        """One byte per path index: 1 where the path is present as of `layer`."""
+        if layer < 0:
+            return b""
+        cache = self._present
+        with self._lock:
+            cached = cache.get(layer)
+            lower = max((k for k in cache if k < layer), default=None)
+            start = bytearray(cache[lower]) if lower is not None else bytearray()
+        if cached is not None:
+            return cached
+        flags = start
+        flags.extend(bytes(len(self._paths) - len(flags)))
+        index = self._index
+        versions = self._versions
+        first = lower + 1 if lower is not None else 0
+        for j in range(first, layer + 1):
+            for path in self._touched[j]:
+                v = _at(versions[path], layer)
+                flags[index[path]] = 1 if v is not None and v.entry is not None else 0
+        result = bytes(flags)
+        with self._lock:
+            cache[layer] = result
+            while len(cache) > max(8, _FLAG_CACHE_BYTES // max(len(result), 1)):
+                cache.popitem(last=False)
+        return result
+
+    def view_flags(self, lo: int, hi: int, kinds: frozenset[ChangeKind] | None = None) -> bytes:
+        """One byte per path index: 1 where the view `(lo, hi)` shows the path."""
+        key = (lo, hi, kinds)
+        if self._view_flags is not None and self._view_flags[0] == key:
+            return self._view_flags[1]
+        upper = self.present_flags(hi)
+        lower = self.present_flags(lo) if lo != hi else b""
+        width = max(len(upper), len(lower))
+        either = int.from_bytes(upper.ljust(width, b"\0"), "little") | int.from_bytes(
+            lower.ljust(width, b"\0"), "little"
+        )
+        flags = bytearray(either.to_bytes(width, "little"))
+        if kinds is not None and lo != hi:
+            changed: dict[str, ChangeKind] = {}
+            start = max(lo + 1, 0)
+            versions = self._versions
+            for j in range(start, hi + 1):
+                for path in self._touched[j]:
+                    if path not in changed:
+                        chain = versions[path]
+                        low = _at(chain, lo) if lo >= 0 else None
+                        changed[path] = compare(low, _at(chain, hi)) or ChangeKind.UNCHANGED
+            index = self._index
+            if ChangeKind.UNCHANGED not in kinds:
+                flags = bytearray(width)
+                for path, kind in changed.items():
+                    if kind in kinds:
+                        flags[index[path]] = 1
+            else:
+                for path, kind in changed.items():
+                    if kind not in kinds:
+                        flags[index[path]] = 0
+        elif kinds is not None and ChangeKind.UNCHANGED not in kinds:
+            flags = bytearray(width)
+        result = bytes(flags)
+        self._view_flags = (key, result)
+        return result
 
     def all_paths(self) -> Sequence[str]:
         return self._paths
+
+    def id_of(self, path: str) -> int:
+        """A path's id (its position in `all_paths`); -1 for the root and unknown paths."""
+        return self._index.get(path, -1)
+
+    def ancestor_ids(self, ids: Iterable[int]) -> set[int]:
+        """The ids of every directory above any of `ids` (the root is -1)."""
+        parents = self._parent_ids
+        found: set[int] = set()
+        level = set(map(parents.__getitem__, ids))
+        while level:
+            new = level - found
+            found |= new
+            new.discard(-1)
+            level = set(map(parents.__getitem__, new))
+        return found
 
 
 class _LayerBuilder:
@@ -473,9 +601,11 @@ class _LayerBuilder:
         versions = tree._versions.get(path)
         if versions is None:
             tree._versions[path] = [version]
-            tree._paths.append(path)
             slash = path.rfind("/")
             parent = path[:slash] if slash >= 0 else ""
+            tree._parent_ids.append(tree._index.get(parent, -1) if parent else -1)
+            tree._index[path] = len(tree._paths)
+            tree._paths.append(path)
             names = tree._names.get(parent)
             if names is None:
                 names = tree._names[parent] = []

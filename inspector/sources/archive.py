@@ -27,6 +27,7 @@ from inspector.errors import (
     DigestMismatch,
     ImageNotFound,
     InspectorError,
+    LayerFormatError,
     ManifestError,
     SourceError,
     SourceNotFound,
@@ -242,6 +243,8 @@ class ArchiveSource:
     def _doc(self, members: _Members, name: str, what: str) -> bytes:
         resolved = members.resolve(name)
         data = members.docs.get(resolved)
+        if data is None and (resolved in members.other or resolved in members.layers):
+            raise ManifestError(f"{self._stream_label}: {what} names {name!r}, which is not JSON")
         if data is None:
             raise ManifestError(f"{self._stream_label}: {what} names missing file {name!r}")
         claimed = digest_in_name(resolved)
@@ -254,6 +257,10 @@ class ArchiveSource:
     def _layer(self, members: _Members, name: str) -> tuple[str, LayerIndex]:
         resolved = members.resolve(name)
         index = members.layers.get(resolved)
+        if index is None and resolved in members.other:
+            raise LayerFormatError(
+                f"{self._stream_label}: layer {name!r} is not a tar stream (nor gzip/zstd of one)"
+            )
         if index is None:
             raise ManifestError(f"{self._stream_label}: manifest names missing layer {name!r}")
         claimed = digest_in_name(resolved)

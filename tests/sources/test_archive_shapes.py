@@ -506,12 +506,6 @@ def test_missing_blobs_of_other_platforms_are_tolerated() -> None:
     check_image(loaded, AMD, reference(AMD))
 
 
-@pytest.mark.xfail(
-    reason="manifest.select_manifest: index entries with different ref names that point "
-    "at the same manifest digest (one image, two tags) are reported as 'holds several "
-    "images' when no reference is given",
-    strict=True,
-)
 def test_one_image_with_two_tags_in_an_oci_archive() -> None:
     loaded = load(pack(oci_layout(IMAGE_B)))
     assert loaded.image.tags == ("example/b:2", "example/b:latest")

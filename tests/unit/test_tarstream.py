@@ -93,11 +93,6 @@ def test_old_and_contiguous_regular_types_are_regular(flag: bytes) -> None:
     assert h.size == 2
 
 
-@pytest.mark.xfail(
-    reason="tarstream: an old-style header (typeflag NUL) whose name ends in '/' is a "
-    "directory for tarfile and GNU tar, TarReader reports a regular file",
-    strict=True,
-)
 def test_old_style_directory_by_trailing_slash() -> None:
     data = tar_entry("olddir/", typeflag=b"\0", magic=b"") + END_OF_ARCHIVE
     (info,) = tarfile_members(data)
@@ -240,11 +235,6 @@ def test_gnu_long_name_and_long_link() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="tarstream: a PAX 'size' record is applied to the GNU 'L' record that follows "
-    "the PAX header instead of to the real entry, so the long name is cut to 'size' bytes",
-    strict=True,
-)
 def test_pax_header_followed_by_gnu_long_name() -> None:
     name = "n" * 150
     data = (

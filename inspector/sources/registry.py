@@ -1,0 +1,322 @@
+"""An image in a registry, read over the OCI Distribution API: no daemon, nothing on disk.
+
+The tag is resolved to a digest with HEAD, the manifest (or index, then the platform's
+manifest; attestations skipped) and the config are read and verified, and the layer stack
+is announced. Then the layer blobs stream straight from HTTP into the indexer, a few at a
+time on worker threads (`ClientOptions.parallel`); each blob is checked against its
+digest and each layer against the config's diff_id before it counts.
+
+Progress is reported on the caller's thread, one layer at a time and base first, as
+`LoadEvents` expects: bytes of layers further up that arrive early are held back and
+reported when their turn comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from inspector.cache import LayerCache
+from inspector.digest import Digest
+from inspector.errors import (
+    AuthenticationError,
+    CorruptStream,
+    DigestMismatch,
+    ManifestError,
+    PlatformNotFound,
+)
+from inspector.indexer import LayerIndex, index_blob
+from inspector.manifest import (
+    INDEX_TYPES,
+    Descriptor,
+    build_layers,
+    layer_descriptors,
+    parse_config,
+    parse_json,
+    select_manifest,
+)
+from inspector.model import Image, Platform
+from inspector.registry.client import Cancelled, ClientOptions, RegistryClient
+from inspector.registry.credentials import Credential, CredentialStore, parse_user_password
+from inspector.registry.reference import ImageReference, parse_reference
+from inspector.source import LoadedImage, LoadEvents
+
+MAX_CONFIG = 16 << 20
+_POLL = 0.2  # seconds between checks for Ctrl-C while waiting on workers
+
+
+@dataclass(slots=True)
+class _Job:
+    """One distinct layer blob and the positions (with their diff_ids) that use it."""
+
+    number: int
+    desc: Descriptor
+    diff_ids: list[tuple[int, Digest]] = field(default_factory=list)
+
+
+class RegistrySource:
+    """`docker://REGISTRY/REPOSITORY[:TAG|@DIGEST]`."""
+
+    def __init__(
+        self,
+        reference: str,
+        label: str,
+        *,
+        platform: Platform | None = None,
+        creds: str | None = None,
+        tls_verify: bool = True,
+        cache: LayerCache | None = None,
+        options: ClientOptions | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.reference = reference
+        self.label = label
+        self.platform = platform
+        self.creds = creds
+        self.tls_verify = tls_verify
+        self.cache = cache
+        self.options = options or ClientOptions()
+        self.env = os.environ if env is None else env
+        self.notes: list[str] = []
+
+    def credential(self, ref: ImageReference) -> Credential | None:
+        """--creds, else the environment variable, else the auth files and helpers."""
+        if self.creds is not None:
+            return parse_user_password(self.creds, "--creds")
+        store = CredentialStore(self.env)
+        found = store.lookup(ref.registry, ref.repository)
+        self.notes.extend(store.notes)
+        return found
+
+    def load(self, events: LoadEvents) -> LoadedImage:
+        ref = parse_reference(self.reference)
+        credential = self.credential(ref)
+        with RegistryClient(
+            ref,
+            label=self.label,
+            credential=credential,
+            tls_verify=self.tls_verify,
+            options=self.options,
+        ) as client:
+            try:
+                return self._load(client, ref, events)
+            except AuthenticationError as exc:
+                if self.notes:
+                    exc.message += " [" + "; ".join(self.notes) + "]"
+                    exc.args = (exc.message,)
+                raise
+
+    def _load(self, client: RegistryClient, ref: ImageReference, events: LoadEvents) -> LoadedImage:
+        digest = ref.digest or client.head_manifest(ref.reference)
+        top = client.get_manifest(str(digest) if digest else ref.reference, digest)
+        single = top.media_type not in INDEX_TYPES
+        if single:
+            desc = Descriptor(top.media_type, top.digest, len(top.data), None, {})
+            manifest = parse_json(top.data, f"{self.label}: manifest {top.digest}")
+            if not isinstance(manifest, dict):
+                raise ManifestError(f"{self.label}: manifest {top.digest} is not a JSON object")
+        else:
+
+            def fetch(wanted: Descriptor) -> bytes:
+                return client.get_manifest(str(wanted.digest), wanted.digest).data
+
+            index_doc = parse_json(top.data, f"{self.label}: index {top.digest}")
+            desc, manifest, _ = select_manifest(
+                index_doc, fetch, self.label, ref=None, platform=self.platform
+            )
+        config_desc, layer_descs = layer_descriptors(manifest, self.label)
+        config_what = f"config {config_desc.digest}"
+        config_bytes = client.get_blob(config_desc.digest, limit=MAX_CONFIG, what=config_what)
+        config = parse_config(config_bytes, f"{self.label}: {config_what}")
+        wanted = self.platform
+        if single and wanted and config.platform and not wanted.matches(config.platform):
+            raise PlatformNotFound(
+                f"{self.label}: no image for platform {self.platform} "
+                f"(available: {config.platform})"
+            )
+        if len(config.diff_ids) != len(layer_descs):
+            raise ManifestError(
+                f"{self.label}: config lists {len(config.diff_ids)} diff_ids but the manifest "
+                f"{len(layer_descs)} layers"
+            )
+        for layer in layer_descs:
+            if layer.digest.algorithm != "sha256":
+                raise ManifestError(
+                    f"{self.label}: layer {layer.digest} uses {layer.digest.algorithm}; "
+                    "only sha256 layer digests are supported"
+                )
+            if "encrypted" in layer.media_type:
+                raise ManifestError(f"{self.label}: layer {layer.digest} is encrypted")
+        infos = build_layers(
+            config,
+            [
+                (d.digest, d.media_type, d.size if d.size >= 0 else None, f"blobs/{d.digest.hex}")
+                for d in layer_descs
+            ],
+        )
+        tags = (ref.familiar,) if ref.tag else ()
+        image = Image(
+            label=self.label,
+            tags=tags,
+            config_digest=config_desc.digest,
+            platform=config.platform or desc.platform,
+            layers=infos,
+            history=config.history,
+            config=config.runtime,
+            created=config.created,
+            manifest_digest=desc.digest,
+        )
+        events.image_known(image)
+        jobs: dict[Digest, _Job] = {}
+        for position, layer in enumerate(layer_descs):
+            job = jobs.setdefault(layer.digest, _Job(len(jobs), layer))
+            job.diff_ids.append((position, config.diff_ids[position]))
+        done = self._index_all(client, list(jobs.values()), events)
+        indexes = tuple(done[jobs[layer.digest].number] for layer in layer_descs)
+        warnings = tuple(f"layer {i}: {w}" for i, ix in enumerate(indexes) for w in ix.warnings)
+        notes = tuple(f"credentials: {note}" for note in self.notes)
+        return LoadedImage(image, indexes, notes + warnings)
+
+    # --- layers ------------------------------------------------------------------------
+    def _index_all(
+        self, client: RegistryClient, jobs: list[_Job], events: LoadEvents
+    ) -> list[LayerIndex]:
+        """Index every job on worker threads; report progress here, in layer order."""
+        results: list[LayerIndex | None] = [None] * len(jobs)
+        if not jobs:
+            return []
+        # Bounded, so a worker is never far ahead of what has been reported.
+        posted: queue.Queue[tuple[int, str, object]] = queue.Queue(maxsize=32)
+
+        def post(number: int, kind: str, value: object) -> None:
+            while True:
+                client.check_cancelled()
+                try:
+                    posted.put((number, kind, value), timeout=_POLL)
+                    return
+                except queue.Full:
+                    continue
+
+        def work(job: _Job) -> None:
+            try:
+                index = self._index_job(client, job, lambda n: post(job.number, "bytes", n))
+            except Cancelled:
+                return
+            except BaseException as exc:  # handed to the caller's thread, raised there
+                with contextlib.suppress(Cancelled):
+                    post(job.number, "error", exc)
+                return
+            with contextlib.suppress(Cancelled):
+                post(job.number, "done", index)
+
+        held = [0] * len(jobs)
+        current = 0
+        workers = max(1, min(self.options.parallel, len(jobs)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspector-pull")
+        try:
+            for job in jobs:
+                pool.submit(work, job)
+            self._start(jobs[0], events)
+            while current < len(jobs):
+                try:
+                    number, kind, value = posted.get(timeout=_POLL)
+                except queue.Empty:
+                    continue
+                if kind == "error":
+                    assert isinstance(value, BaseException)
+                    raise value
+                if kind == "bytes":
+                    assert isinstance(value, int)
+                    if number == current:
+                        events.layer_progress(value)
+                    else:
+                        held[number] += value
+                    continue
+                assert isinstance(value, LayerIndex)
+                results[number] = value
+                while current < len(jobs) and results[current] is not None:
+                    index = results[current]
+                    assert index is not None
+                    events.layer_done(str(jobs[current].desc.digest), index)
+                    current += 1
+                    if current < len(jobs):
+                        self._start(jobs[current], events)
+                        if held[current]:
+                            events.layer_progress(held[current])
+                            held[current] = 0
+        finally:
+            if current < len(jobs):
+                client.cancelled.set()  # an error or Ctrl-C: stop the other downloads
+            pool.shutdown(wait=True, cancel_futures=True)
+        return [index for index in results if index is not None]
+
+    @staticmethod
+    def _start(job: _Job, events: LoadEvents) -> None:
+        size = job.desc.size if job.desc.size >= 0 else None
+        events.layer_started(str(job.desc.digest), size)
+
+    def _index_job(
+        self, client: RegistryClient, job: _Job, progress: Callable[[int], None]
+    ) -> LayerIndex:
+        desc = job.desc
+        label = f"{self.label}: layer {desc.digest}"
+        what = f"layer {desc.digest}"
+        size = desc.size if desc.size >= 0 else None
+        index = self._cached(job)
+        if index is None:
+            stream = client.open_blob(desc.digest, size, what)
+            try:
+                index = index_blob(stream.read, label, progress=progress)
+            except CorruptStream:
+                # A registry that serves the wrong bytes usually breaks the decompressor
+                # before the digest can be compared: hash the blob again to tell.
+                got = self._rehash(client, desc, size, what)
+                if got != desc.digest:
+                    raise DigestMismatch(
+                        f"{label}: blob does not match its digest (got {got})"
+                    ) from None
+                raise
+            finally:
+                stream.close()
+            if index.digest != desc.digest:
+                raise DigestMismatch(
+                    f"{label}: blob does not match its digest (got {index.digest})"
+                )
+            if size is not None and index.compressed_size != size:
+                raise DigestMismatch(
+                    f"{label}: blob is {index.compressed_size} bytes, the manifest says {size}"
+                )
+        else:
+            progress(size or index.compressed_size)
+        for position, diff_id in job.diff_ids:
+            if index.diff_id != diff_id:
+                raise DigestMismatch(
+                    f"{self.label}: layer {position} uncompresses to {index.diff_id}, "
+                    f"but the config says {diff_id}"
+                )
+        if self.cache is not None:
+            self.cache.put(index, desc.digest.hex)
+        return index
+
+    def _cached(self, job: _Job) -> LayerIndex | None:
+        if self.cache is None:
+            return None
+        index = self.cache.get(job.diff_ids[0][1])
+        if index is None or index.digest != job.desc.digest:
+            return None  # only the very blob seen before: its sizes and digest are known
+        return index
+
+    @staticmethod
+    def _rehash(client: RegistryClient, desc: Descriptor, size: int | None, what: str) -> Digest:
+        hasher = desc.digest.hasher()
+        stream = client.open_blob(desc.digest, size, what)
+        try:
+            while chunk := stream.read(1 << 20):
+                hasher.update(chunk)
+        finally:
+            stream.close()
+        return Digest(desc.digest.algorithm, hasher.hexdigest())
