@@ -1,0 +1,587 @@
+"""A small OCI Distribution API client on httpx: manifests, blobs, auth, retries, redirects.
+
+* The first request probes `GET /v2/` over HTTPS. Plain HTTP is tried after it only for a
+  registry on this machine (`localhost`, 127.0.0.0/8, ::1), the way Docker treats them, or
+  when TLS verification is switched off (skopeo's `--tls-verify=false`). An untrusted
+  certificate is an error, never a reason to fall back to HTTP.
+* Every request carries what `Authenticator` knows for the registry, and a 401 is answered
+  by its challenge (see `auth.py`).
+* Redirects are followed by hand, at most `MAX_REDIRECTS`: a hop to another origin (a CDN,
+  a pre-signed storage URL) goes without the Authorization header.
+* Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and
+  jitter, honouring `Retry-After` (capped), a bounded number of times. A blob download
+  that breaks off is resumed with `Range` from the byte it got to.
+* `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` and `SSL_CERT_FILE` are honoured (httpx's
+  environment support); registries on this machine are never proxied, as in Docker.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from inspector import __version__
+from inspector.digest import Digest
+from inspector.errors import (
+    AuthenticationError,
+    DigestMismatch,
+    ImageNotFound,
+    InspectorError,
+    ManifestError,
+    RegistryError,
+    SourceNotFound,
+)
+from inspector.manifest import INDEX_TYPES, MANIFEST_TYPES
+from inspector.registry.auth import Authenticator, parse_challenges
+from inspector.registry.credentials import Credential
+from inspector.registry.reference import ImageReference, is_loopback_host
+
+ACCEPT = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+SCHEMA1_TYPES = frozenset(
+    {
+        "application/vnd.docker.distribution.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    }
+)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+MAX_MANIFEST = 4 << 20
+MAX_ERROR_BODY = 64 << 10
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """Timeouts, retries and parallelism; every wait is bounded."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    attempts: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 60.0
+    parallel: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A manifest or index as the registry sent it, verified against its digest."""
+
+    media_type: str
+    digest: Digest
+    data: bytes
+
+
+class Cancelled(Exception):
+    """Another part of the pull failed; this download stops (never shown to a person)."""
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({text})" if text and text != "timed out" else "timed out"
+    return text or type(exc).__name__
+
+
+class RegistryClient:
+    """Pulls from one repository of one registry. Safe to use from several threads."""
+
+    def __init__(
+        self,
+        ref: ImageReference,
+        *,
+        label: str | None = None,
+        credential: Credential | None = None,
+        tls_verify: bool = True,
+        options: ClientOptions | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.ref = ref
+        self.label = label or str(ref)
+        self.options = options or ClientOptions()
+        self.tls_verify = tls_verify
+        self.cancelled = threading.Event()
+        opts = self.options
+        # Registries on this machine are never proxied (Docker does the same).
+        direct: dict[str, httpx.BaseTransport | None] = {
+            f"all://{name}": None for name in (*LOOPBACK_NAMES, ref.api_host) if ref.is_loopback
+        }
+        self._http = httpx.Client(
+            verify=tls_verify,
+            timeout=httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout),
+            follow_redirects=False,
+            trust_env=True,
+            transport=transport,
+            mounts=direct or None,
+            limits=httpx.Limits(max_connections=opts.parallel + 4),
+            headers={"User-Agent": f"inspector/{__version__}"},
+        )
+        self.auth = Authenticator(
+            ref.registry, credential, self._token_request, allow_insecure_realm=not tls_verify
+        )
+        self._base: str | None = None
+        self._base_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- low level: one request with retries ---------------------------------------
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, unless the pull is cancelled meanwhile."""
+        if self.cancelled.wait(max(0.0, seconds)):
+            raise Cancelled
+
+    def backoff(self, attempt: int) -> float:
+        opts = self.options
+        delay: float = min(opts.max_backoff, opts.backoff * 2.0 ** (attempt - 1))
+        return delay * random.uniform(0.75, 1.25)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        value = response.headers.get("retry-after", "").strip()
+        if not value:
+            return None
+        if value.isdigit():
+            delay = float(value)
+        else:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            delay = float(when.timestamp()) - time.time()
+        return min(max(delay, 0.0), self.options.max_retry_after)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        stream: bool = False,
+        data: Mapping[str, str] | None = None,
+        attempts: int | None = None,
+    ) -> httpx.Response:
+        """One request, retried on connection errors, timeouts, 429 and 5xx."""
+        attempts = attempts or self.options.attempts
+        host = httpx.URL(url).netloc.decode("ascii", "replace")
+        for attempt in range(1, attempts + 1):
+            self.check_cancelled()
+            request = self._http.build_request(method, url, headers=headers, data=data)
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.UnsupportedProtocol as exc:
+                raise RegistryError(f"{self.label}: cannot fetch {url}: {exc}") from exc
+            except httpx.TransportError as exc:
+                if attempt == attempts:
+                    tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+                    raise RegistryError(
+                        f"{self.label}: cannot reach {host}: {_describe(exc)}{tries}"
+                    ) from exc
+                self.pause(self.backoff(attempt))
+                continue
+            if response.status_code in RETRY_STATUSES and attempt < attempts:
+                delay = self._retry_after(response)
+                response.close()
+                self.pause(self.backoff(attempt) if delay is None else delay)
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _follow(
+        self, response: httpx.Response, method: str, headers: Mapping[str, str], *, stream: bool
+    ) -> httpx.Response:
+        """Follow redirects; a hop to another origin does not get the Authorization header."""
+        origin = _origin(response.request.url)
+        hops = 0
+        while response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+            hops += 1
+            target = response.url.join(response.headers["location"])
+            response.close()
+            if hops > MAX_REDIRECTS:
+                raise RegistryError(f"{self.label}: more than {MAX_REDIRECTS} redirects")
+            if target.scheme not in ("http", "https"):
+                raise RegistryError(f"{self.label}: redirected to a non-HTTP URL")
+            if (
+                target.scheme == "http"
+                and self.tls_verify
+                and not is_loopback_host(target.host)
+                and origin[0] == "https"
+            ):
+                raise RegistryError(
+                    f"{self.label}: redirected from HTTPS to plain HTTP ({target.host}); "
+                    "refusing (--tls-verify=false allows it)"
+                )
+            hop_headers = dict(headers)
+            if _origin(target) != origin:
+                hop_headers.pop("Authorization", None)
+            if response.status_code == 303:
+                method = "GET"
+            response = self.send(method, str(target), hop_headers, stream=stream)
+        return response
+
+    def _token_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        response = self.send(method, url, headers, data=data)
+        return self._follow(response, method, headers, stream=False)
+
+    # --- the registry API ----------------------------------------------------------
+    def base_url(self) -> str:
+        with self._base_lock:
+            if self._base is None:
+                self._base = self._probe()
+            return self._base
+
+    def _probe(self) -> str:
+        host = self.ref.api_host
+        if not (self.ref.is_loopback or not self.tls_verify):
+            response = self.send("GET", f"https://{host}/v2/", {})
+            self._learn(response)
+            return f"https://{host}"
+        try:
+            # One try: a plain-HTTP registry fails the TLS handshake at once.
+            response = self.send("GET", f"https://{host}/v2/", {}, attempts=1)
+        except RegistryError as exc:
+            cause = exc.__cause__
+            if "CERTIFICATE_VERIFY_FAILED" in str(cause):
+                raise RegistryError(
+                    f"{self.label}: the TLS certificate of {host} is not trusted "
+                    f"({_describe(cause) if isinstance(cause, Exception) else cause}); "
+                    "--tls-verify=false skips the check"
+                ) from cause
+            response = self.send("GET", f"http://{host}/v2/", {})
+            self._learn(response)
+            return f"http://{host}"
+        self._learn(response)
+        return f"https://{host}"
+
+    def _learn(self, response: httpx.Response) -> None:
+        response.close()
+        if response.status_code == 401:
+            self.auth.learn(parse_challenges(response.headers.get_list("www-authenticate")))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """A request to `path` on the registry, authenticated, redirects followed."""
+        base = self.base_url()
+        url = base + path
+        scope = self.ref.scope
+        for retried in (False, True):
+            hop_headers = dict(headers or {})
+            authorization = self.auth.header(scope)
+            if authorization:
+                hop_headers["Authorization"] = authorization
+            response = self.send(method, url, hop_headers, stream=stream)
+            response = self._follow(response, method, hop_headers, stream=stream)
+            if response.status_code == 401 and _origin(response.url) == _origin(httpx.URL(base)):
+                challenges = parse_challenges(response.headers.get_list("www-authenticate"))
+                response.close()
+                self.auth.challenged(scope, challenges, authorization, retried=retried)
+                continue
+            return response
+        raise AuthenticationError(f"{self.label}: {self.ref.registry} keeps refusing access")
+
+    def error(self, response: httpx.Response, what: str) -> InspectorError:
+        """The error for a response that is not the success `what` needed."""
+        body = b""
+        try:
+            if response.is_stream_consumed:
+                body = response.content
+            else:
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ERROR_BODY:
+                        break
+        except httpx.HTTPError:
+            pass
+        finally:
+            response.close()
+        codes, message = _error_details(body)
+        status = response.status_code
+        detail = f"HTTP {status}" + (f" {', '.join(codes)}" if codes else "")
+        if message:
+            detail += f": {message}"
+        registry = self.ref.registry
+        repository = self.ref.repository
+        if status == 404 and "NAME_UNKNOWN" in codes:
+            return SourceNotFound(f"{self.label}: repository {repository} not found on {registry}")
+        if status == 404:
+            return ImageNotFound(f"{self.label}: {what} not found in {registry}/{repository}")
+        if status in (401, 403):
+            return AuthenticationError(f"{self.label}: access to {what} denied ({detail})")
+        if status == 429:
+            return RegistryError(f"{self.label}: {registry} is rate limiting requests ({detail})")
+        return RegistryError(f"{self.label}: cannot fetch {what} from {registry} ({detail})")
+
+    def head_manifest(self, reference: str) -> Digest | None:
+        """The digest a tag points at, from a HEAD request (which rate limits don't count)."""
+        path = f"/v2/{self.ref.repository}/manifests/{reference}"
+        response = self.request("HEAD", path, headers={"Accept": ACCEPT})
+        response.close()
+        if response.status_code != 200:
+            return None  # the GET that follows reports the error with its body
+        value = response.headers.get("docker-content-digest", "")
+        return Digest.parse(value) if Digest.is_valid(value) else None
+
+    def get_manifest(self, reference: str, expected: Digest | None = None) -> Manifest:
+        """GET a manifest or index; verify it against `expected` and the header digest."""
+        path = f"/v2/{self.ref.repository}/manifests/{reference}"
+        what = f"manifest {reference}" if Digest.is_valid(reference) else f"tag {reference!r}"
+        response = self.request("GET", path, headers={"Accept": ACCEPT}, stream=True)
+        if response.status_code != 200:
+            raise self.error(response, what)
+        try:
+            data = self._read_limited(response, MAX_MANIFEST, what)
+        finally:
+            response.close()
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        header = response.headers.get("docker-content-digest", "")
+        algorithm = expected.algorithm if expected else "sha256"
+        digest = Digest(algorithm, hashlib.new(algorithm, data).hexdigest())
+        if expected is not None and digest != expected:
+            raise DigestMismatch(f"{self.label}: {what} does not match its digest (got {digest})")
+        if Digest.is_valid(header):
+            claimed = Digest.parse(header)
+            if claimed.algorithm == digest.algorithm and claimed != digest:
+                raise DigestMismatch(
+                    f"{self.label}: {what} does not match the digest the registry gives "
+                    f"({claimed}; got {digest})"
+                )
+        return Manifest(self._media_type(data, content_type, what), digest, data)
+
+    def _media_type(self, data: bytes, content_type: str, what: str) -> str:
+        if content_type in SCHEMA1_TYPES:
+            raise ManifestError(
+                f"{self.label}: {what} is a Docker schema 1 manifest (deprecated, not supported)"
+            )
+        try:
+            doc: Any = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise ManifestError(f"{self.label}: {what} is not valid JSON") from None
+        if not isinstance(doc, dict):
+            raise ManifestError(f"{self.label}: {what} is not a JSON object")
+        declared = doc.get("mediaType")
+        if doc.get("schemaVersion") == 1:
+            raise ManifestError(
+                f"{self.label}: {what} is a Docker schema 1 manifest (deprecated, not supported)"
+            )
+        known = INDEX_TYPES | MANIFEST_TYPES
+        if isinstance(declared, str) and declared:
+            if content_type in known and declared != content_type:
+                raise ManifestError(
+                    f"{self.label}: {what} says it is {declared} but was served as {content_type}"
+                )
+            return declared
+        if content_type in known:
+            return content_type
+        if "manifests" in doc:
+            return "application/vnd.oci.image.index.v1+json"
+        if "config" in doc:
+            return "application/vnd.oci.image.manifest.v1+json"
+        raise ManifestError(f"{self.label}: {what} is neither an image manifest nor an index")
+
+    def _read_limited(self, response: httpx.Response, limit: int, what: str) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        try:
+            for chunk in response.iter_bytes():
+                total += len(chunk)
+                if total > limit:
+                    raise ManifestError(f"{self.label}: {what} is larger than {limit} bytes")
+                parts.append(chunk)
+        except httpx.TransportError as exc:
+            raise RegistryError(
+                f"{self.label}: lost the connection while reading {what}: {_describe(exc)}"
+            ) from exc
+        return b"".join(parts)
+
+    def get_blob(self, digest: Digest, *, limit: int, what: str) -> bytes:
+        """A small blob (a config) read whole and checked against its digest."""
+        response = self.request("GET", f"/v2/{self.ref.repository}/blobs/{digest}", stream=True)
+        if response.status_code != 200:
+            raise self.error(response, what)
+        try:
+            data = self._read_limited(response, limit, what)
+        finally:
+            response.close()
+        if hashlib.new(digest.algorithm, data).hexdigest() != digest.hex:
+            raise DigestMismatch(f"{self.label}: {what} does not match its digest")
+        return data
+
+    def open_blob(self, digest: Digest, size: int | None, what: str) -> BlobStream:
+        """A layer blob as a `read(n)` stream that resumes after a broken connection."""
+        return BlobStream(self, digest, size, what)
+
+
+def _error_details(body: bytes) -> tuple[list[str], str]:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return [], ""
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if not isinstance(errors, list):
+        return [], ""
+    codes = [str(e.get("code")) for e in errors if isinstance(e, dict) and e.get("code")]
+    messages = [str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")]
+    return codes, "; ".join(messages)[:300]
+
+
+class BlobStream:
+    """Streams one blob's raw bytes; a connection that breaks off is resumed with `Range`.
+
+    `read(n)` returns at most `n` bytes, `b""` at the end. It never returns more bytes
+    than the descriptor's size (more is a DigestMismatch). A resume that cannot make
+    progress is retried with backoff at most `attempts` times, then raises RegistryError.
+    """
+
+    def __init__(self, client: RegistryClient, digest: Digest, size: int | None, what: str):
+        self._client = client
+        self.digest = digest
+        self.size = size
+        self.what = what
+        self.offset = 0
+        self._response: httpx.Response | None = None
+        self._chunks: Iterator[bytes] = iter(())
+        self._pending = b""
+        self._pos = 0
+        self._skip = 0
+        self._failures = 0
+        self._open()
+
+    @property
+    def _path(self) -> str:
+        return f"/v2/{self._client.ref.repository}/blobs/{self.digest}"
+
+    def _open(self) -> None:
+        client = self._client
+        headers = {"Range": f"bytes={self.offset}-"} if self.offset else {}
+        response = client.request("GET", self._path, headers=headers, stream=True)
+        status = response.status_code
+        if status == 206 and self.offset:
+            start = response.headers.get("content-range", "").removeprefix("bytes ")
+            first = start.split("-", 1)[0]
+            if not first.isdigit() or int(first) > self.offset:
+                response.close()
+                raise RegistryError(f"{client.label}: bad Content-Range resuming {self.what}")
+            self._skip = self.offset - int(first)
+        elif status == 200:
+            self._skip = self.offset  # no range support: read past what we have
+        else:
+            raise client.error(response, self.what)
+        claimed = response.headers.get("docker-content-digest", "")
+        if Digest.is_valid(claimed) and Digest.parse(claimed) != self.digest:
+            response.close()
+            raise DigestMismatch(
+                f"{client.label}: the registry sent blob {claimed} for {self.what} ({self.digest})"
+            )
+        self._response = response
+        self._chunks = response.iter_raw()
+
+    def _resume(self, reason: str) -> None:
+        client = self._client
+        self.close()
+        self._failures += 1
+        attempts = client.options.attempts
+        if self._failures >= attempts:
+            raise RegistryError(
+                f"{client.label}: lost the connection to {client.ref.api_host} while "
+                f"downloading {self.what} ({reason}; {self._where()}; gave up after "
+                f"{attempts} attempts)"
+            )
+        client.pause(client.backoff(self._failures))
+        try:
+            self._open()
+        except RegistryError as exc:
+            raise RegistryError(
+                f"{exc.message} (while resuming {self.what} after: {reason}; {self._where()})"
+            ) from exc
+
+    def _where(self) -> str:
+        total = f" of {self.size}" if self.size is not None else ""
+        return f"at byte {self.offset}{total}"
+
+    def read(self, n: int = -1) -> bytes:
+        self._client.check_cancelled()
+        while self._pos >= len(self._pending):
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                if self.size is not None and self.offset < self.size:
+                    self._resume("the registry ended the response early")
+                    continue
+                return b""
+            except httpx.TransportError as exc:
+                self._resume(_describe(exc))
+                continue
+            if self._skip:
+                dropped = min(self._skip, len(chunk))
+                chunk = chunk[dropped:]
+                self._skip -= dropped
+            if not chunk:
+                continue
+            self.offset += len(chunk)
+            self._failures = 0
+            if self.size is not None and self.offset > self.size:
+                self.close()
+                raise DigestMismatch(
+                    f"{self._client.label}: {self.what} is longer than the {self.size} bytes "
+                    "its descriptor gives"
+                )
+            self._pending, self._pos = chunk, 0
+        pending, pos = self._pending, self._pos
+        if pos == 0 and (n < 0 or n >= len(pending)):
+            self._pending = b""
+            return pending  # the common case: a whole chunk, no copy
+        end = len(pending) if n < 0 else min(len(pending), pos + n)
+        self._pos = end
+        return pending[pos:end]
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+        self._chunks = iter(())
