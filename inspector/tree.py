@@ -117,11 +117,12 @@ def compare(lower: Version | None, upper: Version | None) -> ChangeKind | None:
 
 
 def differences(lower: Version, upper: Version) -> tuple[str, ...]:
-    """What changed between two present versions (an implied directory has no metadata)."""
+    """What changed between two present versions.
+
+    An implied directory compares as `drwxr-xr-x 0:0`, what a runtime creates (the same
+    convention as `analysis`)."""
     assert lower.entry is not None
     assert upper.entry is not None
-    if lower.implied or upper.implied:
-        return () if upper.entry.type is lower.entry.type else ("type",)
     return upper.entry.differences(lower.entry)
 
 
@@ -593,6 +594,7 @@ class _LayerBuilder:
         self.touched: list[str] = []
         self.summary = LayerSummary(layer)
         self._pending: dict[str, int] = {}  # directory -> bytes added directly below it
+        self._removed_now: dict[str, Version] = {}  # what this layer removed, by path
         self._size_touched: set[str] = set()
 
     # -- recording
@@ -693,6 +695,7 @@ class _LayerBuilder:
                 del tree._cur_size[current]
                 self._size_touched.add(current)
             self._record(current, Version(self.layer, None, reason))
+            self._removed_now[current] = cur_node
             summary.removed += 1
 
     def _ensure_parents(self, parent: str) -> None:
@@ -747,7 +750,15 @@ class _LayerBuilder:
             lower = cur.get(path)
             version = Version(layer, entry)
             if lower is None:
-                summary.added += 1
+                removed = self._removed_now.get(path)
+                if removed is None:
+                    summary.added += 1
+                else:  # removed and recreated by this layer: a change, not two
+                    summary.removed -= 1
+                    if differences(removed, version):
+                        summary.modified += 1
+                    else:
+                        summary.unchanged += 1
                 if entry.type is file_type:
                     add_size(parent, entry.size)
             else:

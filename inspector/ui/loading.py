@@ -147,4 +147,5 @@ def load_into(
         )
         return None
     post(LoadFinished(loaded, analysis, dive))
+    tree.precompute(0, cancelled)  # the aggregated views from layer 0, ahead of use
     return loaded

@@ -10,7 +10,8 @@ size satisfies every condition. The rest is a pattern, in one of two modes:
   `[...]`, a pattern without `/` matches the file name and one with `/` the path
   (`**` crosses directories, a leading `/` anchors at the root).
 
-Both modes are smart-case: all-lowercase text ignores case, any capital makes it exact.
+Both modes are smart-case: all-lowercase text ignores case, any capital makes it exact
+(a lowercase pattern is matched against the lowercased path).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class PathQuery:
     error: str | None = None
     literal: str | None = None  # set when the pattern is a plain substring
     basename: bool = False  # the pattern applies to the file name only
+    fold: bool = False  # smart-case: match the lowercased path (the pattern is lowercase)
     _matcher: Callable[[str], object] | None = field(default=None, repr=False)
 
     @property
@@ -93,6 +95,8 @@ class PathQuery:
         """The part of the name (starting at `name_start` in `absolute`) to highlight."""
         if self.pattern is None:
             return None
+        if self.fold:
+            absolute = absolute.lower()
         if self.basename:
             match = self.pattern.fullmatch(absolute, name_start)
             return (0, len(absolute) - name_start) if match else None
@@ -102,21 +106,6 @@ class PathQuery:
             if end > start:
                 best = (start - name_start, end - name_start)
         return best
-
-    def narrows(self, previous: PathQuery | None) -> bool:
-        """True when every path this query matches also matched `previous`."""
-        if previous is None or previous.error is not None or not previous.active:
-            return False
-        if self.sizes != previous.sizes or self.mode != previous.mode:
-            return False
-        if previous.pattern is None:
-            return True
-        if self.literal is None or previous.literal is None:
-            return False
-        same_case = (self.pattern is not None and self.pattern.flags & re.IGNORECASE) == (
-            previous.pattern.flags & re.IGNORECASE
-        )
-        return same_case and previous.literal in self.literal
 
 
 def parse_size(text: str) -> SizeCondition | None:
@@ -177,7 +166,9 @@ def parse_query(text: str, mode: PatternMode) -> PathQuery:
     body = " ".join(rest)
     if not body:
         return PathQuery(text, mode, None, tuple(sizes))
-    flags = 0 if any(c.isupper() for c in body) else re.IGNORECASE
+    # smart-case: all-lowercase text matches the lowercased path (much faster than
+    # re.IGNORECASE, and the same for a pattern with no capital letter at all)
+    fold = not any(c.isupper() for c in body)
     literal: str | None = None
     basename = False
     if mode is PatternMode.REGEX:
@@ -195,11 +186,9 @@ def parse_query(text: str, mode: PatternMode) -> PathQuery:
     else:
         source = "(?:^|/)" + glob_to_regex(body) + "$"
     try:
-        pattern = re.compile(source, flags)
+        pattern = re.compile(source)
     except re.error as exc:
         return PathQuery(text, mode, None, tuple(sizes), error=f"invalid {mode}: {exc}")
-    if literal is not None and flags:
-        literal = literal.lower()
     matcher: Callable[[str], object]
     if basename:
         fullmatch = pattern.fullmatch
@@ -209,4 +198,4 @@ def parse_query(text: str, mode: PatternMode) -> PathQuery:
 
     else:
         matcher = pattern.search
-    return PathQuery(text, mode, pattern, tuple(sizes), None, literal, basename, matcher)
+    return PathQuery(text, mode, pattern, tuple(sizes), None, literal, basename, fold, matcher)

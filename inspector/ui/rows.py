@@ -15,7 +15,7 @@ from inspector import formatting
 from inspector.analysis import Analysis, WastedFile
 from inspector.changes import ChangeKind, EntryType
 from inspector.model import Image, LayerInfo
-from inspector.tree import KIND_BITS, FileTree, LayerSummary, Node, ancestors
+from inspector.tree import KIND_BITS, FileTree, LayerSummary, Node
 
 KINDS: tuple[ChangeKind, ...] = (
     ChangeKind.ADDED,
@@ -68,29 +68,39 @@ class TreeState:
     expanded: set[str] = field(default_factory=set)
     hidden: frozenset[ChangeKind] = frozenset()
     sort: SortOrder = SortOrder.NAME
-    matches: frozenset[str] | None = None  # a filter's matches (None: no filter)
-    match_dirs: frozenset[str] = frozenset()  # directories above a match
+    matches: Matches | None = None  # a filter's matches (None: no filter)
 
     @property
     def visible_kinds(self) -> frozenset[ChangeKind]:
         return frozenset(KINDS) - self.hidden
 
-    def set_matches(self, paths: Iterable[str] | None) -> None:
-        if paths is None:
-            self.matches = None
-            self.match_dirs = frozenset()
-            return
-        matches = frozenset(paths)
-        dirs: set[str] = set()
-        for path in matches:
-            for parent in ancestors(path):
-                if parent in dirs:
-                    break
-                dirs.add(parent)
+    def set_matches(self, matches: Matches | None) -> None:
         self.matches = matches
-        self.match_dirs = frozenset(dirs)
-        if len(matches) <= AUTO_EXPAND_LIMIT:
-            self.expanded.update(dirs)
+        if matches is not None and len(matches) <= AUTO_EXPAND_LIMIT:
+            self.expanded.update(matches.directories())
+
+
+class Matches:
+    """A filter's matching paths (by id) and the directories above them."""
+
+    def __init__(self, tree: FileTree, ids: Sequence[int]) -> None:
+        self.tree = tree
+        self.ids = frozenset(ids)
+        self.dirs = tree.ancestor_ids(ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self.tree.id_of(path) in self.ids
+
+    def above(self, path: str) -> bool:
+        """True if some match lies below directory `path`."""
+        return (not path and bool(self.ids)) or self.tree.id_of(path) in self.dirs
+
+    def directories(self) -> list[str]:
+        paths = self.tree.all_paths()
+        return [paths[i] for i in self.dirs if i >= 0]
 
 
 def display_kind(node: Node, masks: dict[str, int]) -> ChangeKind:
@@ -100,8 +110,9 @@ def display_kind(node: Node, masks: dict[str, int]) -> ChangeKind:
 
 
 def _visible(node: Node, state: TreeState, masks: dict[str, int], visible_bits: int) -> bool:
-    if state.matches is not None and node.path not in state.matches:
-        return node.path in state.match_dirs  # a directory above a (kind-filtered) match
+    matches = state.matches
+    if matches is not None and node.path not in matches:
+        return matches.above(node.path)  # a directory above a (kind-filtered) match
     if not state.hidden:
         return True
     if node.kind not in state.hidden:

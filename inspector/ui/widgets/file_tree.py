@@ -124,29 +124,27 @@ class FileTreeView(RowList):
     # ----------------------------------------------------------------- filtering
     def set_query(self, query: PathQuery | None) -> int:
         """Filter by `query` (None or inactive: no filter). Returns the match count."""
-        previous = self.query_
         keep = self.current_path()
         self.query_ = query if query is not None and query.active else None
         if self.query_ is None:
             self.state.set_matches(None)
         elif self.files is not None:
-            self._search(previous)
+            self._search()
         self.rebuild(keep)
         if self.state.matches and (keep is None or keep not in self.state.matches):
             self.action_next_match()
         return len(self.state.matches or ())
 
-    def _search(self, previous: PathQuery | None = None) -> None:
+    def _search(self) -> None:
         assert self.files is not None
         query = self.query_
         assert query is not None
         state = self.state
         kinds = None if not state.hidden else state.visible_kinds
-        matches = self.files.search(
-            query.text_matcher, query.size_matcher, state.lo, state.hi, kinds
+        ids = self.files.search_ids(
+            query.text_matcher, query.size_matcher, state.lo, state.hi, kinds, query.fold
         )
-        state.set_matches(matches)
-        del previous
+        state.set_matches(vm.Matches(self.files, ids))
 
     @property
     def match_count(self) -> int:
