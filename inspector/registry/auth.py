@@ -285,7 +285,6 @@ class Authenticator:
         query.extend(("scope", s) for s in scopes)
         headers = {}
         if credential is not None and credential.has_password:
-            query.append(("account", credential.username))
             headers["Authorization"] = credential.basic()
         url = _with_query(realm, query)
         response = self._transport("GET", url, headers=headers)
