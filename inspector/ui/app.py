@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -69,7 +70,7 @@ class InspectorCommands(Provider):
 class InspectorApp(App[int]):
     """Inspect one image: `load` reads it (called in a thread with progress callbacks)."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses work too
     TITLE = "inspector"
     COMMANDS = App.COMMANDS | {InspectorCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -110,8 +111,12 @@ class InspectorApp(App[int]):
     def on_load_failed(self, message: LoadFailed) -> None:
         self.failure = message.message
         self.push_screen(
-            ErrorScreen(message.title, message.message), lambda _: self.exit(EXIT_ERROR)
+            ErrorScreen(message.title, message.message), lambda _: self.exit(return_code=EXIT_ERROR)
         )
+
+    async def action_quit(self) -> None:
+        """Quit; after a load error the exit code says so (2, like the CLI)."""
+        self.exit(return_code=EXIT_ERROR if self.failure is not None else 0)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

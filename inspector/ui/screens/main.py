@@ -37,6 +37,16 @@ from inspector.ui.widgets.wasted import WastedTable
 TABS = ("tab-layer", "tab-image", "tab-wasted", "tab-file")
 
 
+class Pane(Vertical):
+    """A titled pane that `z` can maximize."""
+
+    ALLOW_MAXIMIZE = True
+
+
+class DetailsTabs(TabbedContent):
+    ALLOW_MAXIMIZE = True
+
+
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "switch_pane(1)", "Switch pane", priority=True),
@@ -66,12 +76,12 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                with Vertical(id="layers-pane", classes="pane") as layers_pane:
+                with Pane(id="layers-pane", classes="pane") as layers_pane:
                     layers_pane.border_title = "Layers"
                     layers = LayerStack(id="layers")
                     yield ListHeader(layers, id="layers-header")
                     yield layers
-                with TabbedContent(id="details", initial="tab-layer"):
+                with DetailsTabs(id="details", initial="tab-layer"):
                     with (
                         TabPane("Layer", id="tab-layer"),
                         VerticalScroll(id="layer-scroll", classes="details-scroll"),
@@ -91,7 +101,7 @@ class MainScreen(Screen[None]):
                         VerticalScroll(id="file-scroll", classes="details-scroll"),
                     ):
                         yield FileDetails("No file selected.", id="file-details")
-            with Vertical(id="tree-pane", classes="pane") as tree_pane:
+            with Pane(id="tree-pane", classes="pane") as tree_pane:
                 tree_pane.border_title = "Layer contents"
                 yield Legend(id="legend")
                 tree = FileTreeView(id="tree")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -44,7 +45,22 @@ def _digest(value: object | None) -> str:
     return str(value) if value is not None else "(unknown)"
 
 
-class LayerDetails(Static):
+class _Details(Static):
+    """A details panel: keeps what it shows so tests and copy can read it as text."""
+
+    shown: RenderableType = ""
+
+    def set_content(self, renderable: RenderableType) -> None:
+        self.shown = renderable
+        self.update(renderable)
+
+    def text(self, width: int = 100) -> str:
+        console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+        console.print(self.shown)
+        return console.export_text()
+
+
+class LayerDetails(_Details):
     """Digest, diff_id, media type, sizes, time and the full command of one layer."""
 
     def show(
@@ -108,10 +124,10 @@ class LayerDetails(Static):
         if index is not None and index.warnings:
             parts.append(Text("Warnings", "bold yellow"))
             parts.extend(Text(w, "yellow") for w in index.warnings[:20])
-        self.update(Group(*parts))
+        self.set_content(Group(*parts))
 
 
-class ImageDetails(Static):
+class ImageDetails(_Details):
     """Name, tags, platform, totals, waste, the dive score and the runtime config."""
 
     def show(
@@ -171,7 +187,7 @@ class ImageDetails(Static):
         if warnings:
             parts.append(Text(f"Warnings ({len(warnings)})", "bold yellow"))
             parts.extend(Text(w, "yellow") for w in warnings[:50])
-        self.update(Group(*parts))
+        self.set_content(Group(*parts))
 
 
 def _argv(value: tuple[str, ...] | None) -> str:
@@ -180,12 +196,12 @@ def _argv(value: tuple[str, ...] | None) -> str:
     return " ".join(value)
 
 
-class FileDetails(Static):
+class FileDetails(_Details):
     """The path under the tree cursor: attributes and its history across the layers."""
 
     def show(self, node: Node | None, history: Sequence[HistoryItem], lo: int, hi: int) -> None:
         if node is None:
-            self.update(Text("No file selected.", "dim"))
+            self.set_content(Text("No file selected.", "dim"))
             return
         entry = node.entry
         mode, owner, size = attributes(node)
@@ -221,4 +237,4 @@ class FileDetails(Static):
                 formatting.size(item.size),
                 str(detail),
             )
-        self.update(Group(grid, Text("History", "bold"), table))
+        self.set_content(Group(grid, Text("History", "bold"), table))

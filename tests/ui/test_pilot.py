@@ -1,0 +1,668 @@
+"""Behaviour of every binding and pane, driven headless against real images."""
+
+from __future__ import annotations
+
+import threading
+from typing import TypeVar
+
+import pytest
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import Input, TabbedContent
+from uisupport import demo_app, demo_bytes, demo_loader, dive_app, run, settle
+
+from inspector.changes import ChangeKind
+from inspector.errors import SourceNotFound
+from inspector.indexer import LayerIndex
+from inspector.source import LoadedImage, LoadEvents
+from inspector.ui.app import InspectorApp
+from inspector.ui.screens.contents import ContentsScreen
+from inspector.ui.screens.error import ErrorScreen
+from inspector.ui.screens.help import HelpScreen
+from inspector.ui.screens.main import MainScreen
+from inspector.ui.widgets.details import FileDetails, LayerDetails
+from inspector.ui.widgets.file_tree import FileTreeView
+from inspector.ui.widgets.filter_bar import FilterBar
+from inspector.ui.widgets.layer_stack import LayerStack
+from inspector.ui.widgets.legend import Legend
+from inspector.ui.widgets.wasted import WastedTable
+
+DEMO_LAYERS = 7
+T = TypeVar("T")
+
+
+def main(app: InspectorApp) -> MainScreen:
+    return app.main_screen
+
+
+def focused(app: InspectorApp) -> Widget | None:
+    """The focused widget (a call, so that type narrowing does not outlive a key press)."""
+    return app.focused
+
+
+def focused_id(app: InspectorApp) -> str | None:
+    return app.focused.id if app.focused is not None else None
+
+
+def maximized_id(app: InspectorApp) -> str | None:
+    widget = app.screen.maximized
+    return widget.id if widget is not None else None
+
+
+def value(x: T) -> T:
+    """`x` itself: keeps mypy from carrying a narrowing across a key press."""
+    return x
+
+
+def paths(app: InspectorApp) -> list[str]:
+    return [row.node.path for row in main(app).file_tree.rows]
+
+
+def cursor_path(app: InspectorApp) -> str | None:
+    return main(app).file_tree.current_path()
+
+
+def details_text(app: InspectorApp, widget: type[FileDetails] | type[LayerDetails]) -> str:
+    return main(app).query_one(widget).text()
+
+
+async def to_tree(pilot: Pilot[int]) -> None:
+    await pilot.press("tab")
+    assert isinstance(pilot.app.focused, FileTreeView)
+
+
+async def reveal(app: InspectorApp, pilot: Pilot[int], path: str) -> None:
+    assert main(app).file_tree.reveal(path)
+    await pilot.pause()
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def test_opens_on_layer_zero_with_every_layer_listed() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        assert len(screen.layer_stack.items) == DEMO_LAYERS
+        assert all(row.indexed for row in screen.layer_stack.items)
+        assert screen.analysis is not None
+        assert screen.shown == (-1, 0)
+        assert paths(app) == ["bin", "etc", "tmp", "usr", "var"]
+        assert {row.node.kind for row in screen.file_tree.rows} == {ChangeKind.ADDED}
+        assert isinstance(focused(app), LayerStack)
+        assert not screen.query_one("#load-status").display
+        assert str(screen.query_one("#tree-pane").border_title) == "Layer 0 changes"
+
+    run(demo_app(), scenario)
+
+
+class _Gated(LoadEvents):
+    pass
+
+
+def test_layers_fill_in_as_they_are_indexed_and_q_quits_mid_load() -> None:
+    """The manifest first (an OCI layout's order), then one layer per step."""
+    loaded = demo_loader(LoadEvents())
+    step = threading.Semaphore(0)
+
+    def loader(events: LoadEvents) -> LoadedImage:
+        events.image_known(loaded.image)
+        for i, index in enumerate(loaded.layers):
+            events.layer_started(f"layer{i}", index.compressed_size)
+            while not step.acquire(timeout=0.05):
+                events.layer_progress(0)  # lets the worker notice a cancellation
+            events.layer_progress(index.compressed_size)
+            events.layer_done(f"layer{i}", index)
+        return loaded
+
+    app = InspectorApp(loader, "gated")
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if screen.layer_stack.items:
+                break
+        assert len(screen.layer_stack.items) == DEMO_LAYERS
+        assert not any(row.indexed for row in screen.layer_stack.items)
+        assert screen.query_one("#load-status").display
+        assert "still being indexed" in screen.file_tree.empty_text
+        step.release()
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if screen.layer_stack.items[0].indexed:
+                break
+        assert [row.indexed for row in screen.layer_stack.items[:2]] == [True, False]
+        assert screen.shown == (-1, 0)
+        assert paths(app)  # layer 0 is browsable while the others load
+        await pilot.press("down")
+        assert "still being indexed" in screen.file_tree.empty_text
+        await pilot.press("q")  # quits at once although the loader waits for more steps
+        await pilot.pause(0.2)
+        assert not app.is_running
+
+    run(app, scenario, wait=False)
+    assert app.failure is None
+
+
+def test_a_load_error_shows_the_cli_message_and_exits_2() -> None:
+    def loader(events: LoadEvents) -> LoadedImage:
+        raise SourceNotFound("missing.tar: no such file")
+
+    app = InspectorApp(loader, "missing.tar")
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, ErrorScreen)
+        assert "inspector: missing.tar: no such file" in str(
+            app.screen.query_one("#error-message").render()
+        )
+        await pilot.press("q")
+        await pilot.pause()
+
+    run(app, scenario)
+    assert app.failure == "missing.tar: no such file"
+    assert app.return_code == 2
+
+
+def test_an_internal_error_is_reported_like_the_cli() -> None:
+    def loader(events: LoadEvents) -> LoadedImage:
+        raise RuntimeError("boom")
+
+    app = InspectorApp(loader, "x")
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, ErrorScreen)
+        await pilot.click("#error-quit")
+        await pilot.pause()
+
+    run(app, scenario)
+    assert app.failure is not None
+    assert app.failure.startswith("internal error: RuntimeError: boom")
+    assert app.return_code == 2
+
+
+# --- the layer list ----------------------------------------------------------------------
+
+
+def test_layer_navigation_keys_update_tree_and_details() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        await pilot.press("down")
+        assert screen.selected == 1
+        assert screen.shown == (0, 1)
+        assert "Layer 1 of 7" in details_text(app, LayerDetails)
+        await pilot.press("j", "j")
+        assert screen.selected == 3
+        await pilot.press("k")
+        assert screen.selected == 2
+        await pilot.press("up")
+        assert screen.selected == 1
+        await pilot.press("end")
+        assert screen.selected == DEMO_LAYERS - 1
+        await pilot.press("home")
+        assert screen.selected == 0
+        await pilot.press("G")
+        assert screen.selected == DEMO_LAYERS - 1
+        await pilot.press("g")
+        assert screen.selected == 0
+
+    run(demo_app(), scenario)
+
+
+def test_page_down_at_the_last_layer_does_not_crash() -> None:
+    """dive 0.13.1 panics here (index out of range)."""
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        count = len(screen.layer_stack.items)
+        await pilot.press("pagedown")
+        assert 0 < screen.selected < count - 1  # a page of a 20-line terminal
+        for key in ("end", "pagedown", "d", "pagedown", "down", "j", "G"):
+            await pilot.press(key)
+            assert screen.selected == count - 1
+        for key in ("pageup", "u", "pageup", "up"):
+            await pilot.press(key)
+        assert screen.selected == 0
+        await pilot.press("up", "pageup", "home")
+        assert screen.selected == 0
+
+    run(dive_app(), scenario, size=(100, 20))
+
+
+def test_layer_and_aggregated_modes_and_the_base_layer() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        await pilot.press("end")
+        assert screen.shown == (5, 6)
+        await pilot.press("ctrl+a")
+        assert screen.shown == (0, 6)
+        assert "Aggregated changes: layers 1–6 over base 0" in str(
+            screen.query_one("#tree-pane").border_title
+        )
+        await pilot.press("up", "up")
+        assert screen.shown == (0, 4)
+        await pilot.press("b")  # the layer under the cursor becomes the base
+        assert screen.base == 4
+        assert screen.shown == (4, 4)
+        await pilot.press("end")
+        assert screen.shown == (4, 6)
+        assert [row.node.path for row in screen.file_tree.rows if row.display != "unchanged"]
+        await pilot.press("ctrl+l")
+        assert screen.shown == (5, 6)
+        assert screen.layer_stack.shown == (5, 6)
+
+    run(demo_app(), scenario)
+
+
+def test_left_and_right_cycle_the_details_tabs_and_enter_goes_to_the_tree() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        tabs = main(app).query_one("#details", TabbedContent)
+        assert tabs.active == "tab-layer"
+        await pilot.press("right")
+        assert tabs.active == "tab-image"
+        await pilot.press("l")
+        assert tabs.active == "tab-wasted"
+        await pilot.press("h", "left")
+        assert tabs.active == "tab-layer"
+        await pilot.press("left")
+        assert tabs.active == "tab-file"
+        await pilot.press("enter")
+        assert isinstance(focused(app), FileTreeView)
+
+    run(demo_app(), scenario)
+
+
+def test_clicking_a_layer_selects_it() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.click(LayerStack, offset=(5, 3))
+        assert main(app).selected == 3
+        await pilot.click(LayerStack, offset=(5, 3))  # again: opens its files
+        assert isinstance(focused(app), FileTreeView)
+
+    run(demo_app(), scenario)
+
+
+# --- panes ------------------------------------------------------------------------------------
+
+
+def test_tab_cycles_layers_tree_details() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("tab")
+        assert isinstance(focused(app), FileTreeView)
+        tabs = main(app).query_one("#details", TabbedContent)
+        assert tabs.active == "tab-file"  # the file under the cursor
+        await pilot.press("tab")
+        assert focused_id(app) == "file-scroll"
+        await pilot.press("tab")
+        assert isinstance(focused(app), LayerStack)
+        assert tabs.active == "tab-layer"
+        await pilot.press("shift+tab")
+        assert focused_id(app) == "layer-scroll"
+        await pilot.press("shift+tab")
+        assert isinstance(focused(app), FileTreeView)
+
+    run(demo_app(), scenario)
+
+
+def test_z_maximizes_the_focused_pane() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("z")
+        assert maximized_id(app) == "layers-pane"
+        await pilot.press("z")
+        assert maximized_id(app) is None
+        await pilot.press("tab", "z")
+        assert maximized_id(app) == "tree-pane"
+        await pilot.press("escape")
+        assert maximized_id(app) is None
+
+    run(demo_app(), scenario)
+
+
+# --- the file tree ---------------------------------------------------------------------------
+
+
+def test_expand_collapse_and_move_in_the_tree() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        tree = main(app).file_tree
+        await to_tree(pilot)
+        assert cursor_path(app) == "bin"
+        await pilot.press("space")
+        assert paths(app)[:2] == ["bin", "bin/busybox"]
+        await pilot.press("space")
+        assert "bin/busybox" not in paths(app)
+        await pilot.press("enter")
+        assert "bin/busybox" in paths(app)
+        await pilot.press("j")
+        assert cursor_path(app) == "bin/busybox"
+        await pilot.press("left")  # to the parent
+        assert cursor_path(app) == "bin"
+        await pilot.press("h")  # collapses it
+        assert "bin/busybox" not in paths(app)
+        await pilot.press("l")  # expands
+        assert "bin/busybox" in paths(app)
+        await pilot.press("right")  # descends
+        assert cursor_path(app) == "bin/busybox"
+        await pilot.press("end")
+        assert tree.cursor == len(tree.rows) - 1
+        await pilot.press("home", "down", "k")
+        assert tree.cursor == 0
+        await pilot.press("pagedown", "pagedown", "pageup", "pageup")
+        assert tree.cursor == 0
+
+    run(demo_app(), scenario)
+
+
+def test_collapse_all_and_expand_all() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("end")
+        await to_tree(pilot)
+        before = len(paths(app))
+        await pilot.press("ctrl+@")  # Ctrl+Space in a terminal
+        assert "app/.git/objects/pack-1.pack" in paths(app)
+        assert len(paths(app)) > before
+        await pilot.press("ctrl+@")
+        assert len(paths(app)) == before
+
+    run(demo_app(), scenario)
+
+
+def test_hiding_each_kind_and_the_legend() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        await pilot.press("down", "down")  # layer 2 removes the apt lists
+        await to_tree(pilot)
+        tree = screen.file_tree
+        tree.state.expanded.update({"var", "var/lib", "var/lib/apt", "var/lib/apt/lists"})
+        tree.rebuild()
+        await pilot.pause()
+        removed = [r.node.path for r in tree.rows if r.node.kind is ChangeKind.REMOVED]
+        assert len(removed) == 3
+        await pilot.press("ctrl+u")  # hide unmodified: only the changes and their dirs
+        assert ChangeKind.UNCHANGED in tree.state.hidden
+        assert screen.query_one(Legend).hidden == {ChangeKind.UNCHANGED}
+        assert all(p.startswith("var") for p in paths(app))
+        await pilot.press("ctrl+r")  # hide removed too: nothing left to show
+        assert paths(app) == [] or all(
+            r.node.kind is not ChangeKind.REMOVED for r in tree.rows if not r.node.is_dir
+        )
+        await pilot.press("ctrl+r", "ctrl+u")
+        assert tree.state.hidden == frozenset()
+        await pilot.press("m")  # Ctrl+M is Enter in terminals: m hides modified
+        assert tree.state.hidden == {ChangeKind.MODIFIED}
+        await pilot.press("m", "ctrl+a")
+        assert tree.state.hidden == {ChangeKind.ADDED}
+        await pilot.press("ctrl+a")
+        await pilot.click(Legend, offset=(2, 0))  # "■ added"
+        assert tree.state.hidden == {ChangeKind.ADDED}
+        await pilot.click(Legend, offset=(2, 0))
+        assert tree.state.hidden == frozenset()
+
+    run(demo_app(), scenario)
+
+
+def test_attributes_and_sort_order() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        tree = main(app).file_tree
+        await pilot.press("end")
+        await to_tree(pilot)
+        assert "Permission" in str(main(app).query_one("#tree-header").render())
+        await pilot.press("ctrl+b")
+        assert not value(tree.show_attributes)
+        assert "Permission" not in str(main(app).query_one("#tree-header").render())
+        await pilot.press("ctrl+b")
+        assert value(tree.show_attributes)
+        names = paths(app)
+        assert names == sorted(names)
+        await pilot.press("ctrl+o")
+        sizes = [row.node.size for row in tree.rows]
+        assert sizes == sorted(sizes, reverse=True)
+        assert "sort: size" in str(main(app).query_one("#tree-pane").border_subtitle)
+        await pilot.press("ctrl+o")
+        assert paths(app) == names
+
+    run(demo_app(), scenario)
+
+
+def test_file_details_show_the_history() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("end")
+        await to_tree(pilot)
+        await reveal(app, pilot, "app/config.yaml")
+        text = details_text(app, FileDetails)
+        assert "/app/config.yaml" in text
+        assert "rewritten" not in text
+        history = main(app).files.history("app/config.yaml")
+        assert [(h.layer, h.kind) for h in history] == [
+            (3, ChangeKind.ADDED),
+            (6, ChangeKind.MODIFIED),
+        ]
+
+    run(demo_app(), scenario)
+
+
+def test_clicks_select_and_toggle_directories() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await to_tree(pilot)
+        await pilot.click(FileTreeView, offset=(40, 1))
+        assert cursor_path(app) == "etc"
+        await pilot.click(FileTreeView, offset=(40, 1))
+        assert "etc/os-release" in paths(app)
+
+    run(demo_app(), scenario)
+
+
+def test_viewing_and_extracting_are_deferred_hooks() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await to_tree(pilot)
+        await reveal(app, pilot, "etc/os-release")
+        await pilot.press("v")
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("not available yet" in m for m in messages)
+        assert any(m.startswith("Extracting") for m in messages)
+
+    run(demo_app(), scenario)
+
+
+def test_a_content_reader_opens_the_viewer() -> None:
+    seen: list[tuple[int, str]] = []
+
+    def reader(layer: int, path: str) -> bytes:
+        seen.append((layer, path))
+        return b'NAME="Demo Linux"\n' if path.endswith("release") else bytes(range(256))
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await to_tree(pilot)
+        await reveal(app, pilot, "etc/os-release")
+        await pilot.press("v")
+        assert isinstance(app.screen, ContentsScreen)
+        await pilot.press("escape")
+        await reveal(app, pilot, "bin/busybox")
+        await pilot.press("v")
+        assert isinstance(app.screen, ContentsScreen)
+        await pilot.press("q")  # closes the viewer, not the app
+        assert isinstance(app.screen, MainScreen)
+
+    run(demo_app(contents=reader), scenario)
+    assert seen == [(0, "etc/os-release"), (0, "bin/busybox")]
+
+
+# --- the filter -------------------------------------------------------------------------------
+
+
+def test_filter_live_matches_next_previous_and_close() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        await pilot.press("end", "ctrl+f")
+        bar = screen.query_one(FilterBar)
+        assert value(bar.display)
+        assert isinstance(focused(app), Input)
+        await pilot.press(*"apt")
+        tree = screen.file_tree
+        # var/cache/apt, its pkgcache.bin, var/lib/apt and the (emptied) lists directory
+        assert tree.match_count == 4
+        assert paths(app) == [
+            "var",
+            "var/cache",
+            "var/cache/apt",
+            "var/cache/apt/pkgcache.bin",
+            "var/lib",
+            "var/lib/apt",
+            "var/lib/apt/lists",
+        ]
+        assert "4 matches" in str(bar.query_one("#filter-status").render())
+        assert "filter: apt" in str(screen.query_one("#tree-pane").border_subtitle)
+        await pilot.press("enter")
+        assert isinstance(focused(app), FileTreeView)
+        first = cursor_path(app)
+        await pilot.press("n")
+        second = cursor_path(app)
+        assert second != first
+        await pilot.press("N")
+        assert cursor_path(app) == first
+        await pilot.press("slash")  # vi's / opens it again, with the text kept
+        assert value(bar.input.value) == "apt"
+        await pilot.press("escape")  # closes and clears (dive)
+        assert not value(bar.display)
+        assert value(tree.state.matches) is None
+        assert value(bar.input.value) == ""
+
+    run(demo_app(), scenario)
+
+
+def test_filter_modes_errors_sizes_and_q_typed_in_the_input() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        bar = screen.query_one(FilterBar)
+        tree = screen.file_tree
+        await pilot.press("ctrl+f", "asterisk")
+        assert "invalid regex" in str(bar.query_one("#filter-status").render())
+        await pilot.press("ctrl+t")  # glob mode: *.so… is fine now
+        assert bar.mode == "glob"
+        assert "glob" in str(bar.query_one("#filter-mode").render())
+        await pilot.press("backspace", *"busy*")
+        assert tree.match_count == 1
+        await pilot.press("ctrl+a", "ctrl+k")  # Input editing keys still work
+        await pilot.press(*">1MB")
+        assert {tree.files.all_paths()[i] for i in tree.state.matches.ids} == {  # type: ignore[union-attr]
+            "bin/busybox",
+            "usr/lib/libc.so.6",
+        }
+        await pilot.press("space", "q")  # q is text here, not quit
+        assert app.is_running
+        assert bar.input.value.endswith("q")
+
+    run(demo_app(), scenario)
+
+
+# --- wasted space ---------------------------------------------------------------------------
+
+
+def test_wasted_table_sorts_and_jumps_to_the_tree() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        await pilot.press("right", "right", "tab", "tab")
+        table = screen.query_one(WastedTable)
+        assert focused(app) is table
+        assert table.files[0].path == "tmp/dataset.tar.gz"
+        await pilot.press("s")  # path
+        assert table.files[0].path == "app/config.yaml"
+        await pilot.press("S")
+        assert table.files[0].path == "var/lib/apt/lists/deb.example.org_dists_updates_Packages"
+        await pilot.click("#wasted-header", offset=(3, 0))  # Size
+        assert table.sort == "size"
+        assert table.files[0].path == "tmp/dataset.tar.gz"
+        await pilot.press("enter")
+        assert screen.selected == 4
+        assert screen.shown == (3, 4)
+        assert cursor_path(app) == "tmp/dataset.tar.gz"
+        assert isinstance(focused(app), FileTreeView)
+        row = screen.file_tree.current()
+        assert row is not None
+        assert row.node.kind is ChangeKind.ADDED
+        await pilot.press("tab", "o")  # where it was hidden: shown removed
+        assert screen.selected == 5
+        row = screen.file_tree.current()
+        assert row is not None
+        assert row.node.path == "tmp/dataset.tar.gz"
+        assert row.node.kind is ChangeKind.REMOVED
+
+    run(demo_app(), scenario)
+
+
+# --- global keys ------------------------------------------------------------------------------
+
+
+def test_help_screen() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, MainScreen)
+
+    run(demo_app(), scenario)
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+def test_quit_keys(key: str) -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("tab", key)
+        await pilot.pause()
+        assert not app.is_running
+
+    app = demo_app()
+    run(app, scenario)
+    assert app.return_code in (None, 0)
+
+
+def test_command_palette_runs_inspector_commands() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("end", "ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"aggregated")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert main(app).shown == (0, 6)
+
+    run(demo_app(), scenario)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 12), (20, 6), (10, 3), (200, 60)])
+def test_every_size_and_cursor_position_renders(size: tuple[int, int]) -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        for keys in (("end",), ("tab", "ctrl+@", "end"), ("pagedown",), ("home",)):
+            await pilot.press(*keys)
+            app.screen._compositor.render_update(full=True)  # draws every line
+        await pilot.resize_terminal(size[0] + 7, size[1] + 3)
+        await pilot.pause()
+        await pilot.resize_terminal(*size)
+        await pilot.pause()
+        await pilot.press("up", "shift+tab", "end", "pagedown", "z", "z")
+
+    run(demo_app(), scenario, size=size)
+
+
+def test_dive_fixture_image_loads_with_its_fourteen_layers() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        assert len(screen.layer_stack.items) == 14
+        assert screen.analysis is not None
+        assert screen.dive is not None
+        assert round(screen.dive.efficiency, 6) == round(0.9844212134184309, 6)
+
+    run(dive_app(), scenario)
+
+
+def test_settle_helper_waits_for_the_worker() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        assert main(app).loaded is not None
+
+    run(demo_app(), scenario, wait=False)
+    assert demo_bytes()
+    assert isinstance(LayerIndex(), LayerIndex)

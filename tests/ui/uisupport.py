@@ -1,0 +1,70 @@
+"""Helpers for the UI tests: apps on real images, and waiting for them to settle."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from inspector.demo import build_demo
+from inspector.source import LoadedImage, LoadEvents
+from inspector.sources.archive import ArchiveSource
+from inspector.ui.app import InspectorApp
+from inspector.ui.screens.contents import ContentReader
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "dive"
+DIVE_IMAGE = FIXTURES / "test-docker-image.tar"
+
+
+@functools.cache
+def demo_bytes() -> bytes:
+    return build_demo()
+
+
+def demo_loader(events: LoadEvents) -> LoadedImage:
+    return ArchiveSource(None, "demo", stream=io.BytesIO(demo_bytes())).load(events)
+
+
+def demo_app(contents: ContentReader | None = None) -> InspectorApp:
+    return InspectorApp(demo_loader, "demo", contents=contents)
+
+
+def dive_app() -> InspectorApp:
+    if not DIVE_IMAGE.exists():
+        pytest.skip(f"{DIVE_IMAGE} is not present")
+    path = str(DIVE_IMAGE)
+
+    def loader(events: LoadEvents) -> LoadedImage:
+        return ArchiveSource(path, "test-docker-image.tar").load(events)
+
+    return InspectorApp(loader, "test-docker-image.tar")
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait for the load worker and for the messages it posted to be handled."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+Scenario = Callable[[InspectorApp, Pilot[int]], Awaitable[None]]
+
+
+def run(
+    app: InspectorApp, scenario: Scenario, size: tuple[int, int] = (120, 40), wait: bool = True
+) -> None:
+    """Run `scenario` against `app` headless (the tests are plain functions)."""
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            if wait:
+                await settle(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(main())
