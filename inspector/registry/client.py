@@ -20,7 +20,9 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
+import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -64,6 +66,8 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 MAX_MANIFEST = 4 << 20
 MAX_ERROR_BODY = 64 << 10
+MAX_LISTED_TAGS = 10
+DOCKER_CERTS_D = "/etc/docker/certs.d"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 
@@ -104,6 +108,27 @@ def _describe(exc: Exception) -> str:
     return text or type(exc).__name__
 
 
+def ssl_context(host: str, env: Mapping[str, str] | None = None) -> ssl.SSLContext:
+    """Verification against the system's CAs and certifi's, like Docker's daemon.
+
+    `SSL_CERT_FILE` / `SSL_CERT_DIR` replace both; Docker's per-registry
+    `/etc/docker/certs.d/HOST[:PORT]/ca.crt` is trusted too when it exists.
+    """
+    env = os.environ if env is None else env
+    cafile, capath = env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR")
+    if cafile or capath:
+        context = ssl.create_default_context(cafile=cafile or None, capath=capath or None)
+    else:
+        import certifi
+
+        context = ssl.create_default_context()
+        context.load_verify_locations(cafile=certifi.where())
+    extra = os.path.join(DOCKER_CERTS_D, host, "ca.crt")
+    if os.path.isfile(extra):
+        context.load_verify_locations(cafile=extra)
+    return context
+
+
 class RegistryClient:
     """Pulls from one repository of one registry. Safe to use from several threads."""
 
@@ -128,7 +153,7 @@ class RegistryClient:
             f"all://{name}": None for name in (*LOOPBACK_NAMES, ref.api_host) if ref.is_loopback
         }
         self._http = httpx.Client(
-            verify=tls_verify,
+            verify=ssl_context(ref.api_host) if tls_verify else False,
             timeout=httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout),
             follow_redirects=False,
             trust_env=True,
@@ -359,6 +384,8 @@ class RegistryClient:
         path = f"/v2/{self.ref.repository}/manifests/{reference}"
         response = self.request("HEAD", path, headers={"Accept": ACCEPT})
         response.close()
+        if response.status_code in RETRY_STATUSES:
+            raise self.error(response, f"tag {reference!r}")
         if response.status_code != 200:
             return None  # the GET that follows reports the error with its body
         value = response.headers.get("docker-content-digest", "")
@@ -370,7 +397,10 @@ class RegistryClient:
         what = f"manifest {reference}" if Digest.is_valid(reference) else f"tag {reference!r}"
         response = self.request("GET", path, headers={"Accept": ACCEPT}, stream=True)
         if response.status_code != 200:
-            raise self.error(response, what)
+            error = self.error(response, what)
+            if isinstance(error, ImageNotFound):
+                error = self._missing(what)
+            raise error
         try:
             data = self._read_limited(response, MAX_MANIFEST, what)
         finally:
@@ -389,6 +419,37 @@ class RegistryClient:
                     f"({claimed}; got {digest})"
                 )
         return Manifest(self._media_type(data, content_type, what), digest, data)
+
+    def _missing(self, what: str) -> InspectorError:
+        """A manifest 404: a missing repository looks the same, so ask for its tags."""
+        where = f"{self.ref.registry}/{self.ref.repository}"
+        try:
+            tags = self.tags(limit=MAX_LISTED_TAGS + 1)
+        except SourceNotFound as exc:
+            return exc
+        except InspectorError:
+            return ImageNotFound(f"{self.label}: {what} not found in {where}")
+        if not tags:
+            return ImageNotFound(f"{self.label}: {what} not found in {where} (it has no tags)")
+        listing = ", ".join(tags[:MAX_LISTED_TAGS]) + (", …" if len(tags) > MAX_LISTED_TAGS else "")
+        return ImageNotFound(f"{self.label}: {what} not found in {where} (tags: {listing})")
+
+    def tags(self, limit: int) -> list[str]:
+        """The first `limit` tags of the repository (one page, lexical order)."""
+        path = f"/v2/{self.ref.repository}/tags/list?n={limit}"
+        response = self.request("GET", path, stream=True)
+        if response.status_code != 200:
+            raise self.error(response, "the tag list")
+        try:
+            data = self._read_limited(response, MAX_MANIFEST, "the tag list")
+        finally:
+            response.close()
+        try:
+            doc = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            return []
+        found = doc.get("tags") if isinstance(doc, dict) else None
+        return [str(t) for t in found][:limit] if isinstance(found, list) else []
 
     def _media_type(self, data: bytes, content_type: str, what: str) -> str:
         if content_type in SCHEMA1_TYPES:
@@ -523,19 +584,18 @@ class BlobStream:
         self.close()
         self._failures += 1
         attempts = client.options.attempts
+        lost = (
+            f"{client.label}: lost the connection to {client.ref.api_host} while downloading "
+            f"{self.what} {self._where()} ({reason})"
+        )
         if self._failures >= attempts:
-            raise RegistryError(
-                f"{client.label}: lost the connection to {client.ref.api_host} while "
-                f"downloading {self.what} ({reason}; {self._where()}; gave up after "
-                f"{attempts} attempts)"
-            )
+            raise RegistryError(f"{lost}; gave up after {attempts} attempts")
         client.pause(client.backoff(self._failures))
         try:
             self._open()
         except RegistryError as exc:
-            raise RegistryError(
-                f"{exc.message} (while resuming {self.what} after: {reason}; {self._where()})"
-            ) from exc
+            detail = exc.message.removeprefix(f"{client.label}: ")
+            raise RegistryError(f"{lost}; resuming failed: {detail}") from exc
 
     def _where(self) -> str:
         total = f" of {self.size}" if self.size is not None else ""

@@ -32,7 +32,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -75,6 +75,7 @@ class RegistryServer:
     directory: Path
     auth: dict[str, Any] | None = None
     creds: str | None = None
+    tls: tuple[Path, Path] | None = None
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     pushed: dict[str, str] = field(default_factory=dict)
@@ -107,6 +108,11 @@ class RegistryServer:
             }
             if self.auth:
                 config["auth"] = self.auth
+            if self.tls:
+                config["http"]["tls"] = {
+                    "certificate": str(self.tls[0]),
+                    "key": str(self.tls[1]),
+                }
             path = self.directory / "config.yml"
             path.write_text(json.dumps(config))  # JSON is YAML
             with open(log, "ab") as out:
@@ -129,8 +135,9 @@ class RegistryServer:
             assert self.process is not None
             if self.process.poll() is not None:
                 return False
+            scheme = "https" if self.tls else "http"
             try:
-                httpx.get(f"http://{self.host}/v2/", timeout=1.0)
+                httpx.get(f"{scheme}://{self.host}/v2/", timeout=1.0, verify=False)
                 return True
             except httpx.HTTPError:
                 time.sleep(0.05)
@@ -262,7 +269,9 @@ class TokenServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
 
     @property
@@ -415,7 +424,7 @@ class _Server:
         self.server.daemon_threads = True
         self.address = address
         self.port = int(self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     @property
     def host(self) -> str:
@@ -658,3 +667,45 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def self_signed_tls(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate (and its key) for `host`, signed by itself: (cert.pem, key.pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path = directory / "tls-cert.pem"
+    key_path = directory / "tls-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
