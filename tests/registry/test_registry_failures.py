@@ -313,3 +313,23 @@ def test_proxies_from_the_environment(
         assert proxy.seen == []
     finally:
         proxy.close()
+
+
+def test_layer_cache_skips_blobs_seen_before(
+    faulty: Front, plain_registry: RegistryServer, samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    """With the layer index cache, a second pull of the same blobs downloads only the config."""
+    from inspector.cache import LayerCache
+
+    plain_registry.push(samples["gzip"].oci, "sample/gzip:v1")
+    cache = LayerCache(str(tmp_path / "cache"))
+    ref = f"{faulty.host}/sample/gzip:v1"
+    first = pull(ref, cache=cache)
+    blob_gets = [s for s in faulty.seen if "/blobs/" in s.path]
+    assert len(blob_gets) == 5
+    faulty.seen.clear()
+    second = pull(ref, cache=cache)
+    assert [s.path for s in faulty.seen if "/blobs/" in s.path] == [
+        f"/v2/sample/gzip/blobs/{second.image.config_digest}"
+    ]
+    assert document(second) == document(first)
