@@ -227,6 +227,11 @@ class RegistryClient:
             except httpx.UnsupportedProtocol as exc:
                 raise RegistryError(f"{self.label}: cannot fetch {url}: {exc}") from exc
             except httpx.TransportError as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # retrying cannot help
+                    raise RegistryError(
+                        f"{self.label}: the TLS certificate of {host} is not trusted "
+                        f"({_describe(exc)}); --tls-verify=false skips the check"
+                    ) from exc
                 if attempt == attempts:
                     tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
                     raise RegistryError(
@@ -302,13 +307,8 @@ class RegistryClient:
             # One try: a plain-HTTP registry fails the TLS handshake at once.
             response = self.send("GET", f"https://{host}/v2/", {}, attempts=1)
         except RegistryError as exc:
-            cause = exc.__cause__
-            if "CERTIFICATE_VERIFY_FAILED" in str(cause):
-                raise RegistryError(
-                    f"{self.label}: the TLS certificate of {host} is not trusted "
-                    f"({_describe(cause) if isinstance(cause, Exception) else cause}); "
-                    "--tls-verify=false skips the check"
-                ) from cause
+            if "not trusted" in exc.message:
+                raise  # an untrusted certificate is an error, never a reason to drop TLS
             response = self.send("GET", f"http://{host}/v2/", {})
             self._learn(response)
             return f"http://{host}"
