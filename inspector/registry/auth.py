@@ -133,10 +133,13 @@ class Authenticator:
         credential: Credential | None,
         transport: TokenTransport,
         *,
+        label: str = "",
         allow_insecure_realm: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
+        # Messages start with what the user typed, like every other error.
+        self._who = f"{label}: {registry}" if label else registry
         self.credential = credential
         self._transport = transport
         self._allow_insecure_realm = allow_insecure_realm
@@ -195,13 +198,13 @@ class Authenticator:
         if basic is not None:
             if self.credential is None or not self.credential.has_password:
                 raise AuthenticationError(
-                    f"{self.registry} requires a user name and password and none were found "
+                    f"{self._who} requires a user name and password and none were found "
                     "(use --creds USER:PASSWORD, INSPECTOR_REGISTRY_CREDS, `docker login` "
                     "or `podman login`)"
                 )
             if sent is not None and sent.startswith("Basic "):
                 raise AuthenticationError(
-                    f"{self.registry} rejected the user name and password from "
+                    f"{self._who} rejected the user name and password from "
                     f"{self.credential.source}: wrong user name or password"
                 )
             with self._lock:
@@ -209,20 +212,19 @@ class Authenticator:
             return
         schemes = ", ".join(sorted({c.scheme for c in challenges})) or "none given"
         raise AuthenticationError(
-            f"{self.registry} asks for an authentication scheme inspector does not support "
-            f"({schemes})"
+            f"{self._who} asks for an authentication scheme inspector does not support ({schemes})"
         )
 
     def _denied(self, scope: str) -> AuthenticationError:
         repository = scope.split(":")[1] if scope.count(":") >= 2 else scope
         if self.credential is None:
             return AuthenticationError(
-                f"{self.registry}: access to {repository} denied: the repository does not "
+                f"{self._who}: access to {repository} denied: the repository does not "
                 "exist or needs credentials (use --creds USER:PASSWORD, "
                 "INSPECTOR_REGISTRY_CREDS, `docker login` or `podman login`)"
             )
         return AuthenticationError(
-            f"{self.registry}: access to {repository} denied for the credentials from "
+            f"{self._who}: access to {repository} denied for the credentials from "
             f"{self.credential.source}: the repository does not exist or they may not pull it"
         )
 
@@ -248,7 +250,7 @@ class Authenticator:
         realm = params["realm"]
         parsed = urllib.parse.urlsplit(realm)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise AuthenticationError(f"{self.registry}: token realm {realm!r} is not a URL")
+            raise AuthenticationError(f"{self._who}: token realm {realm!r} is not a URL")
         credential = self.credential
         if (
             parsed.scheme == "http"
@@ -257,7 +259,7 @@ class Authenticator:
             and not self._allow_insecure_realm
         ):
             raise AuthenticationError(
-                f"{self.registry}: the token service {parsed.hostname} uses plain HTTP; "
+                f"{self._who}: the token service {parsed.hostname} uses plain HTTP; "
                 "refusing to send credentials there (--tls-verify=false allows it)"
             )
         service = params.get("service", "")
@@ -296,21 +298,21 @@ class Authenticator:
             if credential is None:
                 raise self._denied(scope)
             raise AuthenticationError(
-                f"{self.registry}: the token service rejected the credentials from "
+                f"{self._who}: the token service rejected the credentials from "
                 f"{credential.source}: wrong user name, password or token"
             )
         if status != 200:
-            raise RegistryError(f"{self.registry}: the token service answered HTTP {status}")
+            raise RegistryError(f"{self._who}: the token service answered HTTP {status}")
         body = response.content[:MAX_TOKEN_RESPONSE]
         try:
             doc: Any = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise RegistryError(f"{self.registry}: the token service sent invalid JSON") from None
+            raise RegistryError(f"{self._who}: the token service sent invalid JSON") from None
         if not isinstance(doc, dict):
-            raise RegistryError(f"{self.registry}: the token service sent no token")
+            raise RegistryError(f"{self._who}: the token service sent no token")
         value = doc.get("token") or doc.get("access_token")
         if not isinstance(value, str) or not value:
-            raise RegistryError(f"{self.registry}: the token service sent no token")
+            raise RegistryError(f"{self._who}: the token service sent no token")
         expires_in = doc.get("expires_in")
         if not isinstance(expires_in, int | float) or expires_in <= 0:
             expires_in = DEFAULT_EXPIRES_IN

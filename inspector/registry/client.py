@@ -163,7 +163,11 @@ class RegistryClient:
             headers={"User-Agent": f"inspector/{__version__}"},
         )
         self.auth = Authenticator(
-            ref.registry, credential, self._token_request, allow_insecure_realm=not tls_verify
+            ref.registry,
+            credential,
+            self._token_request,
+            label=self.label,
+            allow_insecure_realm=not tls_verify,
         )
         self._base: str | None = None
         self._base_lock = threading.Lock()
