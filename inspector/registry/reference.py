@@ -105,12 +105,12 @@ def canonical_registry(host: str) -> str:
     return DOCKER_HUB if host in _HUB_ALIASES else host
 
 
-def parse_reference(text: str) -> ImageReference:
-    """Parse and normalise what the user typed after `docker://`."""
-    original = text
+def parse_reference(text: str, label: str | None = None) -> ImageReference:
+    """Parse and normalise what the user typed after `docker://`; errors start with `label`."""
+    original = label or text
     text = text.strip().removeprefix("docker://").removeprefix("//")
     if not text:
-        raise UsageError(f"{original!r}: no image name")
+        raise UsageError(f"{original or text!r}: no image name")
     digest: Digest | None = None
     if "@" in text:
         text, _, digest_text = text.partition("@")

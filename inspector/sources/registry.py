@@ -93,7 +93,7 @@ class RegistrySource:
         return found
 
     def load(self, events: LoadEvents) -> LoadedImage:
-        ref = parse_reference(self.reference)
+        ref = parse_reference(self.reference, self.label)
         credential = self.credential(ref)
         with RegistryClient(
             ref,
