@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from inspector import __version__, reference
 from inspector.cache import LayerCache
-from inspector.errors import InspectorError, UsageError
+from inspector.errors import EngineUnavailable, ImageNotFound, InspectorError, UsageError
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
 from inspector.source import ImageSource, LoadedImage, LoadEvents
@@ -34,6 +34,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"inspector: {message} (see inspector --help)\n")
         raise SystemExit(EXIT_ERROR)
+
+
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in ("0", "f", "false", "no", "n", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +63,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="dive's way to say where IMAGE lives",
     )
     parser.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    registry = parser.add_argument_group("registry (docker://REGISTRY/REPO:TAG)")
+    registry.add_argument(
+        "--creds",
+        metavar="USER:PASSWORD",
+        help="registry credentials (else INSPECTOR_REGISTRY_CREDS, docker/podman auth files)",
+    )
+    registry.add_argument(
+        "--tls-verify",
+        metavar="BOOL",
+        nargs="?",
+        const=True,
+        default=True,
+        type=_boolean,
+        help="verify the registry's TLS certificate (default true; --tls-verify=false)",
+    )
+    registry.add_argument(
+        "--pull-from-registry",
+        action="store_true",
+        help="read an engine image name that the engine does not hold from its registry",
+    )
     parser.add_argument(
         "-j", "--json", metavar="FILE", help="write the analysis as JSON to FILE (- = stdout)"
     )
@@ -100,8 +129,20 @@ def open_source(
     label: str,
     platform: Platform | None,
     cache: LayerCache | None = None,
+    args: argparse.Namespace | None = None,
 ) -> ImageSource:
     """The source object for a parsed IMAGE argument."""
+    if spec.transport == reference.REGISTRY:
+        from inspector.sources.registry import RegistrySource
+
+        return RegistrySource(
+            spec.location,
+            label,
+            platform=platform,
+            creds=getattr(args, "creds", None),
+            tls_verify=getattr(args, "tls_verify", True),
+            cache=cache,
+        )
     if spec.transport in (reference.ARCHIVE, reference.OCI_ARCHIVE):
         from inspector.sources.archive import ArchiveSource
 
@@ -134,7 +175,23 @@ def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
                 handle.write(build_demo())
             return ArchiveSource(path, "demo", platform=platform, cache=cache).load(events)
     spec = reference.parse(args.image, args.source)
-    return open_source(spec, args.image, platform, cache).load(events)
+    source = open_source(spec, args.image, platform, cache, args)
+    if spec.transport != reference.DAEMON:
+        return source.load(events)
+    try:
+        return source.load(events)
+    except (ImageNotFound, EngineUnavailable) as exc:
+        explicit = args.source is not None or args.image.startswith("docker-daemon:")
+        if explicit and not args.pull_from_registry:
+            raise type(exc)(
+                f"{exc.message}; to read it from its registry instead, use "
+                f"docker://{spec.location} or --pull-from-registry"
+            ) from None
+        sys.stderr.write(
+            f"inspector: {exc.message}; reading docker://{spec.location} from its registry\n"
+        )
+        registry = reference.SourceSpec(reference.REGISTRY, spec.location)
+        return open_source(registry, args.image, platform, cache, args).load(events)
 
 
 def cache_command(argv: Sequence[str]) -> int:
