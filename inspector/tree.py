@@ -21,11 +21,14 @@ complete, so a reader that only asks about published layers sees a consistent st
 from __future__ import annotations
 
 import bisect
+import operator
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress, islice
+from itertools import compress, islice, repeat
+from typing import NamedTuple
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
 from inspector.indexer import LayerIndex
@@ -64,6 +67,15 @@ class Version:
 
 
 _DIR = EntryType.DIR
+
+
+_SIZE_TESTS: dict[str, Callable[[int], Callable[[int], bool]]] = {
+    # `bound.__lt__(size)` is `size > bound`: C-level predicates for `map`
+    ">": lambda bound: bound.__lt__,
+    ">=": lambda bound: bound.__le__,
+    "<": lambda bound: bound.__gt__,
+    "<=": lambda bound: bound.__ge__,
+}
 
 
 def _at(chain: Sequence[Version], layer: int) -> Version | None:
@@ -126,9 +138,11 @@ def differences(lower: Version, upper: Version) -> tuple[str, ...]:
     return upper.entry.differences(lower.entry)
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One path as a view shows it: the version at `hi`, or at `lo` if `hi` removed it."""
+class Node(NamedTuple):
+    """One path as a view shows it: the version at `hi`, or at `lo` if `hi` removed it.
+
+    (A named tuple: a view of 100,000 paths creates as many, and tuples are cheapest.)
+    """
 
     path: str
     name: str
@@ -195,11 +209,12 @@ class FileTree:
         self._pinned: dict[tuple[int, int], dict[str, int]] = {}  # written by `precompute`
         self._lock = threading.Lock()
         self._cached_nodes = 0
-        self._search_paths: list[str] = []
-        self._search_lower: list[str] = []
+        self._strings: dict[tuple[bool, bool], list[str]] = {}  # see _search_strings
         self._index: dict[str, int] = {}  # path -> position in _paths (its id)
         self._parent_ids: list[int] = []  # per id, the parent's id (-1: the root)
         self._present: OrderedDict[int, bytes] = OrderedDict()
+        self._sizes: OrderedDict[int, array[int]] = OrderedDict()
+        self._view_sizes: tuple[tuple[int, int], array[int]] | None = None
         self._view_flags: tuple[tuple[int, int, frozenset[ChangeKind] | None], bytes] | None = None
         for index in layers:
             self.add_layer(index)
@@ -257,10 +272,18 @@ class FileTree:
         shown = up if up is not None else low
         if shown is None or shown.entry is None:
             return None
-        kind = ChangeKind.UNCHANGED if lo == hi else compare(low, up)
-        assert kind is not None
+        if lo == hi:
+            kind = ChangeKind.UNCHANGED
+        elif low is None:
+            kind = ChangeKind.ADDED
+        elif up is None:
+            kind = ChangeKind.REMOVED
+        elif low is up:
+            kind = ChangeKind.UNCHANGED
+        else:
+            kind = ChangeKind.MODIFIED if differences(low, up) else ChangeKind.UNCHANGED
         entry = shown.entry
-        if entry.type is EntryType.DIR:
+        if entry.type is _DIR:
             size = self.dir_size(path, hi if up is not None else lo)
         else:
             size = entry.size
@@ -341,6 +364,7 @@ class FileTree:
             if cancelled():
                 return
             self.present_flags(layer)
+            self.size_array(layer)
         for hi in range(base + 2, self.layer_count):
             if cancelled():
                 return
@@ -439,7 +463,7 @@ class FileTree:
     def search(
         self,
         text: Callable[[str], object] | None,
-        size: Callable[[int], bool] | None,
+        sizes: Sequence[tuple[str, int]],
         lo: int,
         hi: int,
         kinds: frozenset[ChangeKind] | None = None,
@@ -447,53 +471,102 @@ class FileTree:
     ) -> list[str]:
         """`search_ids` as paths."""
         paths = self._paths
-        return [paths[i] for i in self.search_ids(text, size, lo, hi, kinds, fold)]
+        return [paths[i] for i in self.search_ids(text, sizes, lo, hi, kinds, fold)]
 
     def search_ids(
         self,
         text: Callable[[str], object] | None,
-        size: Callable[[int], bool] | None,
+        sizes: Sequence[tuple[str, int]],
         lo: int,
         hi: int,
         kinds: frozenset[ChangeKind] | None = None,
         fold: bool = False,
+        names: bool = False,
     ) -> list[int]:
         """Ids of the paths present in the view `(lo, hi)` that match, ascending.
 
-        `text` is tried on the absolute form (`/etc/passwd`, what dive matches against)
-        and `size` on the size of a non-directory (directories never match a size);
-        `kinds`, when given, keeps only paths whose change kind in the view is among them;
-        `fold` gives `text` the lowercased absolute path. The pattern runs over every
-        path ever seen in one C-level pass; which of them the view shows comes from a
-        per-view bitmap kept between keystrokes.
+        `text` is tried on the absolute form (`/etc/passwd`, what dive matches against);
+        `sizes` are conditions `(op, bytes)` with op one of `<`, `<=`, `>`, `>=` on the
+        size of a non-directory (directories never match a size); `kinds`, when given,
+        keeps only paths whose change kind in the view is among them; `fold` gives `text`
+        the lowercased absolute path, `names` the file name alone. Every step is a
+        C-level pass over per-view arrays (which paths the view shows, their sizes) kept
+        between keystrokes, so a keystroke costs one pattern match per path ever seen.
         """
         paths = self._paths
         count = len(paths)
-        absolute = self._search_lower if fold else self._search_paths
-        if len(absolute) < count:
-            new = ("/" + p for p in paths[len(absolute) : count])
-            absolute.extend(p.lower() for p in new) if fold else absolute.extend(new)
+        absolute = self._search_strings(fold, names)
         shown = self.view_flags(lo, hi, kinds)
         limit = min(count, len(shown))
-        candidates: Iterable[int]
         if text is not None:
-            candidates = compress(range(limit), map(text, islice(absolute, limit)))
+            hits = map(operator.truth, map(text, islice(absolute, limit)))
+            found = list(compress(range(limit), map(operator.and_, shown, hits)))
         else:
-            candidates = range(limit)
-        found = [i for i in candidates if shown[i]]
-        if size is None:
-            return found
+            found = list(compress(range(limit), shown))
+        if sizes:
+            values = self.view_sizes(lo, hi)
+            found = list(compress(found, map((-1).__lt__, map(values.__getitem__, found))))
+            for op, bound in sizes:
+                test = _SIZE_TESTS[op](bound)
+                found = list(compress(found, map(test, map(values.__getitem__, found))))
+        return found
+
+    def _search_strings(self, fold: bool, names: bool) -> list[str]:
+        """What a pattern runs over, per path id: `/path` or the name, maybe lowercased."""
+        key = (fold, names)
+        strings = self._strings.setdefault(key, [])
+        paths = self._paths
+        count = len(paths)
+        if len(strings) < count:
+            fresh = paths[len(strings) : count]
+            new = [p[p.rfind("/") + 1 :] for p in fresh] if names else ["/" + p for p in fresh]
+            strings.extend([s.lower() for s in new] if fold else new)
+        return strings
+
+    def size_array(self, layer: int) -> array[int]:
+        """Per path id, its size as of `layer`: -1 for a directory or an absent path."""
+        cache = self._sizes
+        with self._lock:
+            cached = cache.get(layer)
+            lower = max((k for k in cache if k < layer), default=None)
+            values = array("q", cache[lower]) if lower is not None else array("q")
+        if cached is not None:
+            return cached
+        values.extend(repeat(-1, len(self._paths) - len(values)))
+        index = self._index
         versions = self._versions
-        result: list[int] = []
-        for i in found:
-            chain = versions[paths[i]]
-            v = _at(chain, hi)
-            if v is None or v.entry is None:
-                v = _at(chain, lo)
-            entry = v.entry if v is not None else None
-            if entry is not None and entry.type is not _DIR and size(entry.size):
-                result.append(i)
-        return result
+        first = lower + 1 if lower is not None else 0
+        for j in range(first, layer + 1):
+            for path in self._touched[j]:
+                v = _at(versions[path], layer)
+                entry = v.entry if v is not None else None
+                values[index[path]] = -1 if entry is None or entry.type is _DIR else entry.size
+        with self._lock:
+            cache[layer] = values
+            while len(cache) > max(8, _FLAG_CACHE_BYTES // max(8 * len(values), 1)):
+                cache.popitem(last=False)
+        return values
+
+    def view_sizes(self, lo: int, hi: int) -> array[int]:
+        """Per path id, the size the view `(lo, hi)` shows (-1: directory or not shown)."""
+        key = (lo, hi)
+        if self._view_sizes is not None and self._view_sizes[0] == key:
+            return self._view_sizes[1]
+        values = array("q", self.size_array(hi)) if hi >= 0 else array("q")
+        values.extend(repeat(-1, len(self._paths) - len(values)))
+        if 0 <= lo < hi:
+            lower = self.size_array(lo)
+            index = self._index
+            versions = self._versions
+            for j in range(lo + 1, hi + 1):
+                for path in self._touched[j]:
+                    i = index[path]
+                    if i < len(lower) and lower[i] >= 0:
+                        up = _at(versions[path], hi)
+                        if up is None or up.entry is None:  # removed in the view: old size
+                            values[i] = lower[i]
+        self._view_sizes = (key, values)
+        return values
 
     def present_flags(self, layer: int) -> bytes:
         """One byte per path index: 1 where the path is present as of `layer`."""

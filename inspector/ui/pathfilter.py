@@ -71,7 +71,7 @@ class PathQuery:
     sizes: tuple[SizeCondition, ...] = ()
     error: str | None = None
     literal: str | None = None  # set when the pattern is a plain substring
-    basename: bool = False  # the pattern applies to the file name only
+    basename: bool = False  # the pattern applies to the file name only (full match)
     fold: bool = False  # smart-case: match the lowercased path (the pattern is lowercase)
     _matcher: Callable[[str], object] | None = field(default=None, repr=False)
 
@@ -81,7 +81,8 @@ class PathQuery:
 
     @property
     def text_matcher(self) -> Callable[[str], object] | None:
-        """A callable taking an absolute path, truthy when the pattern matches."""
+        """A callable truthy when the pattern matches: it takes the absolute path, or the
+        file name when `basename` is set (lowercased when `fold` is)."""
         return self._matcher
 
     @property
@@ -90,6 +91,11 @@ class PathQuery:
             return None
         conditions = self.sizes
         return lambda size: all(c(size) for c in conditions)
+
+    @property
+    def size_bounds(self) -> tuple[tuple[str, int], ...]:
+        """The size conditions as `(op, bytes)` pairs (what FileTree.search takes)."""
+        return tuple((c.op, c.bytes) for c in self.sizes)
 
     def span(self, absolute: str, name_start: int) -> tuple[int, int] | None:
         """The part of the name (starting at `name_start` in `absolute`) to highlight."""
@@ -179,7 +185,7 @@ def parse_query(text: str, mode: PatternMode) -> PathQuery:
         source = re.escape(body)
         literal = body
     elif "/" not in body:
-        source = glob_to_regex(body)
+        source = glob_to_regex(body)  # matched whole against the file name
         basename = True
     elif body.startswith("/"):
         source = "^" + glob_to_regex(body) + "$"
@@ -189,13 +195,5 @@ def parse_query(text: str, mode: PatternMode) -> PathQuery:
         pattern = re.compile(source)
     except re.error as exc:
         return PathQuery(text, mode, None, tuple(sizes), error=f"invalid {mode}: {exc}")
-    matcher: Callable[[str], object]
-    if basename:
-        fullmatch = pattern.fullmatch
-
-        def matcher(absolute: str) -> object:
-            return fullmatch(absolute, absolute.rfind("/") + 1)
-
-    else:
-        matcher = pattern.search
+    matcher: Callable[[str], object] = pattern.fullmatch if basename else pattern.search
     return PathQuery(text, mode, pattern, tuple(sizes), None, literal, basename, fold, matcher)

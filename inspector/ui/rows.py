@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from inspector import formatting
 from inspector.analysis import Analysis, WastedFile
@@ -43,9 +44,8 @@ def view_range(mode: ViewMode, layer: int, base: int) -> tuple[int, int]:
     return min(base, layer), layer
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of the file tree."""
+class Row(NamedTuple):
+    """One line of the file tree (a named tuple: expand-all builds one per path)."""
 
     node: Node
     depth: int
@@ -194,9 +194,9 @@ def row_index(rows: Sequence[Row], path: str) -> int | None:
 def attributes(node: Node) -> tuple[str, str, str]:
     """dive's attribute columns: permission, uid:gid, size."""
     entry = node.entry
-    if node.implied:
-        mode = "d?????????"
-        owner = "?:?"
+    if node.implied:  # no tar entry: what a runtime creates (and how `analysis` compares)
+        mode = formatting.mode_string(0o755, True)
+        owner = "0:0"
     else:
         mode = formatting.mode_string(entry.mode, entry.type is EntryType.DIR)
         if entry.type is EntryType.SYMLINK:

@@ -13,7 +13,8 @@ def matches(text: str, mode: PatternMode, path: str) -> bool:
     query = parse_query(text, mode)
     matcher = query.text_matcher
     assert matcher is not None
-    return bool(matcher(path.lower() if query.fold else path))
+    subject = path[path.rfind("/") + 1 :] if query.basename else path
+    return bool(matcher(subject.lower() if query.fold else subject))
 
 
 @pytest.mark.parametrize(

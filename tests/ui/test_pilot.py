@@ -235,9 +235,7 @@ def test_layer_and_aggregated_modes_and_the_base_layer() -> None:
         assert screen.shown == (5, 6)
         await pilot.press("ctrl+a")
         assert screen.shown == (0, 6)
-        assert "Aggregated changes: layers 1–6 over base 0" in str(
-            screen.query_one("#tree-pane").border_title
-        )
+        assert "Aggregated: layer 0 → 6" in str(screen.query_one("#tree-pane").border_title)
         await pilot.press("up", "up")
         assert screen.shown == (0, 4)
         await pilot.press("b")  # the layer under the cursor becomes the base

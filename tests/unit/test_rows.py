@@ -144,7 +144,7 @@ def test_aggregated_view_from_base_zero(tree: FileTree) -> None:
 def test_filter_shows_matches_and_their_directories(tree: FileTree) -> None:
     state = vm.TreeState(lo=0, hi=1)
     query = parse_query("pass", PatternMode.REGEX)
-    ids = tree.search_ids(query.text_matcher, None, 0, 1, None, query.fold)
+    ids = tree.search_ids(query.text_matcher, (), 0, 1, None, query.fold)
     state.set_matches(vm.Matches(tree, ids))
     assert text(vm.build_rows(tree, state)) == golden(
         """
@@ -183,7 +183,8 @@ def test_attributes_and_labels(tree: FileTree) -> None:
     assert vm.label(nodes["alias"]) == "alias → tool"
     implied = tree.node("opt", 1, 2)
     assert implied is not None
-    assert vm.attributes(implied)[:2] == ("d?????????", "?:?")
+    assert implied.implied
+    assert vm.attributes(implied)[:2] == ("drwxr-xr-x", "0:0")
 
 
 def _image(count: int) -> Image:

@@ -255,26 +255,26 @@ def test_links_keep_their_targets() -> None:
 
 def test_search_matches_absolute_paths_in_the_view() -> None:
     tree = build(BASE, Layer([Whiteout("etc/hosts"), File("etc/big", 5000)]))
-    assert tree.search(lambda p: "hosts" in p, None, 0, 1) == ["etc/hosts"]  # removed: shown
-    assert tree.search(lambda p: "hosts" in p, None, 1, 1) == []
-    assert tree.search(lambda p: p.startswith("/usr"), None, 0, 1) == [
+    assert tree.search(lambda p: "hosts" in p, (), 0, 1) == ["etc/hosts"]  # removed: shown
+    assert tree.search(lambda p: "hosts" in p, (), 1, 1) == []
+    assert tree.search(lambda p: p.startswith("/usr"), (), 0, 1) == [
         "usr",
         "usr/bin",
         "usr/bin/tool",
         "usr/bin/alias",
     ]
-    assert tree.search(None, lambda s: s > 1000, 0, 1) == ["etc/big"]
-    assert tree.search(None, None, 0, 1, frozenset({ADDED, REMOVED})) == ["etc/hosts", "etc/big"]
-    assert tree.search(None, None, 0, 1, frozenset({MODIFIED})) == []
-    unchanged_only = tree.search(None, None, 0, 1, frozenset({UNCHANGED}))
+    assert tree.search(None, ((">", 1000),), 0, 1) == ["etc/big"]
+    assert tree.search(None, (), 0, 1, frozenset({ADDED, REMOVED})) == ["etc/hosts", "etc/big"]
+    assert tree.search(None, (), 0, 1, frozenset({MODIFIED})) == []
+    unchanged_only = tree.search(None, (), 0, 1, frozenset({UNCHANGED}))
     assert "etc/hosts" not in unchanged_only
     assert "etc/passwd" in unchanged_only
-    assert tree.search(lambda p: "etc" in p, None, 0, 1, fold=True)[0] == "etc"
+    assert tree.search(lambda p: "etc" in p, (), 0, 1, fold=True)[0] == "etc"
 
 
 def test_ancestor_ids_reach_the_root() -> None:
     tree = build(BASE)
-    ids = tree.search_ids(lambda p: p.endswith("tool"), None, -1, 0)
+    ids = tree.search_ids(lambda p: p.endswith("tool"), (), -1, 0)
     paths = tree.all_paths()
     assert {paths[i] if i >= 0 else "" for i in tree.ancestor_ids(ids)} == {"", "usr", "usr/bin"}
     assert tree.id_of("") == -1
@@ -364,3 +364,17 @@ def test_summaries_match_the_analysis_on_real_images(image: str) -> None:
         kinds = {p: tree.kind(p, i - 1, i) for p in tree.changed_paths(i)}
         assert {p: k for p, k in kinds.items() if k is not None} == result.changes[i].kinds
     assert tree.dir_size("", len(layers) - 1) == result.exact.visible_bytes
+
+
+def test_size_conditions_use_the_size_the_view_shows() -> None:
+    tree = build(
+        Layer([File("a", 10), File("b", 2000), Dir("d"), File("d/c", 5000)]),
+        Layer([Whiteout("b"), File("a", 3000)]),
+    )
+    assert tree.search(None, ((">", 1000),), 0, 1) == ["a", "b", "d/c"]  # b: its old size
+    assert tree.search(None, ((">", 1000),), 1, 1) == ["a", "d/c"]
+    assert tree.search(None, (("<", 100),), 0, 0) == ["a"]  # never a directory
+    assert tree.search(None, ((">=", 2000), ("<=", 3000)), 0, 1) == ["a", "b"]
+    sizes = tree.size_array(1)
+    index = {p: i for i, p in enumerate(tree.all_paths())}
+    assert (sizes[index["a"]], sizes[index["b"]], sizes[index["d"]]) == (3000, -1, -1)

@@ -49,8 +49,8 @@ class DetailsTabs(TabbedContent):
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "switch_pane(1)", "Switch pane", priority=True),
-        Binding("shift+tab", "switch_pane(-1)", "Switch pane", show=False, priority=True),
+        Binding("tab", "switch_pane(1)", "Pane", priority=True),
+        Binding("shift+tab", "switch_pane(-1)", "Pane", show=False, priority=True),
         Binding("ctrl+f,slash,ctrl+underscore", "filter", "Filter", key_display="^F"),
         Binding("z", "maximize_pane", "Zoom", show=False),
         Binding("escape", "escape", "Close", show=False),
@@ -181,6 +181,13 @@ class MainScreen(Screen[None]):
         self._show_layer_details()
         if self.shown is None:
             self._show_view()
+
+    def on_load_failed(self, message: messages.LoadFailed) -> None:
+        # the app shows the dialog (the message bubbles on to it)
+        self.query_one(LoadStatus).display = False
+        self.layer_stack.empty_text = "The image could not be read."
+        self.layer_stack.refresh()
+        self.file_tree.clear("")
 
     # ----------------------------------------------------------------- pane messages
     @on(LayerStack.Selected)
@@ -412,9 +419,9 @@ class MainScreen(Screen[None]):
         if self.mode is vm.ViewMode.LAYER:
             title = f"Layer {hi} changes"
         elif lo == hi:
-            title = f"Aggregated: layer {hi} is the base (no changes)"
+            title = f"Aggregated: layer {hi} is the base"
         else:
-            title = f"Aggregated changes: layers {lo + 1}–{hi} over base {lo}"
+            title = f"Aggregated: layer {lo} → {hi}"
         pane.border_title = title
         state = self.file_tree.state
         notes = [f"sort: {state.sort}"]

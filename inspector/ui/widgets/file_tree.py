@@ -142,7 +142,13 @@ class FileTreeView(RowList):
         state = self.state
         kinds = None if not state.hidden else state.visible_kinds
         ids = self.files.search_ids(
-            query.text_matcher, query.size_matcher, state.lo, state.hi, kinds, query.fold
+            query.text_matcher,
+            query.size_bounds,
+            state.lo,
+            state.hi,
+            kinds,
+            query.fold,
+            query.basename,
         )
         state.set_matches(vm.Matches(self.files, ids))
 
