@@ -68,7 +68,7 @@ async def help_screen(pilot: Pilot[int]) -> None:
 
 async def file_history(pilot: Pilot[int]) -> None:
     await pilot.press("end", "tab")
-    await pilot.press("down", "space", "down", "down")
+    await pilot.press("home", "space", "down", "down")  # /app/config.yaml: added in 3, edited in 6
 
 
 SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from textual.message import Message
 
 from inspector.analysis import analyse
-from inspector.compat import dive_numbers
+from inspector.compat import dive_numbers, dive_view
 from inspector.digest import Digest
 from inspector.errors import InspectorError
 from inspector.indexer import LayerIndex
@@ -131,7 +131,7 @@ def load_into(
         events.grow(loaded.layers)
         analysis = analyse(loaded.image, loaded.layers)
         events.check()
-        dive = dive_numbers(loaded.layers)
+        dive = dive_numbers(dive_view(loaded.image, loaded.layers))
     except Cancelled:
         return None
     except InspectorError as exc:

@@ -215,7 +215,10 @@ class FileDetails(_Details):
             )
         grid.add_row("Mode", f"{mode}  ({entry.mode & 0o7777:04o})")
         grid.add_row("Owner", owner)
-        grid.add_row("Size", f"{size}" + (" below it" if node.is_dir else f" ({node.size:,} B)"))
+        if node.is_dir:
+            grid.add_row("Size", f"{size} below it")
+        else:
+            grid.add_row("Size", size if node.size < 1000 else f"{size} ({node.size:,} B)")
         change = Text(KIND_WORD[node.kind], KIND_STYLE[node.kind])
         change.append(f" in this view (layer {max(lo, -1) + 1}…{hi})" if hi - lo > 1 else " here")
         grid.add_row("Change", change)
