@@ -125,12 +125,14 @@ def _visible(node: Node, state: TreeState, masks: dict[str, int], visible_bits: 
     return ChangeKind.UNCHANGED not in state.hidden and node.kind is ChangeKind.MODIFIED
 
 
-def visible_children(tree: FileTree, state: TreeState, path: str) -> list[Node]:
-    masks = tree.masks(state.lo, state.hi)
-    bits = sum(KIND_BITS[k] for k in state.visible_kinds)
-    kids = [n for n in tree.children(path, state.lo, state.hi) if _visible(n, state, masks, bits)]
+def visible_children(tree: FileTree, state: TreeState, path: str) -> Sequence[Node]:
+    kids: Sequence[Node] = tree.children(path, state.lo, state.hi)
+    if state.hidden or state.matches is not None:
+        masks = tree.masks(state.lo, state.hi)
+        bits = sum(KIND_BITS[k] for k in state.visible_kinds)
+        kids = [n for n in kids if _visible(n, state, masks, bits)]
     if state.sort is SortOrder.SIZE:
-        kids.sort(key=lambda n: -n.size)  # stable: equal sizes stay by name
+        kids = sorted(kids, key=lambda n: -n.size)  # stable: equal sizes stay by name
     return kids
 
 
@@ -141,7 +143,7 @@ def build_rows(tree: FileTree, state: TreeState, root: str = "") -> list[Row]:
     matches = state.matches
     expanded = state.expanded
     # a stack of iterators over (children, index) with the guide prefix of their level
-    stack: list[tuple[list[Node], int, str, int]] = [
+    stack: list[tuple[Sequence[Node], int, str, int]] = [
         (visible_children(tree, state, root), 0, "", 0)
     ]
     while stack:
