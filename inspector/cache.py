@@ -3,7 +3,8 @@
 Layout under the cache root (`INSPECTOR_CACHE_DIR`, else the user cache directory):
 
     v2/layers/<diff_id hex>      one LayerIndex: magic, xxh3 checksum, marshal payload
-    v2/hints/<hex>               "<diff_id> <raw blob digest>": a blob digest or a
+    v2/hints/<hex>               "<diff_id> <blob digest> <size> <compression>": a blob
+                                 digest or a
                                  64-hex name seen in an archive, mapped to its layer
 
 Writes are atomic (temporary file + rename), so concurrent runs and interruptions never
@@ -21,7 +22,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import xxhash
@@ -154,27 +155,38 @@ class LayerCache:
 
     def put(self, index: LayerIndex, *hints: str) -> None:
         """Store an index (and the hints that lead to it); failures are silently skipped."""
-        if index.diff_id is None:
+        if index.diff_id is None or index.digest is None:
             return
         try:
             self._write(os.path.join(self._layers, index.diff_id.hex), encode(index))
-            note = f"{index.diff_id} {index.digest or ''}".encode()
+            note = (
+                f"{index.diff_id} {index.digest} {index.compressed_size} {index.compression}"
+            ).encode()
             for hint in {h for h in hints if h}:
                 self._write(os.path.join(self._hints, hint), note)
             self._evict()
         except OSError:
             return  # a read-only or full disk must not stop an inspection
 
-    def lookup_hint(self, hint: str) -> tuple[Digest, Digest | None] | None:
-        """The (diff_id, raw blob digest) a blob digest or archive name led to before."""
+    def lookup(self, hint: str) -> LayerIndex | None:
+        """The layer a blob digest or archive name led to before, as that very blob.
+
+        One layer (diff_id) can be stored as several blobs (plain, gzip, zstd); the entry
+        is shared and the blob's own digest, size and compression come from the hint.
+        """
         try:
             with open(os.path.join(self._hints, hint), "rb") as handle:
-                parts = handle.read(300).decode().split()
+                parts = handle.read(400).decode().split()
             diff_id = Digest.parse(parts[0])
-            raw = Digest.parse(parts[1]) if len(parts) > 1 else None
-        except (OSError, UnicodeDecodeError, IndexError, ValueError, Exception):
+            raw = Digest.parse(parts[1])
+            size = int(parts[2])
+            compression = parts[3]
+        except Exception:  # a missing or damaged hint is a miss
             return None
-        return diff_id, raw
+        index = self.get(diff_id)
+        if index is None:
+            return None
+        return replace(index, digest=raw, compressed_size=size, compression=compression)
 
     def forget_hint(self, hint: str) -> None:
         self._discard(os.path.join(self._hints, hint))

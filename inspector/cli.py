@@ -121,7 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def ci_requested(args: argparse.Namespace) -> bool:
-    return bool(args.ci) or os.environ.get("CI", "").strip().lower() in _TRUE
+    """--ci, or CI=true in the environment as dive reads it.
+
+    As in dive, `--json` wins over CI=true from the environment (a plain JSON export in a
+    CI job exits 0); `--ci` given explicitly evaluates the rules together with `--json`.
+    """
+    if args.ci:
+        return True
+    return not args.json and os.environ.get("CI", "").strip().lower() in _TRUE
 
 
 def open_source(
@@ -238,11 +245,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     from inspector import report
     from inspector.analysis import analyse
-    from inspector.compat import dive_numbers
+    from inspector.compat import dive_numbers, dive_view
     from inspector.sharing import sharing
 
     analysis = analyse(loaded.image, loaded.layers)
-    dive = dive_numbers(loaded.layers)
+    dive = dive_numbers(dive_view(loaded.image, loaded.layers))
     shared = sharing(
         [info.diff_id for info in loaded.image.layers],
         [index.uncompressed_size for index in loaded.layers],

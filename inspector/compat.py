@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
 from inspector.indexer import WHITEOUT, LayerIndex
+from inspector.model import Image
 
 _LAST = "\U0010ffff"  # sorts after every name: puts a directory after its children
 
@@ -138,6 +139,16 @@ class DiveNumbers:
     user_wasted_percent: float
     inefficiencies: tuple[Inefficiency, ...]
     layer_sizes: tuple[int, ...]
+
+
+def dive_view(image: Image, layers: Sequence[LayerIndex]) -> list[LayerIndex]:
+    """The layers as dive reads them: a layer the manifest names through a symlink or
+    hard link in the archive (Docker's way to store a repeated layer once) is empty to
+    dive, which reads the link entry's zero bytes as the layer tar."""
+    return [
+        LayerIndex() if info.aliased else index
+        for info, index in zip(image.layers, layers, strict=True)
+    ]
 
 
 def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:

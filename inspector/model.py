@@ -80,7 +80,8 @@ class LayerInfo:
     media_type: str
     size: int | None
     history: HistoryEntry | None
-    source_id: str = ""
+    source_id: str = ""  # the layer's name in its source (an archive member path)
+    aliased: bool = False  # named through a link in the archive (dive reads it as empty)
 
     @property
     def created_by(self) -> str:

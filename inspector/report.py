@@ -16,7 +16,7 @@ from typing import Any
 
 from inspector import formatting
 from inspector.analysis import Analysis
-from inspector.compat import DiveNumbers, file_list
+from inspector.compat import DiveNumbers, dive_view, file_list
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 from inspector.sharing import Sharing
@@ -64,15 +64,18 @@ def document(
 ) -> dict[str, Any]:
     image = analysis.image
     layer_docs = []
-    for info, stats, index in zip(image.layers, analysis.layers, layers, strict=True):
+    seen_by_dive = dive_view(image, layers)
+    for info, stats, index, dive_index in zip(
+        image.layers, analysis.layers, layers, seen_by_dive, strict=True
+    ):
         layer_docs.append(
             {
                 "index": info.position,
                 "id": dive_layer_id(info.source_id, str(info.diff_id)),
                 "digestId": str(info.diff_id),
-                "sizeBytes": index.tar_bytes,
+                "sizeBytes": dive_index.tar_bytes,
                 "command": formatting.dive_command(info.created_by),
-                "fileList": file_list(index) if file_lists else [],
+                "fileList": file_list(dive_index) if file_lists else [],
                 "digest": str(info.digest) if info.digest else None,
                 "diffId": str(info.diff_id),
                 "mediaType": info.media_type,
@@ -145,10 +148,17 @@ def document(
 def write_atomically(path: str, text: str) -> None:
     """Write `text` to `path` so that readers see the old file or the whole new one."""
     directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode & 0o7777  # keep an existing file's mode
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=".inspector-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

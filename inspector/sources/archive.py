@@ -16,7 +16,7 @@ import hashlib
 import posixpath
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from inspector.blobs import HashingReader, PeekReader, Readable, compression_of, decompressed
@@ -197,25 +197,28 @@ class ArchiveSource:
         """
         label = f"{self._stream_label}: layer {name}"
         hint = name_hint(name) if self.cache is not None else None
-        if self.cache is not None and hint is not None:
-            found = self.cache.lookup_hint(hint)
-            cached = self.cache.get(found[0]) if found is not None else None
-            if found is not None and cached is not None and found[1] is not None:
-                size = reader.remaining
-                if seekable:
-                    reader.skip_content()
-                else:
-                    check = HashingReader(reader.read_content)
-                    while check.read(CHUNK):
-                        pass
-                    if check.hexdigest() != found[1].hex:
-                        self.cache.forget_hint(hint)
-                        raise DigestMismatch(
-                            f"{label}: differs from the layer cached under that name; "
-                            "run again (or use --no-cache)"
-                        )
-                events.layer_progress(size)
-                return cached
+        cached = self.cache.lookup(hint) if self.cache is not None and hint else None
+        if (
+            self.cache is not None
+            and hint is not None
+            and cached is not None
+            and cached.compressed_size == reader.remaining
+        ):
+            size = reader.remaining
+            if seekable:
+                reader.skip_content()
+            else:
+                check = HashingReader(reader.read_content)
+                while check.read(CHUNK):
+                    pass
+                if check.hexdigest() != str(cached.digest).split(":", 1)[-1]:
+                    self.cache.forget_hint(hint)
+                    raise DigestMismatch(
+                        f"{label}: differs from the layer cached under that name; "
+                        "run again (or use --no-cache)"
+                    )
+            events.layer_progress(size)
+            return cached
         index = index_blob(reader.read_content, label, progress=events.layer_progress)
         if self.cache is not None:
             self.cache.put(index, hint or "")
@@ -290,9 +293,14 @@ class ArchiveSource:
         infos = build_layers(
             config,
             [
-                (i.digest, media_type_for(i.compression), i.compressed_size, name)
-                for name, i in found
+                (i.digest, media_type_for(i.compression), i.compressed_size, normalize(str(n))[0])
+                for n, (_, i) in zip(layer_names, found, strict=True)
             ],
+        )
+        # a layer the manifest names through a link (a repeated layer in a legacy save)
+        infos = tuple(
+            replace(info, aliased=True) if normalize(str(n))[0] in members.aliases else info
+            for n, info in zip(layer_names, infos, strict=True)
         )
         tags = tuple(str(t) for t in (entry.get("RepoTags") or []))
         image = Image(

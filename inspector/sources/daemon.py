@@ -116,7 +116,12 @@ class DaemonSource:
                 cache=self.cache,
             )
             loaded = archive.load(events)
-            return replace(loaded, others=engine_images(client, image_id))
+            tags = tuple(str(t) for t in image.tags) or loaded.image.tags
+            return replace(
+                loaded,
+                image=replace(loaded.image, tags=tags),
+                others=engine_images(client, image_id),
+            )
         except (APIError, DockerException) as exc:
             raise SourceError(
                 f"{self.name}: the Docker engine at {host} failed: {_short(exc)}"

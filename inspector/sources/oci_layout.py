@@ -130,8 +130,7 @@ class OciLayoutSource:
         path = self._blob_path(desc.digest)
         label = f"{self.label}: layer {desc.digest}"
         if self.cache is not None:
-            found = self.cache.lookup_hint(desc.digest.hex)
-            cached = self.cache.get(found[0]) if found is not None else None
+            cached = self.cache.lookup(desc.digest.hex)
             if cached is not None and cached.digest == desc.digest:
                 events.layer_started(str(desc.digest), desc.size if desc.size >= 0 else None)
                 events.layer_done(str(desc.digest), cached)

@@ -305,9 +305,11 @@ class RegistrySource:
     def _cached(self, job: _Job) -> LayerIndex | None:
         if self.cache is None:
             return None
-        index = self.cache.get(job.diff_ids[0][1])
+        index = self.cache.lookup(job.desc.digest.hex)
         if index is None or index.digest != job.desc.digest:
-            return None  # only the very blob seen before: its sizes and digest are known
+            return None  # only a blob seen before: its sizes and digest are known
+        if index.diff_id != job.diff_ids[0][1]:
+            return None
         return index
 
     @staticmethod

@@ -94,12 +94,6 @@ def test_json_file_is_complete_and_replaced_atomically(tmp_path: Path) -> None:
     assert any(w["path"] == "/tmp/dataset.tar.gz" for w in exact["wastedFiles"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--json FILE is created by tempfile.mkstemp (mode 0600) and renamed into place, "
-    "so the report is private to its owner instead of 0666 & ~umask like any other "
-    "written file (dive writes 0644); an existing file's mode is not kept either",
-)
 def test_json_file_gets_ordinary_permissions(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     os.umask(umask)
@@ -279,14 +273,6 @@ def test_cached_reads_equal_uncached_ones(name: str, tmp_path: Path) -> None:
     assert without_name(from_stdin) == without_name(uncached)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the layer cache stores one LayerIndex per diff_id, carrying the compressed digest "
-    "of the blob it was read from; once the same layer was read from a zstd and then a gzip "
-    "blob, reading the zstd archive again takes the cached index, whose digest is the gzip "
-    "blob's, and fails with 'does not match its digest' (exit 2) until `inspector cache "
-    "clear`",
-)
 def test_one_layer_in_two_compressions_shares_the_cache(tmp_path: Path) -> None:
     archives = [services.fixtures_dir() / f"test-oci-{kind}-image.tar" for kind in ("zstd", "gzip")]
     for archive in archives:

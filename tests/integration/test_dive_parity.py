@@ -24,20 +24,11 @@ from inspector import cli
 
 pytestmark = pytest.mark.dive
 
-REPEAT_BUGS = (
-    "dive reads a repeated layer (docker save stores it as a symlink to the first copy) as "
-    "an empty layer: sizeBytes 0, empty fileList, id = the symlink's own directory; the "
-    "inspector reads the linked content and reuses the first copy's id, so sizeBytes, "
-    "inefficientBytes, efficiencyScore, the layer id and the fileList differ from dive's"
-)
-
 
 def _archive_params() -> list[Any]:
     params: list[Any] = []
     for name in sorted(services.SCENARIOS):
         marks = [pytest.mark.docker]
-        if name == "repeat":
-            marks.append(pytest.mark.xfail(strict=True, reason=REPEAT_BUGS))
         params.append(pytest.param(f"docker:{name}", marks=marks, id=f"docker-{name}"))
     fixtures = services.dive_fixture_archives()
     for path in fixtures:
@@ -223,12 +214,6 @@ def test_ci_verdict_equals_dives(
         assert ours == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with CI=true in the environment, dive's -j takes precedence over CI mode (the "
-    "rules are not evaluated, exit 0); the inspector writes the JSON, then evaluates the "
-    "rules, prints the CI report and exits 1",
-)
 def test_json_export_wins_over_ci_environment_like_dive(tmp_path: Path) -> None:
     archive = services.fixtures_dir() / "test-docker-image.tar"
     if not archive.is_file():

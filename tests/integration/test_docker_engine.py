@@ -73,12 +73,6 @@ def test_engine_stream_and_archive_agree(
 
 
 @pytest.mark.docker
-@pytest.mark.xfail(
-    strict=True,
-    reason="docker-daemon:NAME reports image.tags [] (the daemon source saves the image by "
-    "ID, so manifest.json has no RepoTags), while the same image saved by name reports "
-    "[NAME]",
-)
 def test_engine_stream_reports_the_image_tags(
     scenario_image: Built, docker_engine: services.ManagedEngine
 ) -> None:
