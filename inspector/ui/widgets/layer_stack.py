@@ -149,6 +149,8 @@ class LayerStack(RowList):
         return self._layout[1]
 
     def render_header(self, width: int) -> str:
+        if not self.items:
+            return ""
         parts = [" "]
         for column, size in self.columns_for(width):
             title = column.title if column is not _CHANGES or size >= len(column.title) else "Chg"
