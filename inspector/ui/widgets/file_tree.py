@@ -292,7 +292,7 @@ class FileTreeView(RowList):
     def render_row(self, index: int, width: int) -> list[Segment]:
         row = self.rows[index]
         node = row.node
-        show_mode, show_owner, show_size = self.columns(width)
+        show_mode, show_owner, show_size = self.columns(self.layout_width)
         kind_style = self.get_component_rich_style(KIND_CLASS[row.display], partial=True)
         attr_style = self.get_component_rich_style("filetree--attr", partial=True) + kind_style
         guide_style = self.get_component_rich_style("filetree--guide", partial=True)

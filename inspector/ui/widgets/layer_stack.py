@@ -174,7 +174,7 @@ class LayerStack(RowList):
         pending = style("layers--pending") if not row.indexed else Style()
         segments = [bar, Segment(" ")]
         used = 2
-        for column, size in self.columns_for(width):
+        for column, size in self.columns_for(self.layout_width):
             if column is _CHANGES and row.added is not None:
                 segments.extend(self._changes(row, size, style))
             else:

@@ -90,7 +90,7 @@ class RowList(ScrollView, can_focus=True):
 
     def refresh_header(self) -> None:
         if self.header is not None:
-            self.header.update(self.render_header(max(self.scrollable_content_region.width, 1)))
+            self.header.update(self.render_header(self.layout_width))
 
     def move_cursor(self, index: int) -> None:
         count = self.row_count
@@ -107,6 +107,12 @@ class RowList(ScrollView, can_focus=True):
         y = index - self.scroll_offset.y
         if 0 <= y < self.size.height:
             self.refresh_line(y)
+
+    @property
+    def layout_width(self) -> int:
+        """The width column layouts are decided for: the whole widget, so that the rows
+        (narrower by a scrollbar once they overflow) and the header always agree."""
+        return max(self.size.width, 1)
 
     @property
     def page(self) -> int:
