@@ -27,7 +27,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress, islice, repeat
+from itertools import accumulate, compress, islice, repeat
 from typing import NamedTuple
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
@@ -210,6 +210,7 @@ class FileTree:
         self._lock = threading.Lock()
         self._cached_nodes = 0
         self._strings: dict[tuple[bool, bool], list[str]] = {}  # see _search_strings
+        self._joined: dict[tuple[bool, bool], tuple[str, list[int]]] = {}  # _find_literal
         self._index: dict[str, int] = {}  # path -> position in _paths (its id)
         self._parent_ids: list[int] = []  # per id, the parent's id (-1: the root)
         self._present: OrderedDict[int, bytes] = OrderedDict()
@@ -482,6 +483,7 @@ class FileTree:
         kinds: frozenset[ChangeKind] | None = None,
         fold: bool = False,
         names: bool = False,
+        literal: str | None = None,
     ) -> list[int]:
         """Ids of the paths present in the view `(lo, hi)` that match, ascending.
 
@@ -489,7 +491,9 @@ class FileTree:
         `sizes` are conditions `(op, bytes)` with op one of `<`, `<=`, `>`, `>=` on the
         size of a non-directory (directories never match a size); `kinds`, when given,
         keeps only paths whose change kind in the view is among them; `fold` gives `text`
-        the lowercased absolute path, `names` the file name alone. Every step is a
+        the lowercased absolute path, `names` the file name alone. `literal`, when the
+        pattern is a plain substring, finds it with `str.find` over all the paths joined
+        (the common case of typing a name: much faster than a regex per path). Every step is a
         C-level pass over per-view arrays (which paths the view shows, their sizes) kept
         between keystrokes, so a keystroke costs one pattern match per path ever seen.
         """
@@ -498,7 +502,10 @@ class FileTree:
         absolute = self._search_strings(fold, names)
         shown = self.view_flags(lo, hi, kinds)
         limit = min(count, len(shown))
-        if text is not None:
+        if literal and len(literal) >= 3 and "\n" not in literal:  # short ones match a lot
+            hits_at = self._find_literal(literal, absolute, fold, names)
+            found = list(compress(hits_at, map(shown.__getitem__, hits_at)))
+        elif text is not None:
             hits = map(operator.truth, map(text, islice(absolute, limit)))
             found = list(compress(range(limit), map(operator.and_, shown, hits)))
         else:
@@ -510,6 +517,31 @@ class FileTree:
                 test = _SIZE_TESTS[op](bound)
                 found = list(compress(found, map(test, map(values.__getitem__, found))))
         return found
+
+    def _find_literal(self, needle: str, strings: list[str], fold: bool, names: bool) -> list[int]:
+        """Ids of the `strings` containing `needle`, via one joined text and `str.find`."""
+        key = (fold, names)
+        joined = self._joined.get(key)
+        if joined is None or len(joined[1]) - 1 != len(strings):
+            text = "\n".join(strings) + "\n"
+            starts = list(accumulate(map((1).__add__, map(len, strings)), initial=0))
+            joined = self._joined[key] = (text, starts)
+        text, starts = joined
+        if fold:
+            needle = needle.lower()
+        found: list[int] = []
+        find = text.find
+        last = len(starts) - 1
+        pos = 0
+        while True:
+            at = find(needle, pos)
+            if at < 0:
+                return found
+            line = bisect.bisect_right(starts, at) - 1
+            if line >= last:
+                return found
+            found.append(line)
+            pos = starts[line + 1]
 
     def _search_strings(self, fold: bool, names: bool) -> list[str]:
         """What a pattern runs over, per path id: `/path` or the name, maybe lowercased."""

@@ -378,3 +378,14 @@ def test_size_conditions_use_the_size_the_view_shows() -> None:
     sizes = tree.size_array(1)
     index = {p: i for i, p in enumerate(tree.all_paths())}
     assert (sizes[index["a"]], sizes[index["b"]], sizes[index["d"]]) == (3000, -1, -1)
+
+
+@pytest.mark.parametrize("needle", ["etc", "Etc", "ool", "tool", "/usr/bin", "zzz", "s/p"])
+@pytest.mark.parametrize("names", [False, True])
+def test_literal_search_finds_what_the_pattern_finds(needle: str, names: bool) -> None:
+    tree = build(BASE, Layer([File("Etc/Passwd", 1), Whiteout("usr/bin/tool")]))
+    fold = needle.islower()
+    subject = needle.lower() if fold else needle
+    by_pattern = tree.search_ids(lambda s: subject in s, (), 0, 1, None, fold, names)
+    by_literal = tree.search_ids(None, (), 0, 1, None, fold, names, literal=needle)
+    assert by_literal == by_pattern

@@ -149,6 +149,7 @@ class FileTreeView(RowList):
             kinds,
             query.fold,
             query.basename,
+            query.literal,
         )
         state.set_matches(vm.Matches(self.files, ids))
 
