@@ -131,6 +131,17 @@ def ci_requested(args: argparse.Namespace) -> bool:
     return not args.json and os.environ.get("CI", "").strip().lower() in _TRUE
 
 
+def wants_ui(args: argparse.Namespace, ci: bool) -> bool:
+    """The UI opens when a person is at a terminal and no report was asked for.
+
+    `--json`, `--ci` (or CI=true), `--text`, a pipe on stdout, or an image read from
+    standard input (the keyboard must be free) print or write the report instead.
+    """
+    if args.json or ci or args.text or args.image == "-":
+        return False
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def open_source(
     spec: reference.SourceSpec,
     label: str,
@@ -236,6 +247,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         directory = os.path.dirname(os.path.abspath(args.json))
         if not os.path.isdir(directory):
             raise UsageError(f"--json {args.json}: directory {directory} does not exist")
+
+    if wants_ui(args, ci):
+        from inspector.ui.app import run_ui
+
+        return run_ui(args)
 
     progress = TerminalProgress.for_stderr()
     try:
