@@ -3,8 +3,10 @@
 dive's three rules keep dive 0.13.1's names, defaults, value formats and strict
 comparisons, over dive's numbers (`inspector.compat`). Three `exact…` rules apply the
 same comparisons to the exact accounting (`inspector.analysis`) and are off unless asked
-for. A threshold comes from the command line if given there, else from the rules file,
-else from the default; `None` means the rule is disabled.
+for. `highestUniqueBytes` bounds the bytes of layers no other image shares
+(`inspector.sharing`), also off unless asked for. A threshold comes from the command line
+if given there, else from the rules file, else from the default; `None` means the rule is
+disabled.
 
 The rules file is YAML with a top-level `rules:` mapping; keys are camelCase
 (`lowestEfficiency`) or kebab-case (`lowest-efficiency`), camelCase winning when a file
@@ -26,11 +28,13 @@ import yaml
 from inspector.analysis import ExactWaste
 from inspector.compat import DiveNumbers
 from inspector.errors import UsageError
+from inspector.sharing import Sharing
 
 DIVE_RULES = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
 EXACT_RULES = ("exactLowestEfficiency", "exactHighestWastedBytes", "exactHighestUserWastedPercent")
-ALL_RULES = DIVE_RULES + EXACT_RULES
-BYTE_RULES = frozenset({"highestWastedBytes", "exactHighestWastedBytes"})
+SHARING_RULES = ("highestUniqueBytes",)
+ALL_RULES = DIVE_RULES + EXACT_RULES + SHARING_RULES
+BYTE_RULES = frozenset({"highestWastedBytes", "exactHighestWastedBytes", "highestUniqueBytes"})
 
 DEFAULTS: Mapping[str, float | None] = MappingProxyType(
     {
@@ -40,6 +44,7 @@ DEFAULTS: Mapping[str, float | None] = MappingProxyType(
         "exactLowestEfficiency": None,
         "exactHighestWastedBytes": None,
         "exactHighestUserWastedPercent": None,
+        "highestUniqueBytes": None,
     }
 )
 DEFAULT_CI_CONFIG = ".dive-ci"
@@ -238,8 +243,14 @@ class Verdict:
         return tuple(r for r in self.results if r.status is Status.FAIL)
 
 
-def evaluate(config: RuleConfig, exact: ExactWaste, dive: DiveNumbers) -> Verdict:
-    """Every rule, in ALL_RULES order, against dive's numbers or the exact ones."""
+def evaluate(
+    config: RuleConfig, exact: ExactWaste, dive: DiveNumbers, shared: Sharing | None = None
+) -> Verdict:
+    """Every rule, in ALL_RULES order, against dive's numbers or the exact ones.
+
+    `shared` is the image's layer sharing; without it every layer counts as unique.
+    """
+    unique = shared.unique_bytes if shared is not None else exact.stored_bytes
     actuals = {
         "lowestEfficiency": dive.efficiency,
         "highestWastedBytes": float(dive.wasted_bytes),
@@ -247,12 +258,14 @@ def evaluate(config: RuleConfig, exact: ExactWaste, dive: DiveNumbers) -> Verdic
         "exactLowestEfficiency": exact.efficiency,
         "exactHighestWastedBytes": float(exact.wasted_bytes),
         "exactHighestUserWastedPercent": exact.user_wasted_percent,
+        "highestUniqueBytes": float(unique),
     }
     results = tuple(_judge(rule, actuals[rule], config.thresholds.get(rule)) for rule in ALL_RULES)
     return Verdict(results, config.source)
 
 
 _EFFICIENCY, _WASTED, _USER_WASTED = "efficiency", "wasted-bytes", "%-user-wasted-bytes"
+_UNIQUE = "unique-bytes"
 _MEASURES: Mapping[str, str] = MappingProxyType(
     {
         "lowestEfficiency": _EFFICIENCY,
@@ -261,6 +274,7 @@ _MEASURES: Mapping[str, str] = MappingProxyType(
         "exactLowestEfficiency": _EFFICIENCY,
         "exactHighestWastedBytes": _WASTED,
         "exactHighestUserWastedPercent": _USER_WASTED,
+        "highestUniqueBytes": _UNIQUE,
     }
 )
 _COMPLAINTS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -270,6 +284,10 @@ _COMPLAINTS: Mapping[str, tuple[str, str]] = MappingProxyType(
         _USER_WASTED: (
             "too many bytes wasted, relative to the user bytes added",
             "few enough bytes wasted, relative to the user bytes added",
+        ),
+        _UNIQUE: (
+            "too many bytes in layers no other image shares",
+            "few enough bytes in layers no other image shares",
         ),
     }
 )

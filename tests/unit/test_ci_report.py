@@ -16,10 +16,10 @@ from inspector.compat import DiveNumbers, Inefficiency
 from inspector.digest import Digest
 from inspector.errors import UsageError
 from inspector.model import Image
-from inspector.rules import DIVE_RULES, EXACT_RULES, RuleConfig, Verdict, evaluate
+from inspector.rules import DIVE_RULES, EXACT_RULES, SHARING_RULES, RuleConfig, Verdict, evaluate
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared/fixtures/dive/test-docker-image.tar"
-ALL = DIVE_RULES + EXACT_RULES
+ALL = DIVE_RULES + EXACT_RULES + SHARING_RULES
 NASTY = "dir/a&b <c> \"q\" 's' | x`y`*z*.txt"
 LABEL = 'docker-archive:odd & <name> "quoted".tar'
 
@@ -133,9 +133,9 @@ def test_text_summary_lines() -> None:
         "  FAIL: lowestEfficiency: image efficiency is too low (efficiency=0.8 < threshold=0.9)",
         "  PASS: highestWastedBytes",
         "  SKIP: highestUserWastedPercent: rule disabled",
-        *(f"  SKIP: {rule}: rule disabled" for rule in EXACT_RULES),
+        *(f"  SKIP: {rule}: rule disabled" for rule in EXACT_RULES + SHARING_RULES),
     ]
-    assert lines[-1] == "Result:FAIL [Total:6] [Passed:1] [Failed:1] [Skipped:4]"
+    assert lines[-1] == "Result:FAIL [Total:7] [Passed:1] [Failed:1] [Skipped:5]"
 
 
 def test_text_not_a_number_and_no_files() -> None:
@@ -148,7 +148,7 @@ def test_text_not_a_number_and_no_files() -> None:
     assert "  userWastedPercent: n/a" in lines
     assert lines[lines.index("Inefficient Files:") + 1] == "  none"
     assert lines[lines.index("Wasted Files:") + 1] == "  none"
-    assert lines[-1] == "Result:PASS [Total:6] [Passed:2] [Failed:0] [Skipped:4]"
+    assert lines[-1] == "Result:PASS [Total:7] [Passed:2] [Failed:0] [Skipped:5]"
 
 
 def test_text_keeps_each_file_on_one_line() -> None:
@@ -183,11 +183,11 @@ def test_json_document() -> None:
     document = strict_json(render("json", verdict, analysis, TWO_COPIES, LABEL))
     assert document["image"] == LABEL
     assert document["passed"] is False
-    assert document["summary"] == {"total": 6, "passed": 1, "failed": 1, "skipped": 4}
+    assert document["summary"] == {"total": 7, "passed": 1, "failed": 1, "skipped": 5}
     rules = document["rules"]
     assert isinstance(rules, list)
     assert [r["rule"] for r in rules] == list(ALL)
-    assert [r["status"] for r in rules] == ["skip", "fail", "pass", "skip", "skip", "skip"]
+    assert [r["status"] for r in rules] == ["skip", "fail", "pass", "skip", "skip", "skip", "skip"]
     assert rules[1] == {
         "rule": "highestWastedBytes",
         "status": "fail",
@@ -247,11 +247,11 @@ def test_markdown_rules_table() -> None:
     rows = table(text, "Rule")
     assert [row[0] for row in rows] == [f"`{rule}`" for rule in ALL]
     statuses = [row[1].split()[-1] for row in rows]
-    assert statuses == ["FAIL", "PASS", "SKIP", "SKIP", "SKIP", "SKIP"]
+    assert statuses == ["FAIL", "PASS", "SKIP", "SKIP", "SKIP", "SKIP", "SKIP"]
     assert rows[0][2:] == ["80.00 %", "90.00 %"]
     assert rows[1][2:] == ["4 kB (4000 B)", "5 kB (5000 B)"]
     assert rows[2][3] == "disabled"
-    assert "6 rules: 1 passed, 1 failed, 4 skipped" in text
+    assert "7 rules: 1 passed, 1 failed, 5 skipped" in text
     assert "- **lowestEfficiency**: image efficiency is too low" in text
 
 
@@ -304,9 +304,9 @@ def test_junit_suite() -> None:
     assert suite.tag == "testsuite"
     assert suite.attrib["name"] == "inspector"
     assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["skipped"]) == (
-        "6",
+        "7",
         "2",
-        "3",
+        "4",
     )
     assert suite.attrib["errors"] == "0"
     cases = suite.findall("testcase")
@@ -315,7 +315,7 @@ def test_junit_suite() -> None:
     failed = [c.attrib["name"] for c in cases if c.find("failure") is not None]
     skipped = [c.attrib["name"] for c in cases if c.find("skipped") is not None]
     assert failed == ["lowestEfficiency", "highestWastedBytes"]
-    assert skipped == list(EXACT_RULES)
+    assert skipped == list(EXACT_RULES + SHARING_RULES)
     failure = cases[1].find("failure")
     assert failure is not None
     assert failure.attrib["message"] == "too many bytes wasted (wasted-bytes=4000 > threshold=1)"
@@ -326,7 +326,7 @@ def test_junit_suite() -> None:
     out = suite.findtext("system-out")
     assert out is not None
     assert f"/{NASTY}" in out
-    assert "Result:FAIL [Total:6] [Passed:1] [Failed:2] [Skipped:3]" in out
+    assert "Result:FAIL [Total:7] [Passed:1] [Failed:2] [Skipped:4]" in out
 
 
 def test_junit_survives_characters_xml_forbids() -> None:
@@ -339,7 +339,7 @@ def test_junit_survives_characters_xml_forbids() -> None:
     assert image.attrib["value"] == "bad\\x01label\\xff"
     assert "/x\\x00y\\x1fz" in (suite.findtext("system-out") or "")
     assert suite.attrib["failures"] == "0"
-    assert suite.attrib["skipped"] == "6"
+    assert suite.attrib["skipped"] == "7"
 
 
 # ------------------------------------------------------- dive's own test image
@@ -383,7 +383,7 @@ def test_fixture_text_matches_dive(fixture_report: tuple[Analysis, DiveNumbers])
     # the exact section lists somefile2.txt, which dive never reports
     assert any(line.endswith("/root/example/somefile2.txt") for line in lines)
     assert lines[lines.index("Results:") + 1] == "  PASS: lowestEfficiency"
-    assert lines[-1] == "Result:PASS [Total:6] [Passed:2] [Failed:0] [Skipped:4]"
+    assert lines[-1] == "Result:PASS [Total:7] [Passed:2] [Failed:0] [Skipped:5]"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -399,23 +399,23 @@ def test_fixture_failing_verdict_in_every_format(
     verdict, analysis, dive = verdict_for(config, fixture_report)
     text = render(fmt, verdict, analysis, dive, "test-docker-image.tar")
     if fmt == "text":
-        assert text.splitlines()[-1] == "Result:FAIL [Total:6] [Passed:1] [Failed:3] [Skipped:2]"
+        assert text.splitlines()[-1] == "Result:FAIL [Total:7] [Passed:1] [Failed:3] [Skipped:3]"
     elif fmt == "json":
         document = strict_json(text)
         assert document["passed"] is False
-        assert document["summary"] == {"total": 6, "passed": 1, "failed": 3, "skipped": 2}
+        assert document["summary"] == {"total": 7, "passed": 1, "failed": 3, "skipped": 3}
         exact = document["exact"]
         assert isinstance(exact, dict)
         assert exact["wastedBytes"] == 32025
         assert len(exact["wastedFiles"]) == 5
     elif fmt == "markdown":
         statuses = [row[1].split()[-1] for row in table(text, "Rule")]
-        assert statuses == ["FAIL", "FAIL", "FAIL", "PASS", "SKIP", "SKIP"]
+        assert statuses == ["FAIL", "FAIL", "FAIL", "PASS", "SKIP", "SKIP", "SKIP"]
         assert len(table(text, "File")) == 5
     else:
         suite = ET.fromstring(text)
         assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["skipped"]) == (
-            "6",
+            "7",
             "3",
-            "2",
+            "3",
         )

@@ -14,15 +14,19 @@ from inspector.errors import UsageError
 from inspector.rules import (
     DIVE_RULES,
     EXACT_RULES,
+    SHARING_RULES,
     RuleConfig,
+    RuleResult,
     Status,
+    Verdict,
     evaluate,
     load_rule_config,
     parse_bytes,
 )
+from inspector.sharing import Sharing
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared/fixtures/dive/test-docker-image.tar"
-ALL = DIVE_RULES + EXACT_RULES
+ALL = DIVE_RULES + EXACT_RULES + SHARING_RULES
 DIVE_CI = """\
 rules:
   lowestEfficiency: 0.95
@@ -109,6 +113,7 @@ def test_defaults_without_a_rules_file(tmp_path: Path, monkeypatch: pytest.Monke
         "exactLowestEfficiency": None,
         "exactHighestWastedBytes": None,
         "exactHighestUserWastedPercent": None,
+        "highestUniqueBytes": None,
     }
     assert loaded.source == "default CI config"
 
@@ -352,7 +357,7 @@ def test_just_past_the_threshold_fails() -> None:
     assert [r.status for r in verdict.results[:3]] == [Status.FAIL] * 3
     assert not verdict.passed
     assert verdict.count(Status.FAIL) == 3
-    assert verdict.count(Status.SKIP) == 3
+    assert verdict.count(Status.SKIP) == 4
     lowest = verdict.results[0]
     assert lowest.message == ("image efficiency is too low (efficiency=0.4999 < threshold=0.5)")
     assert verdict.results[1].message == (
@@ -469,3 +474,57 @@ def test_dive_evaluator_byte_configuration_errors(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError, match="--highestWastedBytes: "):
         config({"highestWastedBytes": value})
+
+
+# ------------------------------------------------------------------- highestUniqueBytes
+
+
+def _unique_rule(verdict: Verdict) -> RuleResult:
+    return next(r for r in verdict.results if r.rule == "highestUniqueBytes")
+
+
+def test_unique_bytes_rule_is_off_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert config().thresholds["highestUniqueBytes"] is None
+
+
+def test_unique_bytes_rule_reads_dive_byte_sizes_from_flag_and_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dive-ci").write_text("rules:\n  highestUniqueBytes: 1.5MiB\n")
+    assert config().thresholds["highestUniqueBytes"] == 1.5 * 2**20
+    flagged = config(flags={"highestUniqueBytes": "20MB"})
+    assert flagged.thresholds["highestUniqueBytes"] == 20e6
+    assert (
+        config(flags={"highest-unique-bytes": "disabled"}).thresholds["highestUniqueBytes"] is None
+    )
+    with pytest.raises(UsageError, match="--highestUniqueBytes: '12 parsecs' is not a byte size"):
+        config(flags={"highestUniqueBytes": "12 parsecs"})
+
+
+def test_unique_bytes_rule_compares_strictly_against_the_sharing() -> None:
+    thresholds: dict[str, float | None] = dict.fromkeys(ALL)
+    thresholds["highestUniqueBytes"] = 600.0
+    rules = RuleConfig(thresholds, "test")
+    exact, dive = exact_waste(1000, 0, 500), dive_numbers(1.0, 0, 0.0)
+    shared = Sharing(((), ("other:1",)), shared_bytes=400, unique_bytes=600)
+    at = _unique_rule(evaluate(rules, exact, dive, shared))
+    assert (at.status, at.actual) == (Status.PASS, 600.0)
+    over = Sharing(((), ("other:1",)), shared_bytes=399, unique_bytes=601)
+    failed = _unique_rule(evaluate(rules, exact, dive, over))
+    assert failed.status is Status.FAIL
+    assert failed.message == (
+        "too many bytes in layers no other image shares (unique-bytes=601 > threshold=600)"
+    )
+
+
+def test_unique_bytes_without_sharing_counts_every_stored_byte() -> None:
+    thresholds: dict[str, float | None] = dict.fromkeys(ALL)
+    thresholds["highestUniqueBytes"] = 999.0
+    verdict = evaluate(
+        RuleConfig(thresholds, "test"), exact_waste(1000, 0, 500), dive_numbers(1.0, 0, 0.0)
+    )
+    assert _unique_rule(verdict).status is Status.FAIL
