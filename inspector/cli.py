@@ -8,6 +8,7 @@ not be read or the arguments are wrong, 3 an internal error (a bug: please repor
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import tempfile
@@ -17,7 +18,13 @@ from typing import NoReturn
 
 from inspector import __version__, reference
 from inspector.cache import LayerCache
-from inspector.errors import EngineUnavailable, ImageNotFound, InspectorError, UsageError
+from inspector.errors import (
+    DestinationExists,
+    EngineUnavailable,
+    ImageNotFound,
+    InspectorError,
+    UsageError,
+)
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
 from inspector.source import ImageSource, LoadedImage, LoadEvents
@@ -45,18 +52,8 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="inspector",
-        description="Look inside a container image: every layer's changes, the bytes it "
-        "wastes, and a CI verdict.",
-        epilog="IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archive:PATH[:REF], "
-        "docker-daemon:NAME, a path to an archive (- for standard input), an OCI layout "
-        "directory, an engine image name, or 'demo' for the built-in demo image. "
-        "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error.",
-    )
-    parser.add_argument("image", metavar="IMAGE", help="the image to inspect")
-    parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+def _source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where IMAGE lives: --source, --platform and the registry options."""
     parser.add_argument(
         "--source",
         choices=("docker", "podman", "docker-archive"),
@@ -83,6 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read an engine image name that the engine does not hold from its registry",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="inspector",
+        description="Look inside a container image: every layer's changes, the bytes it "
+        "wastes, and a CI verdict.",
+        epilog="IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archive:PATH[:REF], "
+        "docker-daemon:NAME, a path to an archive (- for standard input), an OCI layout "
+        "directory, an engine image name, or 'demo' for the built-in demo image. "
+        "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error.",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="the image to inspect")
+    parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    _source_arguments(parser)
     parser.add_argument(
         "-j", "--json", metavar="FILE", help="write the analysis as JSON to FILE (- = stdout)"
     )
@@ -187,15 +199,19 @@ def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
         from inspector.demo import build_demo
         from inspector.sources.archive import ArchiveSource
 
+        data = build_demo()
         with tempfile.TemporaryDirectory(prefix="inspector-demo-") as tmp:
             path = os.path.join(tmp, "demo.tar")
             with open(path, "wb") as handle:
-                handle.write(build_demo())
-            return ArchiveSource(path, "demo", platform=platform, cache=cache).load(events)
+                handle.write(data)
+            demo = ArchiveSource(
+                path, "demo", platform=platform, cache=cache, reopen_file=lambda: io.BytesIO(data)
+            )
+            return demo.load(events)
     spec = reference.parse(args.image, args.source)
     source = open_source(spec, args.image, platform, cache, args)
     if spec.transport != reference.DAEMON:
-        return source.load(events)
+        return _reopenable(source, source.load(events))
     try:
         return source.load(events)
     except (ImageNotFound, EngineUnavailable) as exc:
@@ -209,7 +225,19 @@ def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
             f"inspector: {exc.message}; reading docker://{spec.location} from its registry\n"
         )
         registry = reference.SourceSpec(reference.REGISTRY, spec.location)
-        return open_source(registry, args.image, platform, cache, args).load(events)
+        source = open_source(registry, args.image, platform, cache, args)
+        return _reopenable(source, source.load(events))
+
+
+def _reopenable(source: ImageSource, loaded: LoadedImage) -> LoadedImage:
+    """`loaded` able to read its layers again, for file contents (registry sources)."""
+    from inspector.sources.registry import RegistrySource
+
+    if isinstance(source, RegistrySource) and loaded.reopen is None:
+        from inspector.sources.registry_blobs import with_reopen
+
+        return with_reopen(source, loaded)
+    return loaded
 
 
 def cache_command(argv: Sequence[str]) -> int:
@@ -231,10 +259,73 @@ def cache_command(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def extract_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="inspector extract",
+        description="Write a file or directory of an image, as the file system shows it at "
+        "a layer, to a local path (reads only the layers that store it).",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="the image (same forms as inspector)")
+    parser.add_argument("path", metavar="PATH", help="the file or directory in the image")
+    parser.add_argument(
+        "--layer",
+        type=int,
+        metavar="N",
+        default=-1,
+        help="the file system at layer N (0 = base, negative from the top; default -1, "
+        "the final image)",
+    )
+    parser.add_argument(
+        "--to",
+        metavar="DEST",
+        help="where to write it (default ./BASENAME; - writes a file to standard output)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing files, write into DEST"
+    )
+    _source_arguments(parser)
+    parser.add_argument("--no-cache", action="store_true", help="do not use the layer cache")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parser
+
+
+def extract_command(argv: Sequence[str]) -> int:
+    """`inspector extract IMAGE PATH [--layer N] [--to DEST] [--overwrite]`."""
+    from inspector import contents
+
+    args = extract_parser().parse_args(argv)
+    if args.to == "-" and args.image == "-":
+        raise UsageError("extract: standard input cannot be both the image and the output")
+    progress = TerminalProgress.for_stderr()
+    try:
+        loaded = load(args, progress)
+    finally:
+        progress.close()
+    count = len(loaded.layers)
+    layer = args.layer + count if args.layer < 0 else args.layer
+    if not 0 <= layer < count:
+        raise UsageError(f"--layer {args.layer}: the image has layers 0 to {count - 1}")
+    if args.to == "-":
+        contents.stream_file(loaded, args.path, layer, sys.stdout.buffer.write)
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+    destination = args.to or contents.default_destination(args.path)
+    try:
+        result = contents.extract(loaded, args.path, layer, destination, overwrite=args.overwrite)
+    except DestinationExists as exc:
+        raise DestinationExists(f"{exc.message} (--overwrite writes into it)") from None
+    for note in result.notes:
+        sys.stderr.write(f"inspector: skipped {note}\n")
+    sys.stderr.write(f"inspector: extracted {result.summary()}\n")
+    return EXIT_OK
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cache"] and not os.path.exists("cache"):
         return cache_command(argv[1:])
+    if argv[:1] == ["extract"] and not os.path.exists("extract"):
+        return extract_command(argv[1:])
     args = build_parser().parse_args(argv)
     ci = ci_requested(args)
     rule_config = None

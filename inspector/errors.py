@@ -11,9 +11,12 @@ arguments are wrong).
     │   ├── EngineUnavailable
     │   └── PlatformNotFound / ImageNotFound
     ├── ManifestError         manifest, index or config JSON is missing or malformed
-    └── LayerFormatError      a layer blob cannot be read
-        ├── CorruptStream     truncated or corrupt tar/gzip/zstd
-        └── DigestMismatch    a blob's digest or a layer's diff_id does not match
+    ├── LayerFormatError      a layer blob cannot be read
+    │   ├── CorruptStream     truncated or corrupt tar/gzip/zstd
+    │   └── DigestMismatch    a blob's digest or a layer's diff_id does not match
+    └── ContentsError         a file cannot be shown or extracted (no such path, the
+        │                     source cannot re-read a layer)
+        └── DestinationExists an extraction would overwrite what is there
 """
 
 from __future__ import annotations
@@ -70,6 +73,14 @@ class CorruptStream(LayerFormatError):
 
 class DigestMismatch(LayerFormatError):
     """Content does not hash to the digest that names it."""
+
+
+class ContentsError(InspectorError):
+    """A path cannot be read from a layer or extracted to disk."""
+
+
+class DestinationExists(ContentsError):
+    """An extraction's destination exists and overwriting was not asked for."""
 
 
 class RegistryError(SourceError):

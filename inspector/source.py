@@ -7,22 +7,41 @@ learns through `LoadEvents` so a UI can fill in as layers are indexed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from inspector.blobs import Readable
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 from inspector.sharing import OtherImage
 
 
+class LayerOpener(Protocol):
+    """Re-opens the stored blob of layer `position` (0 = base) after the load.
+
+    Each call gives a fresh raw (still compressed) stream of that one blob: a window onto
+    a local archive, an OCI blob file, one registry GET. A stream that can also
+    `seek(n, 1)` (and says so with `seekable()`) lets a reader jump over file contents.
+    """
+
+    def __call__(self, position: int) -> AbstractContextManager[Readable]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedImage:
-    """An image and the index of each of its layers, base first."""
+    """An image and the index of each of its layers, base first.
+
+    `reopen` re-reads one layer blob for file contents (`inspector.contents`); when the
+    source cannot (a pipe, an engine stream) it is None and `reopen_note` says why.
+    """
 
     image: Image
     layers: tuple[LayerIndex, ...]
     warnings: tuple[str, ...] = ()
     others: tuple[OtherImage, ...] = ()
+    reopen: LayerOpener | None = field(default=None, compare=False)
+    reopen_note: str = field(default="this source cannot read a layer again", compare=False)
 
 
 class LoadEvents:

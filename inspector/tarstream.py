@@ -284,6 +284,12 @@ class TarReader:
     def remaining(self) -> int:
         return self._remaining
 
+    @property
+    def buffered(self) -> int:
+        """Bytes read from the stream but not consumed yet: the stream's position minus
+        this is the position of the next unread byte (a member's data, after its header)."""
+        return len(self._buf) - self._pos
+
     def _finish_entry(self) -> None:
         if self._remaining or self._padding:
             self._skip(self._remaining + self._padding)

@@ -17,7 +17,7 @@ import posixpath
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, BinaryIO
 
 from inspector.blobs import HashingReader, PeekReader, Readable, compression_of, decompressed
 from inspector.cache import LayerCache, name_hint
@@ -49,7 +49,8 @@ from inspector.manifest import (
 )
 from inspector.model import Image, Platform
 from inspector.sharing import OtherImage
-from inspector.source import LoadedImage, LoadEvents
+from inspector.source import LayerOpener, LoadedImage, LoadEvents
+from inspector.sources.members import ArchiveMembers
 from inspector.tarstream import CHUNK, SYMLINK, TarReader, looks_like_tar
 
 MAX_JSON = 64 << 20
@@ -64,6 +65,7 @@ class _Members:
     docs: dict[str, bytes] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     other: set[str] = field(default_factory=set)
+    spots: dict[str, tuple[int, int]] = field(default_factory=dict)  # layer data offset, size
 
     def resolve(self, name: str) -> str:
         seen: set[str] = set()
@@ -104,8 +106,12 @@ class ArchiveSource:
         stream: Readable | None = None,
         stream_label: str | None = None,
         cache: LayerCache | None = None,
+        reopen_file: Callable[[], BinaryIO] | None = None,
     ) -> None:
+        """`reopen_file` gives the archive again for file contents when `path` cannot
+        (an archive held in memory); without it a stream cannot be read again."""
         self.cache = cache
+        self._reopen_file = reopen_file
         self.path = path
         self.label = label
         self.ref = ref
@@ -154,7 +160,9 @@ class ArchiveSource:
         if not looks_like_tar(head):
             raise SourceError(f"{label}: not a tar archive, so not an image archive")
         members = _Members()
-        reader = TarReader(first.read, label, seek=seek if outer_compression == "none" else None)
+        plain = outer_compression == "none"
+        position = _Position(first.read, seek if plain else None)
+        reader = TarReader(position.read, label, seek=position.seek if seek and plain else None)
         try:
             for header in reader:
                 name, _ = normalize(header.name)
@@ -172,6 +180,8 @@ class ArchiveSource:
                 peek = reader.peek_content(1024)
                 if compression_of(peek) != "none" or looks_like_tar(peek):
                     events.layer_started(name, header.size)
+                    if plain:
+                        members.spots[name] = (position.count - reader.buffered, header.size)
                     index = self._layer_member(
                         reader, name, seekable=seek is not None, events=events
                     )
@@ -228,9 +238,9 @@ class ArchiveSource:
     def bind(self, members: _Members, events: LoadEvents) -> LoadedImage:
         label = self._stream_label
         if "manifest.json" in members.docs:
-            image, layers, others = self._bind_docker(members, label)
+            image, names, layers, others = self._bind_docker(members, label)
         elif "index.json" in members.docs:
-            image, layers, others = self._bind_oci(members, label)
+            image, names, layers, others = self._bind_oci(members, label)
         else:
             raise ManifestError(
                 f"{label}: not an image archive (no manifest.json or index.json inside)"
@@ -241,7 +251,26 @@ class ArchiveSource:
             for i, index in enumerate(layers)
             for w in index.warnings
         )
-        return LoadedImage(image, tuple(layers), warnings, others)
+        reopen, note = self._reopener(members, names)
+        return LoadedImage(image, tuple(layers), warnings, others, reopen, note)
+
+    def _reopener(self, members: _Members, names: list[str]) -> tuple[LayerOpener | None, str]:
+        """How to read a layer again: seek to its member in the file (or rescan it)."""
+        open_file = self._reopen_file
+        if open_file is None and self._stream is None and self.path not in (None, "-"):
+            path = self.path
+            assert path is not None
+
+            def open_file() -> BinaryIO:
+                return open(path, "rb")
+
+        if open_file is None:
+            return None, (
+                "the image was read once from a stream; save it to a file "
+                "(docker save -o image.tar IMAGE) to view or extract files"
+            )
+        spots = [(name, members.spots.get(name)) for name in names]
+        return ArchiveMembers(open_file, self._stream_label, spots), ""
 
     def _doc(self, members: _Members, name: str, what: str) -> bytes:
         resolved = members.resolve(name)
@@ -276,7 +305,7 @@ class ArchiveSource:
 
     def _bind_docker(
         self, members: _Members, label: str
-    ) -> tuple[Image, list[LayerIndex], tuple[OtherImage, ...]]:
+    ) -> tuple[Image, list[str], list[LayerIndex], tuple[OtherImage, ...]]:
         doc = parse_json(members.docs["manifest.json"], f"{label}: manifest.json")
         if not isinstance(doc, list) or not doc or not all(isinstance(e, dict) for e in doc):
             raise ManifestError(f"{label}: manifest.json is not a list of images")
@@ -327,7 +356,7 @@ class ArchiveSource:
             except InspectorError:
                 continue  # another image's broken metadata does not spoil this one
             others.append(OtherImage(name, other_config.diff_ids))
-        return image, indexes, tuple(others)
+        return image, [name for name, _ in found], indexes, tuple(others)
 
     def _pick_entry(self, doc: list[dict[str, Any]], label: str) -> dict[str, Any]:
         if self.ref is not None:
@@ -351,7 +380,7 @@ class ArchiveSource:
 
     def _bind_oci(
         self, members: _Members, label: str
-    ) -> tuple[Image, list[LayerIndex], tuple[OtherImage, ...]]:
+    ) -> tuple[Image, list[str], list[LayerIndex], tuple[OtherImage, ...]]:
         index_doc = parse_json(members.docs["index.json"], f"{label}: index.json")
 
         def fetch(desc: Descriptor) -> bytes:
@@ -386,7 +415,8 @@ class ArchiveSource:
             created=config.created,
             manifest_digest=desc.digest,
         )
-        return image, indexes, self._other_oci_images(index_doc, desc, fetch, label)
+        others = self._other_oci_images(index_doc, desc, fetch, label)
+        return image, [name for name, _ in found], indexes, others
 
     def _other_oci_images(
         self, index_doc: Any, chosen: Descriptor, fetch: Callable[[Descriptor], bytes], label: str
@@ -419,6 +449,25 @@ class ArchiveSource:
                     f"{label}: layer {position} uncompresses to {index.diff_id}, "
                     f"but the config says {expected}"
                 )
+
+
+class _Position:
+    """Counts the archive bytes the tar reader has taken (read or seeked over)."""
+
+    def __init__(self, read: Callable[[int], bytes], seek: Callable[[int], object] | None):
+        self._read = read
+        self._seek = seek
+        self.count = 0
+
+    def read(self, n: int) -> bytes:
+        data = self._read(n)
+        self.count += len(data)
+        return data
+
+    def seek(self, n: int) -> None:
+        assert self._seek is not None
+        self._seek(n)
+        self.count += n
 
 
 def _listing(doc: list[dict[str, Any]]) -> str:

@@ -20,6 +20,10 @@ from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+ENGINE_NOTE = (
+    "the Docker engine can only hand over the whole image again (docker save); save it "
+    "once (docker save -o image.tar IMAGE) and open the archive to view or extract files"
+)
 
 
 class ChunkStream:
@@ -121,6 +125,8 @@ class DaemonSource:
                 loaded,
                 image=replace(loaded.image, tags=tags),
                 others=engine_images(client, image_id),
+                reopen=None,
+                reopen_note=ENGINE_NOTE,
             )
         except (APIError, DockerException) as exc:
             raise SourceError(

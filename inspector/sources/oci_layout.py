@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import BinaryIO
 
 from inspector.cache import LayerCache
 from inspector.digest import Digest
@@ -124,7 +126,8 @@ class OciLayoutSource:
                 )
             indexes.append(index)
         warnings = tuple(f"layer {i}: {w}" for i, ix in enumerate(indexes) for w in ix.warnings)
-        return LoadedImage(image, tuple(indexes), warnings)
+        blobs = [self._blob_path(d.digest) for d in layer_descs]
+        return LoadedImage(image, tuple(indexes), warnings, reopen=BlobFiles(blobs, self.label))
 
     def _index_layer(self, desc: Descriptor, events: LoadEvents) -> LayerIndex:
         path = self._blob_path(desc.digest)
@@ -151,3 +154,24 @@ class OciLayoutSource:
             self.cache.put(index, desc.digest.hex)
         events.layer_done(str(desc.digest), index)
         return index
+
+
+class BlobFiles:
+    """A `LayerOpener` over an OCI layout: layer `position` is the blob file `paths[position]`."""
+
+    def __init__(self, paths: Sequence[str], label: str) -> None:
+        self._paths = tuple(paths)
+        self._label = label
+
+    @contextmanager
+    def __call__(self, position: int) -> Iterator[BinaryIO]:
+        path = self._paths[position]
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise SourceError(
+                f"{self._label}: cannot open layer blob {os.path.basename(path)} again "
+                f"({exc.strerror})"
+            ) from None
+        with handle:
+            yield handle
