@@ -18,6 +18,10 @@ Outputs (both written with the stdlib `tarfile`):
 * `gzip`: a tarred OCI layout with gzip layer blobs plus a `manifest.json`, the shape
   `docker save` gives with the containerd image store, so decompression cost shows.
 
+`--top-files K` builds a sibling image instead: the same base and upgrade layers (same
+diff_ids), but its third layer adds K new files under `opt/feature` (no cleanup), for
+measuring a warm layer cache on an image that shares its base.
+
 Everything derives from `--seed`: the same parameters give byte-identical archives. An
 archive is cached next to a `.params.json` stamp and only rebuilt when the parameters (or
 GENERATOR_VERSION) change.
@@ -89,6 +93,8 @@ UPGRADE_CMD = (
 CLEANUP_CMD = (
     "RUN /bin/sh -c rm -rf /usr/local/lib/legacy-sdk && xargs rm -f < /tmp/unused.txt # buildkit"
 )
+FEATURE_DIR = "opt/feature"
+FEATURE_CMD = "COPY feature/ /opt/feature/ # buildkit"
 ENV_CMD = "ENV PATH=/opt/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin"
 
 
@@ -100,10 +106,19 @@ class Params:
     seed: int = DEFAULT_SEED
     variant: str = "legacy"  # or "gzip"
     generator: int = GENERATOR_VERSION
+    top_files: int = 0  # > 0: a third layer of this many new files replaces the cleanup
 
     @property
     def tag(self) -> str:
-        return f"{self.files}" if self.variant == "legacy" else f"{self.files}-{self.variant}"
+        tag = f"{self.files}" if self.variant == "legacy" else f"{self.files}-{self.variant}"
+        return f"{tag}-top{self.top_files}" if self.top_files else tag
+
+    def stamp(self) -> dict[str, Any]:
+        """The stamp's parameters (without `top_files` when 0, as before it existed)."""
+        params = asdict(self)
+        if not self.top_files:
+            del params["top_files"]
+        return params
 
 
 @dataclass(slots=True)
@@ -317,8 +332,8 @@ def _iso(ts: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def make_layers(files: int, seed: int, workdir: Path) -> list[LayerFile]:
-    """Generate the three layer tars in `workdir`."""
+def make_layers(files: int, seed: int, workdir: Path, top_files: int = 0) -> list[LayerFile]:
+    """Generate the three layer tars in `workdir` (the third: see `feature_entries`)."""
     rng = random.Random(seed)
     content = Content(rng)
     tree = build_tree(files, rng, content)
@@ -357,6 +372,11 @@ def make_layers(files: int, seed: int, workdir: Path) -> list[LayerFile]:
     done("upgrade", _with_parents(upgrade, dir_modes), 1, UPGRADE_CMD)
     del upgrade
 
+    if top_files:
+        feature = feature_entries(top_files, seed, content)
+        done("feature", _with_parents(feature, dir_modes), 2, FEATURE_CMD)
+        return layers
+
     # 3. cleanup: one directory whiteout over the doomed subtree, plus single files
     parent, _, leaf = DOOMED_DIR.rpartition("/")
     cleanup = [Entry(f"{parent}/.wh.{leaf}", "whiteout")]
@@ -366,6 +386,16 @@ def make_layers(files: int, seed: int, workdir: Path) -> list[LayerFile]:
         cleanup.append(Entry(f"{head}/.wh.{name}", "whiteout"))
     done("cleanup", _with_parents(cleanup, dir_modes), 2, CLEANUP_CMD)
     return layers
+
+
+def feature_entries(count: int, seed: int, content: Content) -> list[Entry]:
+    """`count` new files under FEATURE_DIR, from their own random stream."""
+    rng = random.Random(f"{seed}-feature-{count}")
+    tree = Tree()
+    _fill(rng, tree, content, FEATURE_DIR, count, 4, (".js", ".py", ".json", ".txt"), False)
+    return [
+        Entry(f.path, "file", f.mode, content.bytes_for(f, 2, f.size, f.offset)) for f in tree.files
+    ]
 
 
 def _sha256_text(data: bytes) -> str:
@@ -551,7 +581,7 @@ def is_cached(params: Params, path: Path) -> bool:
     """True if `path` was built from exactly these parameters and is complete."""
     try:
         stamp = json.loads(_stamp(path).read_text())
-        return bool(stamp["params"] == asdict(params) and stamp["bytes"] == path.stat().st_size)
+        return bool(stamp["params"] == params.stamp() and stamp["bytes"] == path.stat().st_size)
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -563,6 +593,7 @@ def ensure(
     *,
     force: bool = False,
     log: IO[str] = sys.stderr,
+    top_files: int = 0,
 ) -> dict[str, Path]:
     """Build each requested variant ("legacy", "gzip") at its path unless already cached.
 
@@ -573,7 +604,7 @@ def ensure(
     stale = {
         variant: path
         for variant, path in outputs.items()
-        if force or not is_cached(Params(files, seed, variant), path)
+        if force or not is_cached(Params(files, seed, variant, top_files=top_files), path)
     }
     for variant, path in outputs.items():
         if variant not in stale:
@@ -586,14 +617,14 @@ def ensure(
     with tempfile.TemporaryDirectory(prefix="bench-layers-", dir=first.parent) as tmp:
         workdir = Path(tmp)
         log.write(f"make_image: generating {files} files (seed {seed}) ...\n")
-        layers = make_layers(files, seed, workdir)
+        layers = make_layers(files, seed, workdir, top_files)
         for layer in layers:
             log.write(
                 f"make_image:   layer {layer.path.stem}: {layer.entries} entries, "
                 f"{layer.size / 1e6:.1f} MB, {layer.diff_id[:19]}\n"
             )
         for variant, path in stale.items():
-            params = Params(files, seed, variant)
+            params = Params(files, seed, variant, top_files=top_files)
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
             if variant == "legacy":
@@ -603,7 +634,7 @@ def ensure(
             else:
                 raise ValueError(f"unknown variant {variant!r}")
             partial.replace(path)
-            stamp = {"params": asdict(params), "bytes": path.stat().st_size}
+            stamp = {"params": params.stamp(), "bytes": path.stat().st_size}
             _stamp(path).write_text(json.dumps(stamp, indent=2) + "\n")
             log.write(f"make_image: wrote {path} ({path.stat().st_size / 1e6:.1f} MB)\n")
     log.write(f"make_image: done in {time.perf_counter() - started:.1f} s\n")
@@ -619,15 +650,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gzip-out", type=Path, help="gzip variant path (implies --gzip)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
+    parser.add_argument(
+        "--top-files",
+        type=int,
+        default=0,
+        metavar="K",
+        help="build the sibling image: same base and upgrade layers, then K new files",
+    )
     args = parser.parse_args(argv)
     if args.files < 100:
         parser.error("--files must be at least 100")
-    legacy = Params(args.files, args.seed, "legacy")
+    if args.top_files < 0:
+        parser.error("--top-files must not be negative")
+    top = args.top_files
+    legacy = Params(args.files, args.seed, "legacy", top_files=top)
     outputs = {"legacy": args.out or default_path(legacy, args.cache_dir)}
     if args.gzip or args.gzip_out:
-        gz = Params(args.files, args.seed, "gzip")
+        gz = Params(args.files, args.seed, "gzip", top_files=top)
         outputs["gzip"] = args.gzip_out or default_path(gz, args.cache_dir)
-    for path in ensure(args.files, args.seed, outputs, force=args.force).values():
+    built = ensure(args.files, args.seed, outputs, force=args.force, top_files=top)
+    for path in built.values():
         print(path)
     return 0
 
