@@ -14,6 +14,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NoReturn
 
 from inspector import __version__, reference
@@ -27,6 +28,7 @@ from inspector.errors import (
 )
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
+from inspector.sharing import OtherImage
 from inspector.source import ImageSource, LoadedImage, LoadEvents
 
 EXIT_OK = 0
@@ -35,6 +37,8 @@ EXIT_ERROR = 2
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 _TRUE = frozenset({"1", "t", "true", "yes", "y", "on"})
+DEFAULT_COMPARE_TAGS = 20
+MAX_COMPARE_TAGS = 100
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +86,38 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _compare_tags(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of tags, not {text!r}") from None
+    if not 1 <= value <= MAX_COMPARE_TAGS:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_COMPARE_TAGS} tags, not {value}")
+    return value
+
+
+def _sharing_arguments(parser: argparse.ArgumentParser) -> None:
+    """Other images to find shared layers with (the engine's own images always count)."""
+    group = parser.add_argument_group("shared layers")
+    group.add_argument(
+        "--compare",
+        metavar="REF",
+        action="append",
+        default=[],
+        help="another image (any IMAGE form) whose layers count as shared; repeatable",
+    )
+    group.add_argument(
+        "--compare-tags",
+        metavar="N",
+        nargs="?",
+        const=DEFAULT_COMPARE_TAGS,
+        default=0,
+        type=_compare_tags,
+        help=f"registry image: compare with up to N other tags of its repository "
+        f"(default {DEFAULT_COMPARE_TAGS}, at most {MAX_COMPARE_TAGS})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="inspector",
@@ -95,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("image", metavar="IMAGE", help="the image to inspect")
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
     _source_arguments(parser)
+    _sharing_arguments(parser)
     parser.add_argument(
         "-j", "--json", metavar="FILE", help="write the analysis as JSON to FILE (- = stdout)"
     )
@@ -118,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "exactLowestEfficiency",
         "exactHighestWastedBytes",
         "exactHighestUserWastedPercent",
+        "highestUniqueBytes",
     ):
         rules.add_argument(f"--{name}", dest=name, metavar="VALUE")
     parser.add_argument(
@@ -172,6 +210,7 @@ def open_source(
             creds=getattr(args, "creds", None),
             tls_verify=getattr(args, "tls_verify", True),
             cache=cache,
+            compare_tags=getattr(args, "compare_tags", 0),
         )
     if spec.transport in (reference.ARCHIVE, reference.OCI_ARCHIVE):
         from inspector.sources.archive import ArchiveSource
@@ -185,6 +224,10 @@ def open_source(
         from inspector.sources.daemon import DaemonSource
 
         return DaemonSource(spec.location, label, platform=platform, cache=cache)
+    if spec.transport == reference.PODMAN:
+        from inspector.sources.podman import PodmanSource
+
+        return PodmanSource(spec.location, label, platform=platform, cache=cache)
     raise UsageError(f"{label}: the {spec.transport} transport is not supported yet")
 
 
@@ -193,6 +236,40 @@ def layer_cache(args: argparse.Namespace) -> LayerCache | None:
 
 
 def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
+    """IMAGE, with the layer chains of the `--compare` images among its other images.
+
+    The compared images are read first: they are cheap (no layer blob), and a wrong one
+    fails before a long pull.
+    """
+    compared = compared_images(args)
+    loaded = _load_image(args, events)
+    return replace(loaded, others=loaded.others + compared) if compared else loaded
+
+
+def compared_images(args: argparse.Namespace) -> tuple[OtherImage, ...]:
+    """`--compare REF…` as layer chains; `--compare-tags` checked against IMAGE."""
+    if getattr(args, "compare_tags", 0) and args.image != "demo":
+        transport = reference.parse(args.image, args.source).transport
+        if transport not in (reference.REGISTRY, reference.DAEMON):
+            raise UsageError(
+                f"--compare-tags: {args.image} is not a registry image (docker://…); "
+                "name other images with --compare REF"
+            )
+    texts = getattr(args, "compare", None) or []
+    if not texts:
+        return ()
+    from inspector.compare import CompareOptions, chains_of
+
+    options = CompareOptions(
+        platform=Platform.parse(args.platform) if args.platform else None,
+        creds=getattr(args, "creds", None),
+        tls_verify=getattr(args, "tls_verify", True),
+        pull_from_registry=getattr(args, "pull_from_registry", False),
+    )
+    return chains_of(texts, options)
+
+
+def _load_image(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
     platform = Platform.parse(args.platform) if args.platform else None
     cache = layer_cache(args)
     if args.image == "demo" and args.source is None and not os.path.exists("demo"):
@@ -332,7 +409,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if ci:
         from inspector import rules
 
-        flags = {name: getattr(args, name) for name in rules.DIVE_RULES + rules.EXACT_RULES}
+        flags = {name: getattr(args, name) for name in rules.ALL_RULES}
         rule_config = rules.load_rule_config(flags, args.ci_config)
     if args.json and args.json != "-":
         directory = os.path.dirname(os.path.abspath(args.json))
@@ -385,7 +462,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from inspector import ci_report, rules
 
         assert rule_config is not None
-        verdict = rules.evaluate(rule_config, analysis.exact, dive)
+        verdict = rules.evaluate(rule_config, analysis.exact, dive, shared)
         out = sys.stderr if args.json == "-" else sys.stdout
         out.write(ci_report.render(args.ci_format, verdict, analysis, dive, loaded.image.label))
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED

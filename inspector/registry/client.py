@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import ssl
 import threading
 import time
@@ -70,6 +71,7 @@ MAX_REDIRECTS = 10
 MAX_MANIFEST = 4 << 20
 MAX_ERROR_BODY = 64 << 10
 MAX_LISTED_TAGS = 10
+MAX_TAG_PAGES = 20
 DOCKER_CERTS_D = "/etc/docker/certs.d"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
@@ -442,22 +444,35 @@ class RegistryClient:
         listing = ", ".join(tags[:MAX_LISTED_TAGS]) + (", …" if len(tags) > MAX_LISTED_TAGS else "")
         return ImageNotFound(f"{self.label}: {what} not found in {where} (tags: {listing})")
 
-    def tags(self, limit: int) -> list[str]:
-        """The first `limit` tags of the repository (one page, lexical order)."""
-        path = f"/v2/{self.ref.repository}/tags/list?n={limit}"
-        response = self.request("GET", path, stream=True)
-        if response.status_code != 200:
-            raise self.error(response, "the tag list")
-        try:
-            data = self._read_limited(response, MAX_MANIFEST, "the tag list")
-        finally:
-            response.close()
-        try:
-            doc = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            return []
-        found = doc.get("tags") if isinstance(doc, dict) else None
-        return [str(t) for t in found][:limit] if isinstance(found, list) else []
+    def tags(self, limit: int, page: int | None = None) -> list[str]:
+        """The first `limit` tags of the repository, in the order the registry lists them.
+
+        `page` tags are asked for at a time (default `limit`); further pages are followed
+        through the `Link: <…>; rel="next"` header, at most `MAX_TAG_PAGES` of them, so a
+        registry that pages by fewer tags than asked for still gives `limit`.
+        """
+        path: str | None = f"/v2/{self.ref.repository}/tags/list?n={page or limit}"
+        found: list[str] = []
+        for _ in range(MAX_TAG_PAGES):
+            if path is None or len(found) >= limit:
+                break
+            response = self.request("GET", path, stream=True)
+            if response.status_code != 200:
+                raise self.error(response, "the tag list")
+            try:
+                data = self._read_limited(response, MAX_MANIFEST, "the tag list")
+            finally:
+                response.close()
+            try:
+                doc = json.loads(data)
+            except (ValueError, UnicodeDecodeError):
+                break
+            page = doc.get("tags") if isinstance(doc, dict) else None
+            if not isinstance(page, list) or not page:
+                break
+            found.extend(str(t) for t in page)
+            path = _next_page(response.headers.get("link", ""))
+        return found[:limit]
 
     def _media_type(self, data: bytes, content_type: str, what: str) -> str:
         if content_type in SCHEMA1_TYPES:
@@ -523,6 +538,20 @@ class RegistryClient:
         from inspector.registry.download import BlobStream
 
         return BlobStream(self, digest, size, what)
+
+
+def _next_page(link: str) -> str | None:
+    """The path of the next page from a `Link: </v2/…?last=x&n=y>; rel="next"` header."""
+    match = _NEXT_LINK.search(link)
+    if match is None:
+        return None
+    url = httpx.URL(match.group(1))
+    if url.is_absolute_url:
+        return None  # another origin: not followed with our credentials
+    return url.raw_path.decode("ascii", "replace")
+
+
+_NEXT_LINK = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?')
 
 
 def _error_details(body: bytes) -> tuple[list[str], str]:

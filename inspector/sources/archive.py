@@ -96,6 +96,8 @@ def digest_in_name(name: str) -> Digest | None:
 class ArchiveSource:
     """An image archive on disk (`path`) or arriving on a stream (`stream`)."""
 
+    _skip_layers = False  # chain(): skip layer blobs unread
+
     def __init__(
         self,
         path: str | None,
@@ -120,6 +122,39 @@ class ArchiveSource:
         self._stream_label = stream_label or label
 
     def load(self, events: LoadEvents) -> LoadedImage:
+        return self.bind(self._read_input(events), events)
+
+    def chain(self) -> OtherImage:
+        """Only the image's layer chain: one pass that skips over every layer blob (seeking
+        past it in a file, reading through it in a stream), then the manifest and config."""
+        self._skip_layers = True
+        members = self._read_input(LoadEvents())
+        label = self._stream_label
+        if "manifest.json" in members.docs:
+            doc = parse_json(members.docs["manifest.json"], f"{label}: manifest.json")
+            if not isinstance(doc, list) or not doc or not all(isinstance(e, dict) for e in doc):
+                raise ManifestError(f"{label}: manifest.json is not a list of images")
+            config_name = self._pick_entry(doc, label).get("Config")
+            if not isinstance(config_name, str):
+                raise ManifestError(f"{label}: manifest.json entry lacks Config")
+            config_bytes = self._doc(members, config_name, "manifest.json")
+        elif "index.json" in members.docs:
+
+            def fetch(desc: Descriptor) -> bytes:
+                return self._doc(
+                    members, f"blobs/{desc.digest.algorithm}/{desc.digest.hex}", "index"
+                )
+
+            index_doc = parse_json(members.docs["index.json"], f"{label}: index.json")
+            _, manifest, _ = select_manifest(
+                index_doc, fetch, label, ref=self.ref, platform=self.platform
+            )
+            config_bytes = fetch(layer_descriptors(manifest, label)[0])
+        else:
+            raise ManifestError(f"{label}: not an image archive (no manifest.json or index.json)")
+        return OtherImage(self.label, parse_config(config_bytes, f"{label}: config").diff_ids)
+
+    def _read_input(self, events: LoadEvents) -> _Members:
         if self._stream is not None:
             members = self.scan(self._stream.read, events)
         elif self.path == "-":
@@ -138,7 +173,7 @@ class ArchiveSource:
                 raise SourceError(f"{self.label}: cannot open ({exc.strerror})") from None
             with handle:
                 members = self.scan(handle.read, events, seek=lambda n: handle.seek(n, 1))
-        return self.bind(members, events)
+        return members
 
     # --- the pass -----------------------------------------------------------------
     def scan(
@@ -179,6 +214,8 @@ class ArchiveSource:
                     continue
                 peek = reader.peek_content(1024)
                 if compression_of(peek) != "none" or looks_like_tar(peek):
+                    if self._skip_layers:
+                        continue  # only the layer chain is wanted (chain): not read
                     events.layer_started(name, header.size)
                     if plain:
                         members.spots[name] = (position.count - reader.buffered, header.size)

@@ -7,8 +7,8 @@ same single-pass reader as an archive file, never to a temporary copy.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from inspector.cache import LayerCache
@@ -62,18 +62,38 @@ def engine_host() -> str:
     return DEFAULT_SOCKET
 
 
-def connect(host: str) -> Any:
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """A Docker-compatible engine API: its name, the addresses to try, how to fix access."""
+
+    name: str
+    hosts: Callable[[], list[str]]
+    hint: str
+
+
+DOCKER = Engine(
+    "Docker engine",
+    lambda: [engine_host()],
+    "start it, or point DOCKER_HOST at another engine",
+)
+
+
+def connect_any(hosts: list[str], engine: Engine) -> tuple[Any, str]:
+    """A client for the first of `hosts` that answers, and its address."""
     import docker
     from docker.errors import DockerException
 
-    try:
-        client = docker.DockerClient(base_url=host, version="auto", timeout=60)
-    except DockerException as exc:
-        raise EngineUnavailable(
-            f"cannot reach the Docker engine at {host} ({_short(exc)}); "
-            "start it, or point DOCKER_HOST at another engine"
-        ) from None
-    return client
+    reason = ""
+    for host in hosts:
+        if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
+            reason = "no such socket"  # (the SDK would leak a socket finding that out)
+            continue
+        try:
+            return docker.DockerClient(base_url=host, version="auto", timeout=60), host
+        except DockerException as exc:
+            reason = _short(exc)
+    tried = " or ".join(hosts)
+    raise EngineUnavailable(f"cannot reach the {engine.name} at {tried} ({reason}); {engine.hint}")
 
 
 def _short(exc: BaseException) -> str:
@@ -91,8 +111,10 @@ class DaemonSource:
         *,
         platform: Platform | None = None,
         cache: LayerCache | None = None,
+        engine: Engine = DOCKER,
     ) -> None:
         self.cache = cache
+        self.engine = engine
         self.name = name
         self.label = label
         self.platform = platform
@@ -100,15 +122,13 @@ class DaemonSource:
     def load(self, events: LoadEvents) -> LoadedImage:
         from docker.errors import APIError, DockerException, NotFound
 
-        host = engine_host()
-        client = connect(host)
+        client, host = connect_any(self.engine.hosts(), self.engine)
+        engine = f"the {self.engine.name} at {host}"
         try:
             try:
                 image = client.images.get(self.name)
             except NotFound:
-                raise ImageNotFound(
-                    f"{self.name}: no such image in the Docker engine at {host}"
-                ) from None
+                raise ImageNotFound(f"{self.name}: no such image in {engine}") from None
             image_id = str(image.id)
             stream = ChunkStream(iter(client.api.get_image(image_id, chunk_size=1 << 20)))
             archive = ArchiveSource(
@@ -129,15 +149,36 @@ class DaemonSource:
                 reopen_note=ENGINE_NOTE,
             )
         except (APIError, DockerException) as exc:
-            raise SourceError(
-                f"{self.name}: the Docker engine at {host} failed: {_short(exc)}"
-            ) from None
+            raise SourceError(f"{self.name}: {engine} failed: {_short(exc)}") from None
         except OSError as exc:
-            raise EngineUnavailable(
-                f"{self.name}: lost the Docker engine at {host} ({exc})"
+            raise EngineUnavailable(f"{self.name}: lost {engine} ({exc})") from None
+        finally:
+            client.close()
+
+    def chain(self) -> OtherImage:
+        """Only the image's layer chain, from image inspect (nothing is saved)."""
+        from docker.errors import DockerException, NotFound
+
+        client, host = connect_any(self.engine.hosts(), self.engine)
+        try:
+            image = client.images.get(self.name)
+            return OtherImage(self.label, layer_chain(image.attrs))
+        except NotFound:
+            raise ImageNotFound(
+                f"{self.name}: no such image in the {self.engine.name} at {host}"
+            ) from None
+        except DockerException as exc:
+            raise SourceError(
+                f"{self.name}: the {self.engine.name} at {host} failed: {_short(exc)}"
             ) from None
         finally:
             client.close()
+
+
+def layer_chain(attrs: dict[str, Any]) -> tuple[Digest, ...]:
+    """An image inspect document's `RootFS.Layers` (diff_ids, base first)."""
+    layers = (attrs.get("RootFS") or {}).get("Layers") or []
+    return tuple(Digest.parse(str(d), "image inspect RootFS.Layers") for d in layers)
 
 
 def engine_images(client: Any, exclude_id: str) -> tuple[OtherImage, ...]:
@@ -146,9 +187,8 @@ def engine_images(client: Any, exclude_id: str) -> tuple[OtherImage, ...]:
     for image in client.images.list():
         if image.id == exclude_id:
             continue
-        layers = (image.attrs.get("RootFS") or {}).get("Layers") or []
         try:
-            diff_ids = tuple(Digest.parse(str(d)) for d in layers)
+            diff_ids = layer_chain(image.attrs)
         except Exception:  # an engine entry we cannot read is left out, not fatal
             continue
         tags = [str(t) for t in image.tags]

@@ -26,6 +26,7 @@ from inspector.manifest import (
     select_manifest,
 )
 from inspector.model import Image, Platform
+from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 
 MAX_DOC = 64 << 20
@@ -72,7 +73,7 @@ class OciLayoutSource:
             raise DigestMismatch(f"{self.label}: blob {desc.digest} does not match its digest")
         return data
 
-    def load(self, events: LoadEvents) -> LoadedImage:
+    def _manifest(self) -> tuple[Descriptor, dict[str, object], tuple[str, ...]]:
         if not os.path.exists(self.path):
             raise SourceNotFound(f"{self.label}: no such directory")
         if not is_layout(self.path):
@@ -82,9 +83,19 @@ class OciLayoutSource:
                 index_doc = parse_json(handle.read(), f"{self.label}: index.json")
         except FileNotFoundError:
             raise ManifestError(f"{self.label}: OCI layout has no index.json") from None
-        desc, manifest, tags = select_manifest(
+        return select_manifest(
             index_doc, self._read_doc, self.label, ref=self.ref, platform=self.platform
         )
+
+    def chain(self) -> OtherImage:
+        """Only the image's layer chain: index, manifest and config, no layer blob."""
+        _, manifest, _ = self._manifest()
+        config_desc, _ = layer_descriptors(manifest, self.label)
+        config = parse_config(self._read_doc(config_desc), f"{self.label}: config")
+        return OtherImage(self.label, config.diff_ids)
+
+    def load(self, events: LoadEvents) -> LoadedImage:
+        desc, manifest, tags = self._manifest()
         config_desc, layer_descs = layer_descriptors(manifest, self.label)
         config_bytes = self._read_doc(config_desc)
         config = parse_config(config_bytes, f"{self.label}: config {config_desc.digest}")

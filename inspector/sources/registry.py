@@ -26,12 +26,14 @@ from inspector.errors import (
     AuthenticationError,
     CorruptStream,
     DigestMismatch,
+    InspectorError,
     ManifestError,
     PlatformNotFound,
 )
 from inspector.indexer import LayerIndex, index_blob
 from inspector.manifest import (
     INDEX_TYPES,
+    Config,
     Descriptor,
     build_layers,
     layer_descriptors,
@@ -43,10 +45,25 @@ from inspector.model import Image, Platform
 from inspector.registry.client import Cancelled, ClientOptions, RegistryClient
 from inspector.registry.credentials import Credential, CredentialStore, parse_user_password
 from inspector.registry.reference import ImageReference, parse_reference
+from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 
 MAX_CONFIG = 16 << 20
 _POLL = 0.2  # seconds between checks for Ctrl-C while waiting on workers
+
+
+@dataclass(frozen=True, slots=True)
+class _Metadata:
+    """What the manifest and config say, before any layer blob is read."""
+
+    top: Digest  # the tag's manifest or index
+    desc: Descriptor  # the image manifest (the platform's, from an index)
+    config_desc: Descriptor
+    layer_descs: list[Descriptor]
+    config: Config
+
+
+_Others = tuple[tuple[OtherImage, ...], tuple[str, ...]]
 
 
 @dataclass(slots=True)
@@ -72,6 +89,7 @@ class RegistrySource:
         cache: LayerCache | None = None,
         options: ClientOptions | None = None,
         env: Mapping[str, str] | None = None,
+        compare_tags: int = 0,
     ) -> None:
         self.reference = reference
         self.label = label
@@ -82,6 +100,7 @@ class RegistrySource:
         self.options = options or ClientOptions()
         self.env = os.environ if env is None else env
         self.notes: list[str] = []
+        self.compare_tags = compare_tags  # how many other tags to read layer chains from
 
     def credential(self, ref: ImageReference) -> Credential | None:
         """--creds, else the environment variable, else the auth files and helpers."""
@@ -110,39 +129,86 @@ class RegistrySource:
                     exc.args = (exc.message,)
                 raise
 
-    def _load(self, client: RegistryClient, ref: ImageReference, events: LoadEvents) -> LoadedImage:
-        digest = ref.digest or client.head_manifest(ref.reference)
-        top = client.get_manifest(str(digest) if digest else ref.reference, digest)
+    def _metadata(self, client: RegistryClient, reference: str, label: str) -> _Metadata:
+        """The manifest (the platform's, from an index) and config of a tag or digest."""
+        digest = Digest.parse(reference) if Digest.is_valid(reference) else None
+        digest = digest or client.head_manifest(reference)
+        top = client.get_manifest(str(digest) if digest else reference, digest)
         single = top.media_type not in INDEX_TYPES
         if single:
             desc = Descriptor(top.media_type, top.digest, len(top.data), None, {})
-            manifest = parse_json(top.data, f"{self.label}: manifest {top.digest}")
+            manifest = parse_json(top.data, f"{label}: manifest {top.digest}")
             if not isinstance(manifest, dict):
-                raise ManifestError(f"{self.label}: manifest {top.digest} is not a JSON object")
+                raise ManifestError(f"{label}: manifest {top.digest} is not a JSON object")
         else:
 
             def fetch(wanted: Descriptor) -> bytes:
                 return client.get_manifest(str(wanted.digest), wanted.digest).data
 
-            index_doc = parse_json(top.data, f"{self.label}: index {top.digest}")
+            index_doc = parse_json(top.data, f"{label}: index {top.digest}")
             desc, manifest, _ = select_manifest(
-                index_doc, fetch, self.label, ref=None, platform=self.platform
+                index_doc, fetch, label, ref=None, platform=self.platform
             )
-        config_desc, layer_descs = layer_descriptors(manifest, self.label)
+        config_desc, layer_descs = layer_descriptors(manifest, label)
         config_what = f"config {config_desc.digest}"
         config_bytes = client.get_blob(config_desc.digest, limit=MAX_CONFIG, what=config_what)
-        config = parse_config(config_bytes, f"{self.label}: {config_what}")
+        config = parse_config(config_bytes, f"{label}: {config_what}")
         wanted = self.platform
         if single and wanted and config.platform and not wanted.matches(config.platform):
             raise PlatformNotFound(
-                f"{self.label}: no image for platform {self.platform} "
-                f"(available: {config.platform})"
+                f"{label}: no image for platform {self.platform} (available: {config.platform})"
             )
         if len(config.diff_ids) != len(layer_descs):
             raise ManifestError(
-                f"{self.label}: config lists {len(config.diff_ids)} diff_ids but the manifest "
+                f"{label}: config lists {len(config.diff_ids)} diff_ids but the manifest "
                 f"{len(layer_descs)} layers"
             )
+        return _Metadata(top.digest, desc, config_desc, layer_descs, config)
+
+    def chain(self) -> OtherImage:
+        """Only the image's layer chain: manifest and config, no layer blob."""
+        ref = parse_reference(self.reference, self.label)
+        with RegistryClient(
+            ref,
+            label=self.label,
+            credential=self.credential(ref),
+            tls_verify=self.tls_verify,
+            options=self.options,
+        ) as client:
+            found = self._metadata(client, str(ref.digest or ref.reference), self.label)
+        return OtherImage(self.label, found.config.diff_ids)
+
+    def _other_tags(self, client: RegistryClient, ref: ImageReference, top: Digest) -> _Others:
+        """Up to `compare_tags` other tags of the repository, each as a layer chain.
+
+        A tag that cannot be read (another platform only, a schema 1 manifest, …) is
+        left out with a warning. Tags pointing at this very image are not "other" images.
+        """
+        others: list[OtherImage] = []
+        notes: list[str] = []
+        try:
+            tags = client.tags(self.compare_tags + 1)
+        except InspectorError as exc:
+            return (), (f"--compare-tags: cannot list the tags ({exc.message})",)
+        for tag in [t for t in tags if t != ref.tag][: self.compare_tags]:
+            name = ImageReference(ref.registry, ref.repository, tag).familiar
+            try:
+                found = self._metadata(client, tag, name)
+            except InspectorError as exc:
+                notes.append(f"--compare-tags: {tag} left out ({exc.message})")
+                continue
+            if found.top != top:
+                others.append(OtherImage(name, found.config.diff_ids))
+        return tuple(others), tuple(notes)
+
+    def _load(self, client: RegistryClient, ref: ImageReference, events: LoadEvents) -> LoadedImage:
+        found = self._metadata(client, str(ref.digest or ref.reference), self.label)
+        desc, config_desc, layer_descs, config = (
+            found.desc,
+            found.config_desc,
+            found.layer_descs,
+            found.config,
+        )
         for layer in layer_descs:
             if layer.digest.algorithm != "sha256":
                 raise ManifestError(
@@ -179,7 +245,10 @@ class RegistrySource:
         indexes = tuple(done[jobs[layer.digest].number] for layer in layer_descs)
         warnings = tuple(f"layer {i}: {w}" for i, ix in enumerate(indexes) for w in ix.warnings)
         notes = tuple(f"credentials: {note}" for note in self.notes)
-        return LoadedImage(image, indexes, notes + warnings)
+        others, skipped = (
+            self._other_tags(client, ref, found.top) if self.compare_tags else ((), ())
+        )
+        return LoadedImage(image, indexes, notes + skipped + warnings, others)
 
     # --- layers ------------------------------------------------------------------------
     def _index_all(
