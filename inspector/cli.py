@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Look inside a container image: every layer's changes, the bytes it "
         "wastes, and a CI verdict.",
         epilog="IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archive:PATH[:REF], "
-        "docker-daemon:NAME, a path to an archive (- for standard input), an OCI layout "
+        "docker-daemon:NAME, podman:NAME, docker://REF, a path to an archive (- for standard "
+        "input), an OCI layout "
         "directory, an engine image name, or 'demo' for the built-in demo image. "
         "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error.",
     )
