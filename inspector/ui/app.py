@@ -18,12 +18,15 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import get_current_worker
 
+from inspector import contents
+from inspector.errors import InspectorError
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree, Node
 from inspector.ui.loading import Loader, load_into
 from inspector.ui.messages import LoadFailed
-from inspector.ui.screens.contents import ContentReader, ContentsScreen
+from inspector.ui.screens.contents import ContentsScreen
 from inspector.ui.screens.error import ErrorScreen
+from inspector.ui.screens.extract import ExtractScreen
 from inspector.ui.screens.help import HelpScreen
 from inspector.ui.screens.main import MainScreen
 from inspector.ui.widgets.file_tree import FileTreeView
@@ -43,6 +46,8 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Toggle attributes", "screen.tree_action('toggle_attributes')", "Permission, UID:GID, size"),
     ("Sort by name/size", "screen.tree_action('toggle_sort')", "The tree's sort order"),
     ("Collapse/expand all", "screen.tree_action('toggle_all')", "Every directory"),
+    ("View file", "screen.tree_action('view_file')", "The file under the cursor"),
+    ("Extract", "screen.tree_action('extract')", "The file or directory under the cursor"),
     ("Wasted space", "screen.show_tab('tab-wasted')", "Files stored but never visible"),
     ("Image details", "screen.show_tab('tab-image')", "Totals, score and config"),
     ("Layer details", "screen.show_tab('tab-layer')", "Digests, sizes and command"),
@@ -79,17 +84,10 @@ class InspectorApp(App[int]):
         Binding("question_mark,f1", "help", "Help", key_display="?"),
     ]
 
-    def __init__(
-        self,
-        load: Loader,
-        label: str,
-        *,
-        contents: ContentReader | None = None,
-    ) -> None:
+    def __init__(self, load: Loader, label: str) -> None:
         super().__init__()
         self.load = load
         self.label = label
-        self.contents = contents
         self.files = FileTree()
         self.failure: str | None = None
         self.loaded: LoadedImage | None = None
@@ -126,22 +124,51 @@ class InspectorApp(App[int]):
         self.open_contents(message.node, message.layer, message.extract)
 
     def open_contents(self, node: Node, layer: int, extract: bool) -> None:
-        """The hook for file contents: needs a core API to re-read one path of a layer."""
-        if self.contents is None or extract or node.is_dir:
-            what = "Extracting files" if extract else "Viewing file contents"
-            self.notify(
-                f"{what} needs a core API that re-reads one file of a layer; "
-                "it is not available yet.",
-                title="Not available yet",
-                severity="warning",
-            )
+        """View a file (read in a worker), or ask where to extract a file or directory."""
+        if self.loaded is None:
+            self.notify("The image is still loading.", severity="warning")
             return
+        if extract:
+            default = contents.default_destination(node.path)
+
+            def chosen(destination: str | None) -> None:
+                if destination:
+                    self.extract_path(node.path, layer, destination)
+
+            self.push_screen(ExtractScreen(node.path, layer, default), chosen)
+        elif node.is_dir:
+            self.notify(f"/{node.path} is a directory: x extracts it.")
+        else:
+            self.read_file(node.path, layer)
+
+    @work(thread=True, group="contents", exit_on_error=False)
+    def read_file(self, path: str, layer: int) -> None:
+        loaded = self.loaded
+        assert loaded is not None
         try:
-            data = self.contents(layer, node.path)
+            found = contents.read_file(loaded, path, layer)
         except Exception as exc:
-            self.notify(f"Cannot read /{node.path}: {exc}", severity="error")
+            self.call_from_thread(self._failed, f"Cannot read /{path}", exc)
             return
-        self.push_screen(ContentsScreen(node.path, layer, data))
+        self.call_from_thread(self.push_screen, ContentsScreen(found))
+
+    @work(thread=True, group="contents", exit_on_error=False)
+    def extract_path(self, path: str, layer: int, destination: str) -> None:
+        loaded = self.loaded
+        assert loaded is not None
+        try:
+            result = contents.extract(loaded, path, layer, destination)
+        except Exception as exc:
+            self.call_from_thread(self._failed, f"Cannot extract /{path}", exc)
+            return
+        notes = f" Skipped: {'; '.join(result.notes[:3])}" if result.notes else ""
+        self.call_from_thread(
+            self.notify, f"/{path}: {result.summary()}.{notes}", title="Extracted"
+        )
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        text = exc.message if isinstance(exc, InspectorError) else f"{type(exc).__name__}: {exc}"
+        self.notify(text, title=what, severity="error")
 
 
 def app_for(args: argparse.Namespace) -> InspectorApp:

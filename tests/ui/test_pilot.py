@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
 import threading
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -15,9 +18,11 @@ from inspector.changes import ChangeKind
 from inspector.errors import SourceNotFound
 from inspector.indexer import LayerIndex
 from inspector.source import LoadedImage, LoadEvents
+from inspector.sources.archive import ArchiveSource
 from inspector.ui.app import InspectorApp
 from inspector.ui.screens.contents import ContentsScreen
 from inspector.ui.screens.error import ErrorScreen
+from inspector.ui.screens.extract import ExtractScreen
 from inspector.ui.screens.help import HelpScreen
 from inspector.ui.screens.main import MainScreen
 from inspector.ui.widgets.details import FileDetails, LayerDetails
@@ -448,41 +453,128 @@ def test_clicks_select_and_toggle_directories() -> None:
     run(demo_app(), scenario)
 
 
-def test_viewing_and_extracting_are_deferred_hooks() -> None:
+def notifications(app: InspectorApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def test_enter_on_a_file_shows_its_text_as_stored() -> None:
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         await to_tree(pilot)
         await reveal(app, pilot, "etc/os-release")
-        await pilot.press("v")
-        await pilot.press("ctrl+e")
-        await pilot.pause()
-        messages = [n.message for n in app._notifications]
-        assert any("not available yet" in m for m in messages)
-        assert any(m.startswith("Extracting") for m in messages)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContentsScreen)
+        assert screen.text == 'NAME="Demo Linux"\nVERSION_ID="1"\n'
+        assert screen.contents.layer == 0
+        await pilot.press("q")  # closes the viewer, not the app
+        assert isinstance(app.screen, MainScreen)
 
     run(demo_app(), scenario)
 
 
-def test_a_content_reader_opens_the_viewer() -> None:
-    seen: list[tuple[int, str]] = []
+def test_v_shows_the_version_of_the_layer_under_the_cursor() -> None:
+    """The demo's last layer rewrites /app/config.yaml: each layer shows its own bytes."""
 
-    def reader(layer: int, path: str) -> bytes:
-        seen.append((layer, path))
-        return b'NAME="Demo Linux"\n' if path.endswith("release") else bytes(range(256))
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        shown: list[str] = []
+        for layer in (DEMO_LAYERS - 1, 3):
+            main(app).layer_stack.move_cursor(layer)
+            await pilot.pause()
+            await to_tree(pilot)
+            await reveal(app, pilot, "app/config.yaml")
+            await pilot.press("v")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ContentsScreen)
+            shown.append(screen.text)
+            await pilot.press("escape")
+            await pilot.press("shift+tab")
+        assert "log_level: info" in shown[0]
+        assert "log_level: debug" in shown[1]
+
+    run(demo_app(), scenario)
+
+
+def test_a_binary_is_shown_as_hex_with_its_type() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await to_tree(pilot)
+        await reveal(app, pilot, "bin/busybox")
+        await pilot.press("v")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContentsScreen)
+        first = screen.text.splitlines()[0]
+        data = screen.contents.data
+        assert first.startswith("00000000  " + " ".join(f"{b:02x}" for b in data[:8]))
+        assert screen.contents.size == 1_100_000
+        subtitle = str(screen.query_one("#contents-dialog").border_subtitle)
+        assert subtitle.startswith("data · ")
+
+    run(demo_app(), scenario)
+
+
+def test_x_extracts_a_directory_to_the_path_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        main(app).layer_stack.move_cursor(3)  # COPY . /app
+        await pilot.pause()
+        await to_tree(pilot)
+        await reveal(app, pilot, "app/src")
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ExtractScreen)
+        field = app.screen.query_one(Input)
+        assert field.value == os.path.join(".", "src")
+        field.value = "out/src"
+        await pilot.press("enter")  # out/ does not exist: refused
+        await settle(pilot)
+        assert any("does not exist" in m for m in notifications(app))
+        (tmp_path / "out").mkdir()
+        await pilot.press("x")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "out/src"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any(m.startswith("/app/src: 1 file") for m in notifications(app))
+
+    run(demo_app(), scenario)
+    assert (tmp_path / "out" / "src" / "main.py").read_bytes().startswith(b"print line 0\n")
+
+
+def test_escape_cancels_an_extraction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await to_tree(pilot)
+        await reveal(app, pilot, "etc/os-release")
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExtractScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+
+    run(demo_app(), scenario)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_source_that_cannot_read_again_says_why() -> None:
+    def loader(events: LoadEvents) -> LoadedImage:
+        return ArchiveSource(None, "demo", stream=io.BytesIO(demo_bytes())).load(events)
 
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         await to_tree(pilot)
         await reveal(app, pilot, "etc/os-release")
         await pilot.press("v")
-        assert isinstance(app.screen, ContentsScreen)
-        await pilot.press("escape")
-        await reveal(app, pilot, "bin/busybox")
-        await pilot.press("v")
-        assert isinstance(app.screen, ContentsScreen)
-        await pilot.press("q")  # closes the viewer, not the app
+        await settle(pilot)
         assert isinstance(app.screen, MainScreen)
+        assert any("save it to a file" in m for m in notifications(app))
 
-    run(demo_app(contents=reader), scenario)
-    assert seen == [(0, "etc/os-release"), (0, "bin/busybox")]
+    run(InspectorApp(loader, "demo"), scenario)
 
 
 # --- the filter -------------------------------------------------------------------------------

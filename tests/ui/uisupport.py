@@ -15,7 +15,6 @@ from inspector.demo import build_demo
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 from inspector.ui.app import InspectorApp
-from inspector.ui.screens.contents import ContentReader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "dive"
@@ -28,11 +27,15 @@ def demo_bytes() -> bytes:
 
 
 def demo_loader(events: LoadEvents) -> LoadedImage:
-    return ArchiveSource(None, "demo", stream=io.BytesIO(demo_bytes())).load(events)
+    data = demo_bytes()
+    source = ArchiveSource(
+        None, "demo", stream=io.BytesIO(data), reopen_file=lambda: io.BytesIO(data)
+    )
+    return source.load(events)
 
 
-def demo_app(contents: ContentReader | None = None) -> InspectorApp:
-    return InspectorApp(demo_loader, "demo", contents=contents)
+def demo_app() -> InspectorApp:
+    return InspectorApp(demo_loader, "demo")
 
 
 def dive_app() -> InspectorApp:

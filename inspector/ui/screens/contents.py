@@ -1,12 +1,12 @@
 """ContentsScreen: one file as a layer stored it (text highlighted, binaries as hex).
 
-The core cannot re-read one file of a layer yet, so the app only opens this screen when
-it was given a `ContentReader`; otherwise it says the feature is not available.
+The app reads the file in a worker (`inspector.contents.read_file`) and opens this screen
+with the result; nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -16,16 +16,16 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-MAX_BYTES = 1 << 20
+from inspector import formatting
+from inspector.changes import EntryType
+from inspector.contents import FileContents
+from inspector.filetype import describe, is_text
+
+TEXT_LIMIT = 1 << 20  # characters of text highlighted at most
+HEX_LIMIT = 64 * 1024  # bytes of a binary shown as hex
 
 
-class ContentReader(Protocol):
-    """The hook for the core re-read API: the bytes of `path` as layer `layer` stored it."""
-
-    def __call__(self, layer: int, path: str) -> bytes: ...
-
-
-def hex_dump(data: bytes, limit: int = 64 * 1024) -> str:
+def hex_dump(data: bytes, limit: int = HEX_LIMIT) -> str:
     lines = []
     for offset in range(0, min(len(data), limit), 16):
         chunk = data[offset : offset + 16]
@@ -33,36 +33,59 @@ def hex_dump(data: bytes, limit: int = 64 * 1024) -> str:
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f"{offset:08x}  {hexes:<47}  {text}")
     if len(data) > limit:
-        lines.append(f"… {len(data) - limit:,} more bytes")
+        lines.append(f"… {len(data) - limit:,} more bytes read, not shown")
     return "\n".join(lines)
 
 
-def is_text(data: bytes) -> bool:
-    if b"\x00" in data[:8192]:
-        return False
-    try:
-        data[:8192].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start > 8180  # a character cut at the sample's end
-    return True
+def kind_of(contents: FileContents) -> str:
+    """What the viewer says the file is: `ELF 64-bit executable x86-64`, `text`, …"""
+    entry = contents.entry
+    if entry.type is EntryType.SYMLINK:
+        return f"symbolic link to {entry.link}"
+    if entry.type not in (EntryType.FILE, EntryType.HARDLINK):
+        return str(entry.type)
+    return describe(contents.data)
+
+
+def subtitle(contents: FileContents) -> str:
+    parts = [kind_of(contents)]
+    if contents.entry.type in (EntryType.FILE, EntryType.HARDLINK):
+        parts.append(formatting.size(contents.size))
+        if contents.entry.type is EntryType.HARDLINK:
+            parts.append(f"hard link to /{contents.entry.link}")
+        if contents.truncated:
+            parts.append(f"first {formatting.size(len(contents.data))} read")
+    parts.append("Esc closes")
+    return " · ".join(parts)
 
 
 class ContentsScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
 
-    def __init__(self, path: str, layer: int, data: bytes) -> None:
+    def __init__(self, contents: FileContents) -> None:
         super().__init__()
-        self.path = path
-        self.layer_no = layer
-        self.data = data[:MAX_BYTES]
+        self.contents = contents
+
+    @property
+    def text(self) -> str:
+        """What the screen shows, as plain text (the body)."""
+        data = self.contents.data
+        if self.contents.entry.type not in (EntryType.FILE, EntryType.HARDLINK):
+            return kind_of(self.contents)
+        if is_text(data):
+            return data[:TEXT_LIMIT].decode("utf-8", errors="replace")
+        return hex_dump(data)
 
     def compose(self) -> ComposeResult:
+        contents = self.contents
         with VerticalScroll(id="contents-dialog") as dialog:
-            dialog.border_title = f"/{self.path} (layer {self.layer_no})"
-            dialog.border_subtitle = "Esc closes"
-            if is_text(self.data):
-                text = self.data.decode("utf-8", errors="replace")
-                lexer = Syntax.guess_lexer(self.path, text)
+            dialog.border_title = f"/{contents.path} (layer {contents.layer})"
+            dialog.border_subtitle = subtitle(contents)
+            text = self.text
+            if contents.entry.type in (EntryType.FILE, EntryType.HARDLINK) and is_text(
+                contents.data
+            ):
+                lexer = Syntax.guess_lexer(contents.path, text)
                 yield Static(Syntax(text, lexer, line_numbers=True, word_wrap=False))
             else:
-                yield Static(Text(hex_dump(self.data)))
+                yield Static(Text(text))

@@ -49,8 +49,8 @@ class FileTreeView(RowList):
         Binding("ctrl+o", "toggle_sort", "Sort"),
         Binding("n", "next_match", "Next match", show=False),
         Binding("N", "previous_match", "Prev match", show=False),
-        Binding("v", "view_file", "View", show=False),
-        Binding("ctrl+e", "extract", "Extract", show=False),
+        Binding("v", "view_file", "View"),
+        Binding("x,ctrl+e", "extract", "Extract", key_display="x"),
     ]
 
     @dataclass
@@ -189,9 +189,12 @@ class FileTreeView(RowList):
             self.toggle(row.node.path)
 
     def activate(self, index: int) -> None:
+        """Enter (or a second click): open or close a directory, view a file."""
         row = self.rows[index]
         if row.node.is_dir:
             self.toggle(row.node.path)
+        else:
+            self.post_message(self.ContentsRequested(row.node, row.node.layer, False))
 
     def action_toggle_all(self) -> None:
         """Collapse everything if anything is open, else expand every directory."""
@@ -255,9 +258,15 @@ class FileTreeView(RowList):
             self.post_message(self.ContentsRequested(row.node, row.node.layer, False))
 
     def action_extract(self) -> None:
+        """A file as the layer that stored it; a directory as the view's file system."""
         row = self.current()
-        if row is not None:
-            self.post_message(self.ContentsRequested(row.node, row.node.layer, True))
+        if row is None:
+            return
+        node = row.node
+        layer = node.layer
+        if node.is_dir:
+            layer = self.state.lo if node.kind is ChangeKind.REMOVED else self.state.hi
+        self.post_message(self.ContentsRequested(node, layer, True))
 
     def reveal(self, path: str) -> bool:
         """Open the directories above `path` and put the cursor on it."""

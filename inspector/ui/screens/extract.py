@@ -1,0 +1,39 @@
+"""ExtractScreen: ask where to write a file or directory of the image (Enter, or Esc)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class ExtractScreen(ModalScreen[str | None]):
+    """Dismisses with the destination typed, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, path: str, layer: int, default: str) -> None:
+        super().__init__()
+        self.path = path
+        self.layer_no = layer
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="extract-dialog") as dialog:
+            dialog.border_title = f"Extract /{self.path} (layer {self.layer_no})"
+            dialog.border_subtitle = "Enter extracts · Esc cancels"
+            yield Static("Write it to (a new path; an existing one is never overwritten):")
+            yield Input(self.default, id="extract-destination", select_on_focus=False)
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        destination = event.value.strip()
+        self.dismiss(destination or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
