@@ -18,7 +18,7 @@ peak RSS is the child's own):
   (page cache warm), read and discarded: one thread, and the blobs spread over 2 threads
   (inspector fetches layers in parallel).
 
-    /tmp/venv/bin/python benchmarks/registry.py            # 100,000 files, 5 repetitions
+    /tmp/venv/bin/python benchmarks/registry_pull.py            # 100,000 files, 5 repetitions
 """
 
 from __future__ import annotations
