@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 
 
-@dataclass(frozen=True, slots=True)
-class WastedFile:
-    """A stored regular file the final file system never shows."""
+class WastedFile(NamedTuple):
+    """A stored regular file the final file system never shows (a NamedTuple: an image
+    can have tens of thousands, and a cached result rebuilds them at C speed)."""
 
     path: str
     size: int
@@ -81,7 +82,7 @@ class ExactWaste:
 class Analysis:
     image: Image
     layers: tuple[LayerStats, ...]
-    changes: tuple[LayerChanges, ...]
+    changes: Sequence[LayerChanges]  # a tuple, or results.StoredChanges (decoded lazily)
     exact: ExactWaste
     warnings: tuple[str, ...]
     final_paths: int

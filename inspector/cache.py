@@ -1,28 +1,38 @@
-"""A content-addressed cache of layer indexes on disk, keyed by diff_id.
+"""A content-addressed cache of layer indexes (keyed by diff_id) and analysis results.
 
 Layout under the cache root (`INSPECTOR_CACHE_DIR`, else the user cache directory):
 
-    v2/layers/<diff_id hex>      one LayerIndex: magic, xxh3 checksum, marshal payload
-    v2/hints/<hex>               "<diff_id> <blob digest> <size> <compression>": a blob
+    v3/layers/<diff_id hex>      one LayerIndex: magic, xxh3 checksum, marshal payload
+    v3/hints/<hex>               "<diff_id> <blob digest> <size> <compression>": a blob
                                  digest or a
                                  64-hex name seen in an archive, mapped to its layer
+    v3/results/<key hex>         one analysis result (inspector/results.py): magic, xxh3
+                                 checksum, payload; the key hashes everything it depends on
 
 Writes are atomic (temporary file + rename), so concurrent runs and interruptions never
 leave a half-written entry that a reader could see. A entry that fails its checksum or
 does not parse is deleted and treated as a miss. A format change bumps the directory
 version, which leaves old entries unread (`inspector cache clear` removes them). The total
 size is bounded; the least recently used entries go first.
+
+A layer entry is stored column by column (paths, types, sizes, ... of all entries) and
+decoded in two steps: the small header (digests, sizes, warnings) at once, the entries
+only when something first reads them (`LazyLayerIndex`). A run whose analysis result is
+cached (`--text`, `--ci`, `--json --no-file-lists`) never decodes them at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import marshal
 import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import xxhash
@@ -31,11 +41,15 @@ from inspector.changes import EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.indexer import LayerIndex
 
-VERSION = "v2"
-MAGIC = b"INSPIDX1"
+VERSION = "v3"
+MAGIC = b"INSPIDX2"
+RESULT_MAGIC = b"INSPRES1"
 DEFAULT_MAX_BYTES = 2 << 30
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_TYPES = {t.value: t for t in EntryType}
+_HEXKEY = re.compile(r"[0-9a-f]{16,128}")
+_TYPE_LIST = list(EntryType)
+_TYPE_CODE = {t: i for i, t in enumerate(_TYPE_LIST)}
+_new_tuple = tuple.__new__
 
 
 def default_root() -> str:
@@ -59,24 +73,47 @@ class CacheInfo:
     entries: int
     bytes: int
     max_bytes: int
+    results: int = 0
 
 
-def _pack(entry: FileEntry) -> tuple[object, ...]:
-    return (entry.path, entry.type.value, entry.size, entry.mode, entry.uid, entry.gid,
-            entry.mtime, entry.link, entry.digest)  # fmt: skip
+def _columns(entries: Iterable[FileEntry]) -> tuple[Any, ...]:
+    """Entries as columns: marshal writes (and reads) flat lists much faster than rows."""
+    rows = list(entries)
+    code = _TYPE_CODE
+    return (
+        [e[0] for e in rows],
+        bytes([code[e[1]] for e in rows]),
+        [e[2] for e in rows],
+        [e[3] for e in rows],
+        [e[4] for e in rows],
+        [e[5] for e in rows],
+        [e[6] for e in rows],
+        [e[7] for e in rows],
+        [e[8] for e in rows],
+    )
 
 
-def _unpack(row: tuple[Any, ...]) -> FileEntry:
-    return FileEntry(row[0], _TYPES[row[1]], *row[2:])
+def _entries(columns: Any) -> list[FileEntry]:
+    """The entries back from `_columns`, built at C speed (no Python call per entry)."""
+    paths, types, sizes, modes, uids, gids, mtimes, links, digests = columns
+    kinds = map(_TYPE_LIST.__getitem__, types)
+    rows = zip(paths, kinds, sizes, modes, uids, gids, mtimes, links, digests, strict=True)
+    return list(map(_new_tuple, repeat(FileEntry), rows))
 
 
 def encode(index: LayerIndex) -> bytes:
+    body = marshal.dumps(
+        (
+            _columns(index.entries.values()),
+            list(index.whiteouts),
+            _columns(index.whiteouts.values()),
+            list(index.opaque),
+            _columns(index.shadowed),
+            None if index.sequence is None else _columns(index.sequence),
+        )
+    )
     payload = marshal.dumps(
         (
-            [_pack(e) for e in index.entries.values()],
-            [(path, _pack(marker)) for path, marker in index.whiteouts.items()],
-            list(index.opaque),
-            [_pack(e) for e in index.shadowed],
             list(index.warnings),
             index.tar_bytes,
             str(index.digest) if index.digest else "",
@@ -84,14 +121,127 @@ def encode(index: LayerIndex) -> bytes:
             index.compressed_size,
             index.uncompressed_size,
             index.compression,
-            None if index.sequence is None else [_pack(e) for e in index.sequence],
+            body,
         )
     )
     return MAGIC + xxhash.xxh3_64_digest(payload) + payload
 
 
-def decode(data: bytes) -> LayerIndex:
-    """Parse an entry; ValueError for anything damaged."""
+def _decode_body(body: bytes) -> tuple[Any, ...]:
+    entries, whiteout_paths, whiteouts, opaque, shadowed, sequence = marshal.loads(body)
+    values = _entries(entries)
+    return (
+        dict(zip([e[0] for e in values], values, strict=True)),
+        dict(zip(whiteout_paths, _entries(whiteouts), strict=True)),
+        list(opaque),
+        _entries(shadowed),
+        None if sequence is None else _entries(sequence),
+    )
+
+
+_BODY = ("entries", "whiteouts", "opaque", "shadowed", "sequence")
+_HEADER = ("warnings", "tar_bytes", "digest", "diff_id", "compressed_size",
+           "uncompressed_size", "compression")  # fmt: skip
+_SLOTS = {name: LayerIndex.__dict__[name] for name in _BODY}
+
+
+def _lazy(name: str) -> Any:
+    slot = _SLOTS[name]
+
+    def get(self: LazyLayerIndex) -> Any:
+        try:
+            return slot.__get__(self, LayerIndex)
+        except AttributeError:
+            self.decode_body()
+            return slot.__get__(self, LayerIndex)
+
+    def set(self: LazyLayerIndex, value: Any) -> None:
+        slot.__set__(self, value)
+
+    return property(get, set)
+
+
+class LazyLayerIndex(LayerIndex):
+    """A LayerIndex from the cache whose entries are decoded on first access.
+
+    The header fields are set at once; `entries`, `whiteouts`, `opaque`, `shadowed` and
+    `sequence` are read from the stored payload the first time any of them is read (a
+    damaged payload raises there, but the whole entry was checksummed before).
+    """
+
+    __slots__ = ("_body",)
+    _body: bytes | None
+
+    entries = _lazy("entries")
+    whiteouts = _lazy("whiteouts")
+    opaque = _lazy("opaque")
+    shadowed = _lazy("shadowed")
+    sequence = _lazy("sequence")
+
+    def decode_body(self) -> None:
+        body = self._body
+        if body is None:
+            return
+        for name, value in zip(_BODY, _decode_body(body), strict=True):
+            _SLOTS[name].__set__(self, value)
+        self._body = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LayerIndex):
+            return NotImplemented
+        names = [f.name for f in dataclasses.fields(LayerIndex)]
+        return all(getattr(self, n) == getattr(other, n) for n in names)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def decoded(self) -> bool:
+        return self._body is None
+
+    def with_blob(self, digest: Digest, compressed_size: int, compression: str) -> LayerIndex:
+        """This layer as stored in another blob (another compression of the same tar)."""
+        copy = _blank()
+        for name in _HEADER:
+            object.__setattr__(copy, name, getattr(self, name))
+        if self._body is not None:
+            copy._body = self._body
+        else:
+            copy._body = None
+            for name in _BODY:
+                _SLOTS[name].__set__(copy, getattr(self, name))
+        copy.digest = digest
+        copy.compressed_size = compressed_size
+        copy.compression = compression
+        return copy
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+_OTHER_FIELDS: list[tuple[str, Callable[[], Any]]] = []
+for _field in dataclasses.fields(LayerIndex):  # fields added later: their defaults
+    if _field.name in _BODY or _field.name in _HEADER:
+        continue
+    if _field.default_factory is not dataclasses.MISSING:
+        _OTHER_FIELDS.append((_field.name, _field.default_factory))
+    else:
+        _OTHER_FIELDS.append((_field.name, _constant(_field.default)))
+
+
+def _blank() -> LazyLayerIndex:
+    index = LazyLayerIndex.__new__(LazyLayerIndex)
+    for name, default in _OTHER_FIELDS:
+        object.__setattr__(index, name, default())
+    return index
+
+
+def decode(data: bytes, *, lazy: bool = False) -> LayerIndex:
+    """Parse an entry; ValueError for anything damaged.
+
+    With `lazy`, the entries are decoded when first read (the checksum is still checked
+    now); otherwise at once.
+    """
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 8:
         raise ValueError("not a layer index entry")
     checksum = data[len(MAGIC) : len(MAGIC) + 8]
@@ -99,25 +249,40 @@ def decode(data: bytes) -> LayerIndex:
     if xxhash.xxh3_64_digest(payload) != checksum:
         raise ValueError("checksum mismatch")
     try:
-        (entries, whiteouts, opaque, shadowed, warnings, tar_bytes, digest, diff_id,
-         compressed, uncompressed, compression, sequence) = marshal.loads(payload)  # fmt: skip
-        index = LayerIndex(
-            entries={row[0]: _unpack(row) for row in entries},
-            whiteouts={path: _unpack(row) for path, row in whiteouts},
-            opaque=list(opaque),
-            shadowed=[_unpack(row) for row in shadowed],
-            warnings=list(warnings),
-            tar_bytes=int(tar_bytes),
-            digest=Digest.parse(digest) if digest else None,
-            diff_id=Digest.parse(diff_id) if diff_id else None,
-            compressed_size=int(compressed),
-            uncompressed_size=int(uncompressed),
-            compression=str(compression),
-            sequence=None if sequence is None else [_unpack(row) for row in sequence],
-        )
+        (warnings, tar_bytes, digest, diff_id, compressed, uncompressed, compression,
+         body) = marshal.loads(payload)  # fmt: skip
+        index = _blank()
+        index.warnings = list(warnings)
+        index.tar_bytes = int(tar_bytes)
+        index.digest = Digest.parse(digest) if digest else None
+        index.diff_id = Digest.parse(diff_id) if diff_id else None
+        index.compressed_size = int(compressed)
+        index.uncompressed_size = int(uncompressed)
+        index.compression = str(compression)
+        if not isinstance(body, bytes):
+            raise TypeError("no entries")
+        index._body = body
+        if not lazy:
+            index.decode_body()
     except Exception as exc:  # any malformed payload is a miss, never a crash
         raise ValueError(f"malformed entry ({exc})") from None
     return index
+
+
+def seal(payload: bytes) -> bytes:
+    """A result entry: magic, checksum, payload."""
+    return RESULT_MAGIC + xxhash.xxh3_64_digest(payload) + payload
+
+
+def unseal(data: bytes) -> bytes:
+    """The payload of a result entry; ValueError when it is damaged."""
+    head = len(RESULT_MAGIC) + 8
+    if not data.startswith(RESULT_MAGIC) or len(data) < head:
+        raise ValueError("not a result entry")
+    payload = data[head:]
+    if xxhash.xxh3_64_digest(payload) != data[len(RESULT_MAGIC) : head]:
+        raise ValueError("checksum mismatch")
+    return payload
 
 
 class LayerCache:
@@ -128,6 +293,7 @@ class LayerCache:
         self.max_bytes = max_bytes
         self._layers = os.path.join(root, VERSION, "layers")
         self._hints = os.path.join(root, VERSION, "hints")
+        self._results = os.path.join(root, VERSION, "results")
 
     @classmethod
     def default(cls) -> LayerCache:
@@ -135,22 +301,20 @@ class LayerCache:
 
     # --- entries -----------------------------------------------------------------
     def get(self, diff_id: Digest) -> LayerIndex | None:
+        """The cached index of a layer; its entries are decoded when first read."""
         path = os.path.join(self._layers, diff_id.hex)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
+        data = self._read(path)
+        if data is None:
             return None
         try:
-            index = decode(data)
+            index = decode(data, lazy=True)
         except ValueError:
             self._discard(path)
             return None
         if index.diff_id != diff_id:
             self._discard(path)
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # least recently used goes first
+        self._touch(path)
         return index
 
     def put(self, index: LayerIndex, *hints: str) -> None:
@@ -186,7 +350,42 @@ class LayerCache:
         index = self.get(diff_id)
         if index is None:
             return None
-        return replace(index, digest=raw, compressed_size=size, compression=compression)
+        if isinstance(index, LazyLayerIndex):
+            return index.with_blob(raw, size, compression)
+        return dataclasses.replace(
+            index, digest=raw, compressed_size=size, compression=compression
+        )  # pragma: no cover - get() always returns a LazyLayerIndex
+
+    # --- analysis results -------------------------------------------------------------
+    def get_result(self, key: str) -> bytes | None:
+        """The payload stored under `key` (a hex digest), or None; damage is a miss."""
+        if not _HEXKEY.fullmatch(key):
+            return None
+        path = os.path.join(self._results, key)
+        data = self._read(path)
+        if data is None:
+            return None
+        try:
+            payload = unseal(data)
+        except ValueError:
+            self._discard(path)
+            return None
+        self._touch(path)
+        return payload
+
+    def put_result(self, key: str, payload: bytes) -> None:
+        """Store a result payload under `key`; failures are silently skipped."""
+        if not _HEXKEY.fullmatch(key):
+            return
+        try:
+            self._write(os.path.join(self._results, key), seal(payload))
+            self._evict()
+        except OSError:
+            return
+
+    def forget_result(self, key: str) -> None:
+        if _HEXKEY.fullmatch(key):
+            self._discard(os.path.join(self._results, key))
 
     def forget_hint(self, hint: str) -> None:
         self._discard(os.path.join(self._hints, hint))
@@ -194,12 +393,14 @@ class LayerCache:
     # --- housekeeping -----------------------------------------------------------------
     def info(self) -> CacheInfo:
         entries = 0
+        results = 0
         total = 0
-        for directory in (self._layers, self._hints):
+        for directory in (self._layers, self._hints, self._results):
             for entry in _scan(directory):
                 total += entry.stat().st_size
                 entries += directory == self._layers
-        return CacheInfo(self.root, entries, total, self.max_bytes)
+                results += directory == self._results
+        return CacheInfo(self.root, entries, total, self.max_bytes, results)
 
     def clear(self) -> int:
         """Remove every entry (of every version); return the bytes freed."""
@@ -225,7 +426,11 @@ class LayerCache:
             raise
 
     def _evict(self) -> None:
-        files = [(e.stat().st_mtime, e.stat().st_size, e.path) for e in _scan(self._layers)]
+        files = [
+            (e.stat().st_mtime, e.stat().st_size, e.path)
+            for directory in (self._layers, self._results)
+            for e in _scan(directory)
+        ]
         total = sum(size for _, size, _ in files)
         if total <= self.max_bytes:
             return
@@ -234,6 +439,19 @@ class LayerCache:
             total -= size
             if total <= self.max_bytes:
                 break
+
+    @staticmethod
+    def _read(path: str) -> bytes | None:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    @staticmethod
+    def _touch(path: str) -> None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # least recently used goes first
 
     @staticmethod
     def _discard(path: str) -> None:

@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-cache",
         action="store_true",
-        help="neither read nor write the layer index cache (INSPECTOR_CACHE_DIR)",
+        help="neither read nor write the cache of layer indexes and results (INSPECTOR_CACHE_DIR)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return parser
@@ -331,7 +331,7 @@ def cache_command(argv: Sequence[str]) -> int:
         return EXIT_OK
     info = cache.info()
     sys.stdout.write(
-        f"path:    {info.path}\nlayers:  {info.entries}\n"
+        f"path:    {info.path}\nlayers:  {info.entries}\nresults: {info.results}\n"
         f"size:    {formatting.size(info.bytes)} of {formatting.size(info.max_bytes)}\n"
     )
     return EXIT_OK
@@ -429,12 +429,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         progress.close()
 
     from inspector import report
-    from inspector.analysis import analyse
-    from inspector.compat import dive_numbers, dive_view
+    from inspector.results import analyse_image
     from inspector.sharing import sharing
 
-    analysis = analyse(loaded.image, loaded.layers)
-    dive = dive_numbers(dive_view(loaded.image, loaded.layers))
+    analysis, dive = analyse_image(loaded.image, loaded.layers, layer_cache(args))
     shared = sharing(
         [info.diff_id for info in loaded.image.layers],
         [index.uncompressed_size for index in loaded.layers],

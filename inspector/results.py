@@ -1,0 +1,212 @@
+"""Analysis results cached by the layer stack they were computed from.
+
+The exact accounting (`analysis.analyse`) and dive's numbers (`compat.dive_numbers`)
+depend on nothing but the layer indexes, in order, and on which layers dive reads as
+empty (`LayerInfo.aliased`); a layer index depends on nothing but the layer's diff_id.
+So a result is stored in the layer cache (`LayerCache.put_result`) under
+
+    sha256("inspector-result", RESULT_FORMAT, the cache version, the package version,
+           a digest of the code that computes results, [(diff_id, aliased) per layer])
+
+and a second run of the same image, or of any image with the same layer stack, reads
+it back instead of stacking every layer again. Nothing from the image config is stored:
+the `Analysis.image` of a cached result is the image just loaded, so a new config
+(history, commands, labels) over the same layers shows its own values. The code digest
+makes an edited `analysis.py` or `compat.py` miss rather than return an old result.
+
+The per-path change kinds (`Analysis.changes`, which only tests and library callers read)
+are not stored; reading them from a cached result runs the analysis again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from collections.abc import Iterator, Sequence
+from itertools import repeat
+from typing import Any, overload
+
+from inspector import __version__
+from inspector import cache as cache_module
+from inspector.analysis import Analysis, ExactWaste, LayerChanges, LayerStats, WastedFile, analyse
+from inspector.cache import LayerCache
+from inspector.changes import Removal
+from inspector.compat import DiveNumbers, Inefficiency, dive_numbers, dive_view
+from inspector.indexer import LayerIndex
+from inspector.model import Image
+
+RESULT_FORMAT = 1
+_CODE = ("analysis.py", "compat.py", "indexer.py", "tarstream.py", "changes.py", "results.py")
+_REMOVALS = list(Removal)
+_REMOVAL_CODE = {r: i for i, r in enumerate(_REMOVALS)}
+_STATS = ("position", "added", "modified", "removed", "unchanged", "added_bytes",
+          "modified_bytes", "removed_bytes", "stored_bytes", "wasted_bytes", "contribution",
+          "cumulative")  # fmt: skip
+_new_tuple = tuple.__new__
+_code_digest: str | None = None
+
+
+def code_digest() -> str:
+    """A digest of the modules whose code decides a result (read once per process)."""
+    global _code_digest
+    if _code_digest is None:
+        digest = hashlib.sha256()
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in _CODE:
+            try:
+                with open(os.path.join(here, name), "rb") as handle:
+                    digest.update(handle.read())
+            except OSError:
+                digest.update(f"unreadable {name}".encode())
+        _code_digest = digest.hexdigest()
+    return _code_digest
+
+
+def result_key(image: Image, layers: Sequence[LayerIndex]) -> str | None:
+    """The cache key of this image's result; None when a layer index is not the layer the
+    image names (nothing is cached then)."""
+    if len(image.layers) != len(layers):
+        return None
+    digest = hashlib.sha256(
+        f"inspector-result {RESULT_FORMAT} {cache_module.VERSION} {__version__} "
+        f"{code_digest()}\n".encode()
+    )
+    for info, index in zip(image.layers, layers, strict=True):
+        if index.diff_id is None or index.diff_id != info.diff_id:
+            return None
+        digest.update(f"{info.diff_id} {int(info.aliased)}\n".encode())
+    return digest.hexdigest()
+
+
+def analyse_image(
+    image: Image, layers: Sequence[LayerIndex], cache: LayerCache | None
+) -> tuple[Analysis, DiveNumbers]:
+    """`analyse` and `dive_numbers` of the image, from the cache when it holds them."""
+    key = result_key(image, layers) if cache is not None else None
+    if cache is not None and key is not None:
+        payload = cache.get_result(key)
+        if payload is not None:
+            try:
+                return decode_result(payload, image, layers)
+            except ValueError:
+                cache.forget_result(key)
+    analysis = analyse(image, layers)
+    dive = dive_numbers(dive_view(image, layers))
+    if cache is not None and key is not None:
+        cache.put_result(key, encode_result(analysis, dive))
+    return analysis, dive
+
+
+# --- the payload ------------------------------------------------------------------------
+class RecomputedChanges(Sequence[LayerChanges]):
+    """`Analysis.changes` of a cached result: the per-path change kinds are not stored
+    (they would double the entry, and only tests and library callers read them), so the
+    first read runs the analysis again over the same layers."""
+
+    __slots__ = ("_changes", "_count", "_image", "_layers")
+
+    def __init__(self, image: Image, layers: Sequence[LayerIndex]) -> None:
+        self._image = image
+        self._layers = tuple(layers)
+        self._count = len(self._layers)
+        self._changes: Sequence[LayerChanges] | None = None
+
+    def _computed(self) -> Sequence[LayerChanges]:
+        if self._changes is None:
+            self._changes = analyse(self._image, self._layers).changes
+        return self._changes
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, item: int) -> LayerChanges: ...
+    @overload
+    def __getitem__(self, item: slice) -> Sequence[LayerChanges]: ...
+    def __getitem__(self, item: int | slice) -> LayerChanges | Sequence[LayerChanges]:
+        return self._computed()[item]
+
+    def __iter__(self) -> Iterator[LayerChanges]:
+        return iter(self._computed())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._computed())
+
+
+def encode_result(analysis: Analysis, dive: DiveNumbers) -> bytes:
+    exact = analysis.exact
+    wasted = exact.wasted_files
+    removal = _REMOVAL_CODE
+    ineff = dive.inefficiencies
+    return marshal.dumps(
+        (
+            RESULT_FORMAT,
+            [tuple(getattr(s, name) for name in _STATS) for s in analysis.layers],
+            (exact.stored_bytes, exact.visible_bytes, exact.wasted_bytes, exact.user_stored_bytes),
+            (
+                [w.path for w in wasted],
+                [w.size for w in wasted],
+                [w.stored_in for w in wasted],
+                [w.hidden_by for w in wasted],
+                bytes([removal[w.how] for w in wasted]),
+            ),
+            list(analysis.warnings),
+            analysis.final_paths,
+            (
+                dive.size_bytes,
+                dive.user_size_bytes,
+                dive.wasted_bytes,
+                dive.efficiency,
+                dive.user_wasted_percent,
+            ),
+            ([i.path for i in ineff], [i.count for i in ineff], [i.cumulative_size for i in ineff]),
+            list(dive.layer_sizes),
+        )
+    )
+
+
+def decode_result(
+    payload: bytes, image: Image, layers: Sequence[LayerIndex]
+) -> tuple[Analysis, DiveNumbers]:
+    """The stored result, bound to `image`; ValueError for anything damaged."""
+    try:
+        (version, stats, exact, wasted, warnings, final_paths, dive, ineff,
+         layer_sizes) = marshal.loads(payload)  # fmt: skip
+        if version != RESULT_FORMAT:
+            raise ValueError(f"format {version}")
+        if len(stats) != len(image.layers) or len(layer_sizes) != len(image.layers):
+            raise ValueError("another number of layers")
+        paths, sizes, stored_in, hidden_by, hows = wasted
+        rows: Any = zip(
+            paths, sizes, stored_in, hidden_by, map(_REMOVALS.__getitem__, hows), strict=True
+        )
+        wasted_files = tuple(map(_new_tuple, repeat(WastedFile), rows))
+        ineff_paths, counts, cumulative = ineff
+        if not len(ineff_paths) == len(counts) == len(cumulative):
+            raise ValueError("inefficiency columns differ in length")
+        inefficiencies = tuple(map(Inefficiency, ineff_paths, counts, cumulative))
+        analysis = Analysis(
+            image,
+            tuple(LayerStats(*row) for row in stats),
+            RecomputedChanges(image, layers),
+            ExactWaste(exact[0], exact[1], exact[2], exact[3], wasted_files),
+            tuple(str(w) for w in warnings),
+            int(final_paths),
+        )
+        size, user, wasted_bytes, efficiency, user_wasted = dive
+        numbers = DiveNumbers(
+            size, user, wasted_bytes, efficiency, user_wasted, inefficiencies, tuple(layer_sizes)
+        )
+    except ValueError:
+        raise
+    except Exception as exc:  # any malformed payload is a miss, never a crash
+        raise ValueError(f"malformed result ({exc})") from None
+    return analysis, numbers
