@@ -443,7 +443,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"inspector: warning: {warning}\n")
 
     if args.json:
-        doc = report.document(
+        text = report.render(
             analysis,
             dive,
             loaded.layers,
@@ -451,7 +451,6 @@ def run(argv: Sequence[str] | None = None) -> int:
             shared=shared,
             file_lists=not args.no_file_lists,
         )
-        text = report.dumps(doc)
         if args.json == "-":
             sys.stdout.write(text)
         else:

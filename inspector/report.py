@@ -12,11 +12,12 @@ import json
 import math
 import os
 import tempfile
+import uuid
 from typing import Any
 
 from inspector import formatting
 from inspector.analysis import Analysis
-from inspector.compat import DiveNumbers, dive_view, file_list
+from inspector.compat import DiveNumbers, dive_view, file_list, file_list_json
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 from inspector.sharing import Sharing
@@ -168,6 +169,34 @@ def write_atomically(path: str, text: str) -> None:
 
 def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n"
+
+
+def render(
+    analysis: Analysis,
+    dive: DiveNumbers,
+    layers: tuple[LayerIndex, ...],
+    warnings: tuple[str, ...],
+    *,
+    shared: Sharing | None = None,
+    file_lists: bool = True,
+) -> str:
+    """`dumps(document(...))`, byte for byte, faster: each layer's fileList (most of the
+    document) is built as JSON text (`compat.file_list_json`) and spliced in where a
+    unique placeholder string was encoded."""
+    doc = document(analysis, dive, layers, warnings, shared=shared, file_lists=False)
+    if not file_lists:
+        return dumps(doc)
+    token = f"inspector-file-list-{uuid.uuid4().hex}-"
+    for position, layer in enumerate(doc["layer"]):
+        layer["fileList"] = f"{token}{position}"
+    pieces = dumps(doc).split(f'"{token}')
+    seen_by_dive = dive_view(analysis.image, layers)
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        number, _, rest = piece.partition('"')
+        out.append(file_list_json(seen_by_dive[int(number)]))
+        out.append(rest)
+    return "".join(out)
 
 
 def summary(

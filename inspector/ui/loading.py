@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from inspector.analysis import analyse
-from inspector.compat import dive_numbers, dive_view
+from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import InspectorError
 from inspector.indexer import LayerIndex
 from inspector.model import Image
+from inspector.results import analyse_image
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree
 from inspector.ui.messages import (
@@ -119,8 +119,11 @@ def load_into(
     tree: FileTree,
     post: Callable[[Message], object],
     cancelled: Callable[[], bool],
+    cache: LayerCache | None = None,
 ) -> LoadedImage | None:
-    """Load, grow `tree`, analyse; post every step. None when cancelled or failed."""
+    """Load, grow `tree`, analyse; post every step. None when cancelled or failed.
+
+    With `cache`, the analysis result comes from (and goes to) the result cache."""
     events = UiEvents(tree, post, cancelled)
     try:
         loaded = load(events)
@@ -129,9 +132,7 @@ def load_into(
         for info, index in zip(loaded.image.layers, loaded.layers, strict=False):
             events.indexed.setdefault(info.diff_id, index)
         events.grow(loaded.layers)
-        analysis = analyse(loaded.image, loaded.layers)
-        events.check()
-        dive = dive_numbers(dive_view(loaded.image, loaded.layers))
+        analysis, dive = analyse_image(loaded.image, loaded.layers, cache)
     except Cancelled:
         return None
     except InspectorError as exc:
