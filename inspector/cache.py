@@ -8,6 +8,7 @@ Layout under the cache root (`INSPECTOR_CACHE_DIR`, else the user cache director
                                  64-hex name seen in an archive, mapped to its layer
     v3/results/<key hex>         one analysis result (inspector/results.py): magic, xxh3
                                  checksum, payload; the key hashes everything it depends on
+    v3/filelists/<key hex>       one layer's dive fileList as JSON text (same framing)
 
 Writes are atomic (temporary file + rename), so concurrent runs and interruptions never
 leave a half-written entry that a reader could see. A entry that fails its checksum or
@@ -39,6 +40,7 @@ import xxhash
 
 from inspector.changes import EntryType, FileEntry
 from inspector.digest import Digest
+from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
 
 VERSION = "v3"
@@ -47,6 +49,7 @@ RESULT_MAGIC = b"INSPRES1"
 DEFAULT_MAX_BYTES = 2 << 30
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEXKEY = re.compile(r"[0-9a-f]{16,128}")
+_RESULT_KINDS = ("results", "filelists")
 _TYPE_LIST = list(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPE_LIST)}
 _new_tuple = tuple.__new__
@@ -127,6 +130,7 @@ def encode(index: LayerIndex) -> bytes:
     return MAGIC + xxhash.xxh3_64_digest(payload) + payload
 
 
+@gc_paused
 def _decode_body(body: bytes) -> tuple[Any, ...]:
     entries, whiteout_paths, whiteouts, opaque, shadowed, sequence = marshal.loads(body)
     values = _entries(entries)
@@ -294,6 +298,7 @@ class LayerCache:
         self._layers = os.path.join(root, VERSION, "layers")
         self._hints = os.path.join(root, VERSION, "hints")
         self._results = os.path.join(root, VERSION, "results")
+        self._file_lists = os.path.join(root, VERSION, "filelists")
 
     @classmethod
     def default(cls) -> LayerCache:
@@ -356,14 +361,13 @@ class LayerCache:
             index, digest=raw, compressed_size=size, compression=compression
         )  # pragma: no cover - get() always returns a LazyLayerIndex
 
-    # --- analysis results -------------------------------------------------------------
-    def get_result(self, key: str) -> bytes | None:
-        """The payload stored under `key` (a hex digest), or None; damage is a miss."""
-        if not _HEXKEY.fullmatch(key):
-            return None
-        path = os.path.join(self._results, key)
-        data = self._read(path)
-        if data is None:
+    # --- analysis results and rendered file lists -----------------------------------
+    def get_result(self, key: str, kind: str = "results") -> bytes | None:
+        """The payload stored under `key` (a hex digest), or None; damage is a miss.
+        `kind` is "results" (analysis results) or "filelists" (rendered file lists)."""
+        path = self._result_path(key, kind)
+        data = self._read(path) if path else None
+        if path is None or data is None:
             return None
         try:
             payload = unseal(data)
@@ -373,19 +377,26 @@ class LayerCache:
         self._touch(path)
         return payload
 
-    def put_result(self, key: str, payload: bytes) -> None:
-        """Store a result payload under `key`; failures are silently skipped."""
-        if not _HEXKEY.fullmatch(key):
+    def put_result(self, key: str, payload: bytes, kind: str = "results") -> None:
+        """Store a payload under `key`; failures are silently skipped."""
+        path = self._result_path(key, kind)
+        if path is None:
             return
         try:
-            self._write(os.path.join(self._results, key), seal(payload))
+            self._write(path, seal(payload))
             self._evict()
         except OSError:
             return
 
-    def forget_result(self, key: str) -> None:
-        if _HEXKEY.fullmatch(key):
-            self._discard(os.path.join(self._results, key))
+    def forget_result(self, key: str, kind: str = "results") -> None:
+        path = self._result_path(key, kind)
+        if path is not None:
+            self._discard(path)
+
+    def _result_path(self, key: str, kind: str) -> str | None:
+        if kind not in _RESULT_KINDS or not _HEXKEY.fullmatch(key):
+            return None
+        return os.path.join(self.root, VERSION, kind, key)
 
     def forget_hint(self, hint: str) -> None:
         self._discard(os.path.join(self._hints, hint))
@@ -395,7 +406,7 @@ class LayerCache:
         entries = 0
         results = 0
         total = 0
-        for directory in (self._layers, self._hints, self._results):
+        for directory in (self._layers, self._hints, self._results, self._file_lists):
             for entry in _scan(directory):
                 total += entry.stat().st_size
                 entries += directory == self._layers
@@ -428,7 +439,7 @@ class LayerCache:
     def _evict(self) -> None:
         files = [
             (e.stat().st_mtime, e.stat().st_size, e.path)
-            for directory in (self._layers, self._results)
+            for directory in (self._layers, self._results, self._file_lists)
             for e in _scan(directory)
         ]
         total = sum(size for _, size, _ in files)

@@ -429,10 +429,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         progress.close()
 
     from inspector import report
-    from inspector.results import analyse_image
+    from inspector.results import analyse_image, file_list_text
     from inspector.sharing import sharing
 
-    analysis, dive = analyse_image(loaded.image, loaded.layers, layer_cache(args))
+    cache = layer_cache(args)
+    analysis, dive = analyse_image(loaded.image, loaded.layers, cache)
     shared = sharing(
         [info.diff_id for info in loaded.image.layers],
         [index.uncompressed_size for index in loaded.layers],
@@ -450,6 +451,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             warnings,
             shared=shared,
             file_lists=not args.no_file_lists,
+            file_list_text=lambda index: file_list_text(index, cache),
         )
         if args.json == "-":
             sys.stdout.write(text)

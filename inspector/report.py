@@ -13,10 +13,12 @@ import math
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from inspector import formatting
 from inspector.analysis import Analysis
+from inspector.changes import Removal
 from inspector.compat import DiveNumbers, dive_view, file_list, file_list_json
 from inspector.indexer import LayerIndex
 from inspector.model import Image
@@ -63,6 +65,20 @@ def document(
     shared: Sharing | None = None,
     file_lists: bool = True,
 ) -> dict[str, Any]:
+    return _document(analysis, dive, layers, warnings, shared, file_lists=file_lists)
+
+
+def _document(
+    analysis: Analysis,
+    dive: DiveNumbers,
+    layers: tuple[LayerIndex, ...],
+    warnings: tuple[str, ...],
+    shared: Sharing | None,
+    *,
+    file_lists: bool,
+    lists: bool = True,
+) -> dict[str, Any]:
+    """The document; without `lists`, fileReference and wastedFiles are left empty."""
     image = analysis.image
     layer_docs = []
     seen_by_dive = dive_view(image, layers)
@@ -107,7 +123,7 @@ def document(
             "efficiencyScore": _number(dive.efficiency),
             "fileReference": [
                 {"count": i.count, "sizeBytes": i.cumulative_size, "file": i.path}
-                for i in dive.inefficiencies
+                for i in (dive.inefficiencies if lists else ())
             ],
             "userSizeBytes": dive.user_size_bytes,
             "userWastedPercent": _number(dive.user_wasted_percent),
@@ -137,7 +153,7 @@ def document(
                         "hiddenBy": w.hidden_by,
                         "how": str(w.how),
                     }
-                    for w in exact.wasted_files
+                    for w in (exact.wasted_files if lists else ())
                 ],
             },
         },
@@ -179,24 +195,66 @@ def render(
     *,
     shared: Sharing | None = None,
     file_lists: bool = True,
+    file_list_text: Callable[[LayerIndex], str] = file_list_json,
 ) -> str:
     """`dumps(document(...))`, byte for byte, faster: each layer's fileList (most of the
     document) is built as JSON text (`compat.file_list_json`) and spliced in where a
-    unique placeholder string was encoded."""
-    doc = document(analysis, dive, layers, warnings, shared=shared, file_lists=False)
-    if not file_lists:
-        return dumps(doc)
-    token = f"inspector-file-list-{uuid.uuid4().hex}-"
-    for position, layer in enumerate(doc["layer"]):
-        layer["fileList"] = f"{token}{position}"
+    unique placeholder string was encoded. `file_list_text` gives that text for a layer
+    (`results.file_list_text` takes it from the cache)."""
+    doc = _document(analysis, dive, layers, warnings, shared, file_lists=False, lists=False)
+    token = f"inspector-rendered-{uuid.uuid4().hex}-"
+    image = doc["image"]
+    image["fileReference"] = f"{token}R"
+    image["exact"]["wastedFiles"] = f"{token}W"
+    if file_lists:
+        for position, layer in enumerate(doc["layer"]):
+            layer["fileList"] = f"{token}{position}"
     pieces = dumps(doc).split(f'"{token}')
     seen_by_dive = dive_view(analysis.image, layers)
     out = [pieces[0]]
     for piece in pieces[1:]:
-        number, _, rest = piece.partition('"')
-        out.append(file_list_json(seen_by_dive[int(number)]))
+        name, _, rest = piece.partition('"')
+        if name == "R":
+            out.append(_file_references(dive))
+        elif name == "W":
+            out.append(_wasted_files(analysis))
+        else:
+            out.append(file_list_text(seen_by_dive[int(name)]))
         out.append(rest)
     return "".join(out)
+
+
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # as json.dumps
+
+
+def _file_references(dive: DiveNumbers) -> str:
+    enc = _encode_string
+    return (
+        "["
+        + ",".join(
+            [
+                f'{{"count":{i.count},"sizeBytes":{i.cumulative_size},"file":{enc(i.path)}}}'
+                for i in dive.inefficiencies
+            ]
+        )
+        + "]"
+    )
+
+
+def _wasted_files(analysis: Analysis) -> str:
+    enc = _encode_string
+    hows = {how: enc(str(how)) for how in Removal}
+    return (
+        "["
+        + ",".join(
+            [
+                f'{{"path":{enc("/" + w.path)},"bytes":{w.size},"storedIn":{w.stored_in},'
+                f'"hiddenBy":{w.hidden_by},"how":{hows[w.how]}}}'
+                for w in analysis.exact.wasted_files
+            ]
+        )
+        + "]"
+    )
 
 
 def summary(

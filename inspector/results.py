@@ -32,11 +32,12 @@ from inspector import cache as cache_module
 from inspector.analysis import Analysis, ExactWaste, LayerChanges, LayerStats, WastedFile, analyse
 from inspector.cache import LayerCache
 from inspector.changes import Removal
-from inspector.compat import DiveNumbers, Inefficiency, dive_numbers, dive_view
+from inspector.compat import DiveNumbers, Inefficiency, dive_numbers, dive_view, file_list_json
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 
 RESULT_FORMAT = 1
+FILE_LIST_FORMAT = 1
 _CODE = ("analysis.py", "compat.py", "indexer.py", "tarstream.py", "changes.py", "results.py")
 _REMOVALS = list(Removal)
 _REMOVAL_CODE = {r: i for i, r in enumerate(_REMOVALS)}
@@ -96,6 +97,32 @@ def analyse_image(
     if cache is not None and key is not None:
         cache.put_result(key, encode_result(analysis, dive))
     return analysis, dive
+
+
+def file_list_key(index: LayerIndex) -> str | None:
+    """The cache key of a layer's rendered fileList (None: not worth caching)."""
+    if index.diff_id is None:
+        return None  # a layer dive reads as empty: "[]"
+    return hashlib.sha256(
+        f"inspector-file-list {FILE_LIST_FORMAT} {cache_module.VERSION} {__version__} "
+        f"{code_digest()} {index.diff_id}".encode()
+    ).hexdigest()
+
+
+def file_list_text(index: LayerIndex, cache: LayerCache | None) -> str:
+    """`compat.file_list_json(index)`, from the cache when it holds it (a layer's file
+    list depends only on its diff_id; reading it back needs no layer entry decoded)."""
+    key = file_list_key(index) if cache is not None else None
+    if cache is not None and key is not None:
+        data = cache.get_result(key, "filelists")
+        if data is not None:
+            if data.startswith(b"[") and data.endswith(b"]") and data.isascii():
+                return data.decode("ascii")
+            cache.forget_result(key, "filelists")
+    text = file_list_json(index)
+    if cache is not None and key is not None:
+        cache.put_result(key, text.encode("ascii"), "filelists")
+    return text
 
 
 # --- the payload ------------------------------------------------------------------------

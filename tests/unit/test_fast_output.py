@@ -58,6 +58,8 @@ def test_render_is_dumps_of_document() -> None:
     image = replace(image, layers=infos)
     analysis = analyse(image, layers)
     dive = dive_numbers(dive_view(image, layers))
+    assert analysis.exact.wasted_files
+    assert dive.inefficiencies
     for lists in (True, False):
         expected = report.dumps(report.document(analysis, dive, layers, ("w",), file_lists=lists))
         assert report.render(analysis, dive, layers, ("w",), file_lists=lists) == expected

@@ -221,3 +221,26 @@ def test_nan_and_infinity_survive_the_cache(tmp_path: Path) -> None:
     _, cached = results.analyse_image(again.image, again.layers, store)
     assert math.isnan(fresh.user_wasted_percent) == math.isnan(cached.user_wasted_percent)
     assert cached.efficiency == fresh.efficiency
+
+
+def test_rendered_file_lists_are_cached_per_layer(tmp_path: Path) -> None:
+    from inspector.compat import file_list_json
+    from inspector.indexer import LayerIndex
+
+    store = LayerCache(str(tmp_path / "cache"))
+    loaded = _load(_write(tmp_path / "img.tar", build_image(BASE, CLEANUP)), store)
+    expected = [file_list_json(index) for index in loaded.layers]
+    assert [results.file_list_text(i, store) for i in loaded.layers] == expected
+    directory = tmp_path / "cache" / "v3" / "filelists"
+    entries = sorted(directory.iterdir())
+    assert len(entries) == 2
+
+    again = _load(tmp_path / "img.tar", store)
+    assert [results.file_list_text(i, store) for i in again.layers] == expected
+    assert not any(index.decoded for index in again.layers)  # type: ignore[attr-defined]
+
+    entries[0].write_bytes(entries[0].read_bytes()[:-3] + b"xyz")  # damaged: rebuilt
+    assert [results.file_list_text(i, store) for i in again.layers] == expected
+    assert results.file_list_text(LayerIndex(), store) == "[]"  # dive's empty layer
+    assert len(sorted(directory.iterdir())) == 2
+    assert results.file_list_text(loaded.layers[0], None) == expected[0]
