@@ -154,7 +154,7 @@ class Node(NamedTuple):
 
     @property
     def is_dir(self) -> bool:
-        return self.entry.type is EntryType.DIR
+        return self.entry.type is _DIR  # a module constant: `EntryType.DIR` is a slow lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +211,8 @@ class FileTree:
         self._cached_nodes = 0
         self._strings: dict[tuple[bool, bool], list[str]] = {}  # see _search_strings
         self._joined: dict[tuple[bool, bool], tuple[str, list[int]]] = {}  # _find_literal
+        # the last literal search: ((fold, names), strings searched), needle, hits
+        self._last_literal: tuple[tuple[tuple[bool, bool], int], str, list[int]] | None = None
         self._index: dict[str, int] = {}  # path -> position in _paths (its id)
         self._parent_ids: list[int] = []  # per id, the parent's id (-1: the root)
         self._present: OrderedDict[int, bytes] = OrderedDict()
@@ -300,12 +302,25 @@ class FileTree:
             return cached
         names = list(self._names.get(path, ()))
         nodes: list[Node] = []
+        append = nodes.append
         versions = self._versions
         make = self._make_node
+        new = tuple.__new__
+        unchanged, added = ChangeKind.UNCHANGED, ChangeKind.ADDED
         prefix = f"{path}/" if path else ""
         for name in names:
             child = prefix + name
             chain = versions[child]
+            if len(chain) == 1:
+                # the common case, one version: `_make_node` inlined (expand all builds 100,000)
+                v = chain[0]
+                entry = v.entry
+                if entry is None or v.layer > hi:
+                    continue  # absent on both sides
+                size = self.dir_size(child, hi) if entry.type is _DIR else entry.size
+                kind = unchanged if v.layer <= lo else added  # lo == hi implies the first
+                append(new(Node, (child, name, entry, kind, v.layer, size, v.implied)))
+                continue
             low = _at(chain, lo) if lo >= 0 else None
             if low is not None and low.entry is None:
                 low = None
@@ -319,7 +334,7 @@ class FileTree:
                 continue
             node = make(child, name, low, up, lo, hi)
             if node is not None:
-                nodes.append(node)
+                append(node)
         nodes.sort(key=_by_name)
         result = tuple(nodes)
         cache[key] = result
@@ -529,6 +544,26 @@ class FileTree:
         text, starts = joined
         if fold:
             needle = needle.lower()
+        last_search = self._last_literal
+        if (
+            last_search is not None
+            and last_search[0] == (key, len(strings))
+            and last_search[1] in needle
+        ):
+            # typing on: the new hits are among the last ones (one C-level pass over them)
+            before = last_search[2]
+            hits = list(
+                compress(before, map(operator.contains, map(strings.__getitem__, before),
+                                     repeat(needle)))
+            )  # fmt: skip
+            self._last_literal = ((key, len(strings)), needle, hits)
+            return hits
+        hits = self._find_joined(needle, text, starts)
+        self._last_literal = ((key, len(strings)), needle, hits)
+        return hits
+
+    @staticmethod
+    def _find_joined(needle: str, text: str, starts: list[int]) -> list[int]:
         found: list[int] = []
         find = text.find
         last = len(starts) - 1

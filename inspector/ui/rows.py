@@ -24,6 +24,8 @@ KINDS: tuple[ChangeKind, ...] = (
     ChangeKind.REMOVED,
     ChangeKind.UNCHANGED,
 )
+_DIR = EntryType.DIR  # module constants: enum member lookups are slow in hot loops
+_UNCHANGED = ChangeKind.UNCHANGED
 AUTO_EXPAND_LIMIT = 3000  # a filter opens the directories of at most this many matches
 
 
@@ -81,22 +83,32 @@ class TreeState:
 
 
 class Matches:
-    """A filter's matching paths (by id) and the directories above them."""
+    """A filter's matching paths (by id) and the directories above them.
+
+    Kept as sets of ids and of paths: `build_rows` asks per row, so membership must be a
+    plain set lookup (not an id lookup per question).
+    """
 
     def __init__(self, tree: FileTree, ids: Sequence[int]) -> None:
         self.tree = tree
         self.ids = frozenset(ids)
         self.dirs = tree.ancestor_ids(ids)
+        paths = tree.all_paths()
+        self.paths = frozenset(map(paths.__getitem__, self.ids))
+        above = {paths[i] for i in self.dirs if i >= 0}
+        if self.ids:
+            above.add("")  # the root is above every match
+        self.dir_paths = frozenset(above)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and self.tree.id_of(path) in self.ids
+        return path in self.paths
 
     def above(self, path: str) -> bool:
         """True if some match lies below directory `path`."""
-        return (not path and bool(self.ids)) or self.tree.id_of(path) in self.dirs
+        return path in self.dir_paths
 
     def directories(self) -> list[str]:
         paths = self.tree.all_paths()
@@ -104,20 +116,20 @@ class Matches:
 
 
 def display_kind(node: Node, masks: dict[str, int]) -> ChangeKind:
-    if node.kind is ChangeKind.UNCHANGED and node.is_dir and masks.get(node.path, 0):
+    if node.kind is _UNCHANGED and node.entry.type is _DIR and masks.get(node.path, 0):
         return ChangeKind.MODIFIED
     return node.kind
 
 
 def _visible(node: Node, state: TreeState, masks: dict[str, int], visible_bits: int) -> bool:
     matches = state.matches
-    if matches is not None and node.path not in matches:
-        return matches.above(node.path)  # a directory above a (kind-filtered) match
+    if matches is not None and node.path not in matches.paths:
+        return node.path in matches.dir_paths  # a directory above a (kind-filtered) match
     if not state.hidden:
         return True
     if node.kind not in state.hidden:
         return True
-    if not node.is_dir:
+    if node.entry.type is not _DIR:
         return False
     if masks.get(node.path, 0) & visible_bits:
         return True
@@ -127,47 +139,82 @@ def _visible(node: Node, state: TreeState, masks: dict[str, int], visible_bits: 
 
 def visible_children(tree: FileTree, state: TreeState, path: str) -> Sequence[Node]:
     kids: Sequence[Node] = tree.children(path, state.lo, state.hi)
-    if state.hidden or state.matches is not None:
+    matches = state.matches
+    if state.hidden:
         masks = tree.masks(state.lo, state.hi)
         bits = sum(KIND_BITS[k] for k in state.visible_kinds)
         kids = [n for n in kids if _visible(n, state, masks, bits)]
+    elif matches is not None:  # only the filter: matches and the directories above them
+        shown, above = matches.paths, matches.dir_paths
+        kids = [n for n in kids if n.path in shown or n.path in above]
     if state.sort is SortOrder.SIZE:
         kids = sorted(kids, key=lambda n: -n.size)  # stable: equal sizes stay by name
     return kids
 
 
-def build_rows(tree: FileTree, state: TreeState, root: str = "") -> list[Row]:
-    """The visible rows under `root` (the whole tree for `""`), depth first."""
-    masks = tree.masks(state.lo, state.hi)
+_TEE, _END, _BAR, _SPACE = "├── ", "└── ", "│   ", "    "
+
+
+def build_rows(
+    tree: FileTree, state: TreeState, root: str = "", *, open_all: int | None = None
+) -> list[Row]:
+    """The visible rows under `root` (the whole tree for `""`), depth first.
+
+    With `open_all`, every directory met is opened too (at most `open_all` of them, in
+    display order) and added to `state.expanded`: "expand all" in one walk.
+    """
+    masks_get = tree.masks(state.lo, state.hi).get
     rows: list[Row] = []
-    matches = state.matches
+    append = rows.append
+    new = tuple.__new__
+    shown = state.matches.paths if state.matches is not None else None
     expanded = state.expanded
-    # a stack of iterators over (children, index) with the guide prefix of their level
+    opened: set[str] = set()
+    room = open_all if open_all is not None else 0
+    unchanged, modified = _UNCHANGED, ChangeKind.MODIFIED
+    # a stack of (children, next index, guide prefix of their level, depth)
     stack: list[tuple[Sequence[Node], int, str, int]] = [
         (visible_children(tree, state, root), 0, "", 0)
     ]
     while stack:
         kids, i, guide, depth = stack.pop()
-        if i >= len(kids):
-            continue
-        node = kids[i]
-        last = i == len(kids) - 1
-        stack.append((kids, i + 1, guide, depth))
-        is_open = node.is_dir and node.path in expanded
-        rows.append(
-            Row(
-                node,
-                depth,
-                guide + ("└── " if last else "├── "),
-                display_kind(node, masks),
-                is_open,
-                matches is not None and node.path in matches,
+        count = len(kids)
+        while i < count:
+            node = kids[i]
+            i += 1
+            last = i == count
+            path = node.path
+            kind = node.kind
+            is_open = False
+            if node.entry.type is _DIR:
+                if path in expanded:
+                    is_open = True
+                elif room > 0:
+                    opened.add(path)
+                    room -= 1
+                    is_open = True
+                if kind is unchanged and masks_get(path, 0):
+                    kind = modified
+            append(
+                new(
+                    Row,
+                    (
+                        node,
+                        depth,
+                        guide + (_END if last else _TEE),
+                        kind,
+                        is_open,
+                        shown is not None and path in shown,
+                    ),
+                )
             )
-        )
-        if is_open:
-            below = visible_children(tree, state, node.path)
-            if below:
-                stack.append((below, 0, guide + ("    " if last else "│   "), depth + 1))
+            if is_open:
+                below = visible_children(tree, state, path)
+                if below:
+                    stack.append((kids, i, guide, depth))
+                    stack.append((below, 0, guide + (_SPACE if last else _BAR), depth + 1))
+                    break
+    expanded |= opened
     return rows
 
 
@@ -178,7 +225,7 @@ def all_directories(tree: FileTree, state: TreeState, limit: int | None = None) 
     while pending:
         path = pending.pop()
         for node in visible_children(tree, state, path):
-            if node.is_dir:
+            if node.entry.type is _DIR:
                 found.add(node.path)
                 pending.append(node.path)
                 if limit is not None and len(found) >= limit:

@@ -11,7 +11,7 @@ from typing import ClassVar
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
@@ -25,7 +25,7 @@ from inspector.tree import FileTree
 from inspector.ui import messages
 from inspector.ui import rows as vm
 from inspector.ui.pathfilter import PathQuery
-from inspector.ui.widgets.details import FileDetails, ImageDetails, LayerDetails
+from inspector.ui.widgets.details import DetailsPanel, FileDetails, ImageDetails, LayerDetails
 from inspector.ui.widgets.file_tree import FileTreeView
 from inspector.ui.widgets.filter_bar import FilterBar
 from inspector.ui.widgets.layer_stack import LayerStack
@@ -82,25 +82,16 @@ class MainScreen(Screen[None]):
                     yield ListHeader(layers, id="layers-header")
                     yield layers
                 with DetailsTabs(id="details", initial="tab-layer"):
-                    with (
-                        TabPane("Layer", id="tab-layer"),
-                        VerticalScroll(id="layer-scroll", classes="details-scroll"),
-                    ):
-                        yield LayerDetails("Waiting for the manifest…", id="layer-details")
-                    with (
-                        TabPane("Image", id="tab-image"),
-                        VerticalScroll(id="image-scroll", classes="details-scroll"),
-                    ):
-                        yield ImageDetails("Waiting for the manifest…", id="image-details")
+                    with TabPane("Layer", id="tab-layer"):
+                        yield LayerDetails("Waiting for the manifest…", id="layer-scroll")
+                    with TabPane("Image", id="tab-image"):
+                        yield ImageDetails("Waiting for the manifest…", id="image-scroll")
                     with TabPane("Wasted", id="tab-wasted"):
                         wasted = WastedTable(id="wasted")
                         yield ListHeader(wasted, id="wasted-header")
                         yield wasted
-                    with (
-                        TabPane("File", id="tab-file"),
-                        VerticalScroll(id="file-scroll", classes="details-scroll"),
-                    ):
-                        yield FileDetails("No file selected.", id="file-details")
+                    with TabPane("File", id="tab-file"):
+                        yield FileDetails("No file selected.", id="file-scroll")
             with Pane(id="tree-pane", classes="pane") as tree_pane:
                 tree_pane.border_title = "Layer contents"
                 yield Legend(id="legend")
@@ -326,7 +317,7 @@ class MainScreen(Screen[None]):
         detail: Widget = (
             self.query_one(WastedTable)
             if active == "tab-wasted"
-            else tabs.query_one(f"#{active}").query_one(VerticalScroll)
+            else tabs.query_one(f"#{active}").query_one(DetailsPanel)
         )
         return [self.layer_stack, self.file_tree, detail]
 

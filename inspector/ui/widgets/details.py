@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from inspector import formatting
 from inspector.analysis import Analysis, LayerStats
@@ -19,6 +21,7 @@ from inspector.model import Image, LayerInfo
 from inspector.sharing import Sharing
 from inspector.tree import HistoryItem, LayerSummary, Node
 from inspector.ui.rows import attributes
+from inspector.ui.widgets.rowlist import set_virtual_size
 
 KIND_STYLE = {
     ChangeKind.ADDED: "green",
@@ -45,22 +48,67 @@ def _digest(value: object | None) -> str:
     return str(value) if value is not None else "(unknown)"
 
 
-class _Details(Static):
-    """A details panel: keeps what it shows so tests and copy can read it as text."""
+class DetailsPanel(ScrollView, can_focus=True):
+    """A details panel: a scrollable renderable, kept so tests and copy can read it as text.
+
+    Drawn through the line API from lines rendered once per update (and per width): an
+    update repaints this panel only, where a `Static` in a scroll container re-measured
+    its content and laid out the whole screen on every tree cursor move.
+    """
+
+    DEFAULT_CSS = """
+    DetailsPanel {
+        overflow-x: hidden;
+        overflow-y: auto;
+    }
+    """
 
     shown: RenderableType = ""
 
+    def __init__(self, renderable: RenderableType = "", *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="details-scroll")
+        self.shown = renderable
+        self._strips: list[Strip] = []
+        self._width = -1  # the width `_strips` were rendered for (-1: not yet)
+
     def set_content(self, renderable: RenderableType) -> None:
         self.shown = renderable
-        self.update(renderable)
+        self._width = -1
+        self.refresh()
+        if self.is_mounted:
+            self._layout_lines(self.scrollable_content_region.width)
 
     def text(self, width: int = 100) -> str:
         console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
         console.print(self.shown)
         return console.export_text()
 
+    def _layout_lines(self, width: int) -> None:
+        if width <= 0 or width == self._width:
+            return
+        self._width = width
+        console = self.app.console
+        options = console.options.update(width=width, height=None, highlight=False)
+        lines = console.render_lines(self.shown, options, pad=False)
+        self._strips = [Strip(line) for line in lines]
+        set_virtual_size(self, Size(width, len(self._strips)))
 
-class LayerDetails(_Details):
+    def on_resize(self) -> None:
+        self._layout_lines(self.scrollable_content_region.width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if width <= 0:
+            return Strip.blank(0, base)
+        self._layout_lines(width)  # a scrollbar came or went: wrap for the new width
+        index = y + self.scroll_offset.y
+        if not 0 <= index < len(self._strips):
+            return Strip.blank(width, base)
+        return self._strips[index].apply_style(base).crop_extend(0, width, base)
+
+
+class LayerDetails(DetailsPanel):
     """Digest, diff_id, media type, sizes, time and the full command of one layer."""
 
     def show(
@@ -127,7 +175,7 @@ class LayerDetails(_Details):
         self.set_content(Group(*parts))
 
 
-class ImageDetails(_Details):
+class ImageDetails(DetailsPanel):
     """Name, tags, platform, totals, waste, the dive score and the runtime config."""
 
     def show(
@@ -196,7 +244,7 @@ def _argv(value: tuple[str, ...] | None) -> str:
     return " ".join(value)
 
 
-class FileDetails(_Details):
+class FileDetails(DetailsPanel):
     """The path under the tree cursor: attributes and its history across the layers."""
 
     def show(self, node: Node | None, history: Sequence[HistoryItem], lo: int, hi: int) -> None:

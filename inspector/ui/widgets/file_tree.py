@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -24,6 +25,7 @@ KIND_CLASS = {
 }
 MODE_WIDTH, OWNER_WIDTH, SIZE_WIDTH = 10, 11, 8
 EXPAND_ALL_LIMIT = 20_000  # directories "expand all" opens at most
+_PATH = attrgetter("node.path")
 
 
 class FileTreeView(RowList):
@@ -108,10 +110,20 @@ class FileTreeView(RowList):
         self.rows_changed(self._index_near(keep) if keep is not None else None)
 
     def _index_near(self, path: str) -> int | None:
-        positions = {row.node.path: i for i, row in enumerate(self.rows)}
+        """The row of `path`, else of its nearest shown ancestor (0 if none)."""
+        rows = self.rows
+        if not rows:
+            return 0
+        near = min(self.cursor, len(rows) - 1)  # usually the path has not moved far
+        for i in range(max(0, near - 2), min(len(rows), near + 3)):
+            if rows[i].node.path == path:
+                return i
+        paths = list(map(_PATH, rows))  # C-level: cheap even for 100,000 rows
         for candidate in (path, *ancestors(path)):
-            if candidate in positions:
-                return positions[candidate]
+            try:
+                return paths.index(candidate)
+            except ValueError:
+                continue
         return 0
 
     def current(self) -> vm.Row | None:
@@ -203,9 +215,10 @@ class FileTreeView(RowList):
         keep = self.current_path()
         if self.state.expanded:
             self.state.expanded.clear()
-        else:
-            self.state.expanded.update(vm.all_directories(self.files, self.state, EXPAND_ALL_LIMIT))
-        self.rebuild(keep)
+            self.rebuild(keep)
+        else:  # one walk opens every directory and builds the rows
+            self.rows = vm.build_rows(self.files, self.state, open_all=EXPAND_ALL_LIMIT)
+            self.rows_changed(self._index_near(keep) if keep is not None else None)
 
     def action_parent(self) -> None:
         row = self.current()

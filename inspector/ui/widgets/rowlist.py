@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Static
 
 
@@ -29,6 +30,21 @@ def fit(text: str, width: int, align: str = "left") -> str:
         return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
     pad = " " * (width - length)
     return pad + text if align == "right" else text + pad
+
+
+def set_virtual_size(view: ScrollView, size: Size) -> None:
+    """Set `view.virtual_size` without laying out the screen unless the scrollbars change.
+
+    `virtual_size` is a layout reactive: assigning it re-arranges the whole screen (tens of
+    milliseconds), although a line-API view only needs its scrollbars updated and a
+    repaint. Showing or hiding a scrollbar still lays out (its reactive asks for it).
+    """
+    if size == view.virtual_size:
+        return
+    view.set_reactive(Widget.virtual_size, size)
+    if view.is_mounted:
+        view._scroll_update(size)  # scrollbar visibility, sizes, clamped scroll offsets
+    view.refresh()
 
 
 class RowList(ScrollView, can_focus=True):
@@ -80,7 +96,7 @@ class RowList(ScrollView, can_focus=True):
     def rows_changed(self, keep: int | None = None) -> None:
         """The rows were rebuilt; put the cursor on `keep` (clamped) and redraw."""
         count = self.row_count
-        self.virtual_size = Size(self.size.width, count)
+        set_virtual_size(self, Size(self.size.width, count))
         target = self.cursor if keep is None else keep
         self.cursor = max(0, min(target, count - 1))
         self._scroll_to_cursor()
@@ -152,7 +168,7 @@ class RowList(ScrollView, can_focus=True):
 
     # ----------------------------------------------------------------- events
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.row_count)
+        set_virtual_size(self, Size(event.size.width, self.row_count))
         self._scroll_to_cursor()
         self.refresh_header()
 
