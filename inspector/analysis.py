@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
+from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 
@@ -89,16 +90,13 @@ class Analysis:
 
 
 class _Node:
-    __slots__ = ("copy", "entry", "layer")
+    __slots__ = ("copy", "entry", "is_dir", "layer")
 
-    def __init__(self, entry: FileEntry | None, layer: int, copy: int) -> None:
+    def __init__(self, entry: FileEntry | None, layer: int, copy: int, is_dir: bool) -> None:
         self.entry = entry  # None: a directory implied by a deeper entry
         self.layer = layer
         self.copy = copy  # index into the copy table, -1 for none
-
-    @property
-    def is_dir(self) -> bool:
-        return self.entry is None or self.entry.type is EntryType.DIR
+        self.is_dir = is_dir  # entry is None or entry.type is DIR (a dir stays a dir)
 
 
 class _Stack:
@@ -114,14 +112,6 @@ class _Stack:
         self.hidden: dict[int, tuple[int, Removal]] = {}
         self.live_bytes = 0
         self.removed_now: dict[str, FileEntry | None] = {}  # paths the current layer removed
-
-    def new_copy(self, path: str, size: int, layer: int) -> int:
-        self.copy_path.append(path)
-        self.copy_size.append(size)
-        self.copy_layer.append(layer)
-        self.refs.append(1)
-        self.live_bytes += size
-        return len(self.refs) - 1
 
     def unref(self, copy: int, layer: int, how: Removal) -> None:
         if copy < 0:
@@ -167,6 +157,7 @@ class _Stack:
             stats.removed_bytes += node.entry.size
 
 
+@gc_paused
 def analyse(image: Image, layers: Sequence[LayerIndex]) -> Analysis:
     """Stack the layers and account for every stored byte."""
     stack = _Stack()
@@ -225,49 +216,84 @@ def _apply(
         elif path not in index.entries:
             warnings.append(f"layer {layer}: whiteout for {path!r}, which no lower layer has")
     nodes = stack.nodes
+    children = stack.children
+    kinds = changes.kinds
+    removed_now = stack.removed_now
+    copy_path, copy_size = stack.copy_path, stack.copy_size
+    copy_layer, refs = stack.copy_layer, stack.refs
+    file_type, dir_type, hardlink_type = EntryType.FILE, EntryType.DIR, EntryType.HARDLINK
+    added_kind = ChangeKind.ADDED
+    node_type = _Node
+    stored = added = added_bytes = live = 0  # added to stats and stack at the end
     # in tar order, duplicates included, when the layer repeats a path
     items = index.sequence if index.sequence is not None else index.entries.values()
     for entry in items:
-        path = entry.path
-        etype = entry.type
-        if etype is EntryType.FILE:
-            stats.stored_bytes += entry.size
-        _ensure_parents(stack, path, layer, changes, stats)
+        path, etype, size, _, _, _, _, link, _ = entry
+        if etype is file_type:
+            stored += size
+        slash = path.rfind("/")
+        if slash >= 0:
+            parent = path[:slash]
+            above = nodes.get(parent)
+            if above is None or not above.is_dir:
+                _ensure_parents(stack, path, layer, changes, stats)
+        else:
+            parent = ""
         lower = nodes.get(path)
         if lower is not None and lower.layer == layer:
-            kind = changes.kinds.get(path, ChangeKind.ADDED)  # repeated in this layer
+            kind = kinds.get(path, added_kind)  # repeated in this layer
+        elif lower is None and path not in removed_now:
+            added += 1  # the common case of _classify, inline
+            added_bytes += size
+            kind = added_kind
         else:
             before = (lower.entry or _IMPLIED_DIR) if lower is not None else None
-            if before is None and path in stack.removed_now:
-                before = stack.removed_now[path]  # removed and recreated by this layer
+            if before is None and path in removed_now:
+                before = removed_now[path]  # removed and recreated by this layer
                 stats.removed -= 1
                 if before is not None and before.type is EntryType.FILE:
                     stats.removed_bytes -= before.size
                 before = before or _IMPLIED_DIR
             kind = _classify(entry, before, path, stats, changes)
         if lower is not None:
-            if etype is EntryType.DIR and lower.is_dir:
+            if etype is dir_type and lower.is_dir:
                 lower.entry = entry
                 lower.layer = layer
-                changes.kinds[path] = kind
+                kinds[path] = kind
                 continue
             if lower.is_dir:
-                for child in list(stack.children.get(path, ())):
+                for child in list(children.get(path, ())):
                     stack.remove(child, layer, Removal.REPLACED, Removal.REPLACED, changes, stats)
-                stack.children.pop(path, None)
+                children.pop(path, None)
             stack.unref(lower.copy, layer, Removal.REPLACED)
         copy = -1
-        if etype is EntryType.FILE:
-            copy = stack.new_copy(path, entry.size, layer)
-        elif etype is EntryType.HARDLINK:
-            target = nodes.get(entry.link)
+        if etype is file_type:
+            copy = len(refs)
+            copy_path.append(path)
+            copy_size.append(size)
+            copy_layer.append(layer)
+            refs.append(1)
+            live += size
+        elif etype is hardlink_type:
+            target = nodes.get(link)
             if target is not None and target.copy >= 0:
                 copy = target.copy
-                stack.refs[copy] += 1
+                refs[copy] += 1
             elif target is None:
-                warnings.append(f"layer {layer}: hard link {path!r} names missing {entry.link!r}")
-        stack.add(path, _Node(entry, layer, copy))
-        changes.kinds[path] = kind
+                warnings.append(f"layer {layer}: hard link {path!r} names missing {link!r}")
+        is_dir = etype is dir_type
+        nodes[path] = node_type(entry, layer, copy, is_dir)  # stack.add, inline
+        siblings = children.get(parent)
+        if siblings is None:
+            siblings = children[parent] = set()
+        siblings.add(path)
+        if is_dir and path not in children:
+            children[path] = set()
+        kinds[path] = kind
+    stats.stored_bytes += stored
+    stats.added += added
+    stats.added_bytes += added_bytes
+    stack.live_bytes += live
 
 
 def _classify(
@@ -319,6 +345,6 @@ def _ensure_parents(
             break
         parent = parent[:slash]
     for directory in reversed(missing):
-        stack.add(directory, _Node(None, layer, -1))
+        stack.add(directory, _Node(None, layer, -1, True))
         changes.kinds[directory] = ChangeKind.ADDED
         stats.added += 1

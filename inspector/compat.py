@@ -63,10 +63,13 @@ def _tree_nodes(index: LayerIndex) -> dict[str, FileEntry | None]:
         if directory and directory not in nodes:
             nodes[directory] = None
     for path in list(nodes):
-        parent = _parent(path)
-        while parent and parent not in nodes:
-            nodes[parent] = None
-            parent = _parent(parent)
+        slash = path.rfind("/")
+        while slash > 0:  # (normalised paths never start with "/")
+            path = path[:slash]
+            if path in nodes:
+                break
+            nodes[path] = None
+            slash = path.rfind("/")
     return nodes
 
 
@@ -154,53 +157,72 @@ def dive_view(image: Image, layers: Sequence[LayerIndex]) -> list[LayerIndex]:
     ]
 
 
+@gc_paused
 def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:
     """efficiencyScore, inefficientBytes, userWastedPercent and the inefficient paths."""
-    counts: dict[str, int] = {}
-    cumulative: dict[str, int] = {}
-    minimum: dict[str, int] = {}
+    tally: dict[str, list[int]] = {}  # key (no leading "/") -> [count, cumulative, minimum]
     stacked = _Stacked()
+    records = stacked.records
+    children = stacked.children
     for index in layers:
         nodes = _tree_nodes(index)
-        parents = {_parent(path) for path in nodes}
-        visits: list[tuple[str, str, int | None]] = []  # tree path, key, size
+        parents = {path.rpartition("/")[0] for path in nodes}
+        # whiteout markers (and any implied directory named like one), in tree order
+        whiteouts = [
+            path
+            for path in nodes
+            if WHITEOUT in path and path[path.rfind("/") + 1 :].startswith(WHITEOUT)
+        ]
+        charged: dict[str, tuple[str, int | None]] = {}  # visited marker -> key, size
         failed = False
-        for path, record in nodes.items():
-            if path in parents:
-                continue
-            base = path[path.rfind("/") + 1 :]
-            if base.startswith(WHITEOUT):
+        for path in whiteouts:
+            if path not in parents:
                 key = _whiteout_key(path)
                 size = stacked.whiteout_size(key)
+                charged[path] = (key, size)
                 failed = failed or size is None
-            else:
-                key = path
-                size = record.size if record is not None else 0
-            visits.append((path, key, size))
         if failed:  # dive stops at the first failing whiteout, in its visit order
-            visits.sort(key=lambda visit: _dfs_key(visit[0]))
-        for _, key, size in visits:
-            key = "/" + key
-            if key not in counts:
-                counts[key] = 0
-                cumulative[key] = 0
-                minimum[key] = -1
-            if size is None:
-                break
-            cumulative[key] += size
-            if minimum[key] < 0 or size < minimum[key]:
-                minimum[key] = size
-            counts[key] += 1
-        stacked.stack(nodes)
+            _visit_until_failure(nodes, parents, charged, tally)
+        else:
+            get = tally.get
+            for path, record in nodes.items():
+                if path in parents:
+                    continue
+                if path in charged:
+                    path, known = charged[path]
+                    size = known or 0
+                else:
+                    size = record.size if record is not None else 0
+                counted = get(path)
+                if counted is None:
+                    tally[path] = [1, size, size]
+                else:
+                    counted[0] += 1
+                    counted[1] += size
+                    if counted[2] < 0 or size < counted[2]:
+                        counted[2] = size
+        # stack this layer over the ones below (what `_Stacked.stack` does, in bulk)
+        for path in whiteouts:
+            stacked.remove(_whiteout_key(path))
+        if whiteouts:
+            dropped = set(whiteouts)
+            nodes = {path: record for path, record in nodes.items() if path not in dropped}
+        for path in [path for path in nodes if path not in records]:
+            parent = path.rpartition("/")[0]
+            kids = children.get(parent)
+            if kids is None:
+                kids = children[parent] = set()
+            kids.add(path)
+        records.update(nodes)
 
     layer_sizes = tuple(index.tar_bytes for index in layers)
     inefficient = sorted(
-        (Inefficiency(k, counts[k], cumulative[k]) for k in counts if counts[k] >= 2),
+        (Inefficiency("/" + k, c[0], c[1]) for k, c in tally.items() if c[0] >= 2),
         key=lambda i: (-i.cumulative_size, i.path),
     )
     wasted = sum(i.cumulative_size for i in inefficient)
-    discovered = sum(cumulative.values())
-    efficiency = sum(minimum.values()) / discovered if discovered else 1.0
+    discovered = sum(c[1] for c in tally.values())
+    efficiency = sum(c[2] for c in tally.values()) / discovered if discovered else 1.0
     user = sum(layer_sizes[1:])
     user_wasted = wasted / user if user else (math.nan if wasted == 0 else math.inf)
     return DiveNumbers(
@@ -212,6 +234,33 @@ def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:
         inefficiencies=tuple(inefficient),
         layer_sizes=layer_sizes,
     )
+
+
+def _visit_until_failure(
+    nodes: dict[str, FileEntry | None],
+    parents: set[str],
+    charged: dict[str, tuple[str, int | None]],
+    tally: dict[str, list[int]],
+) -> None:
+    """dive's visit of a layer with a whiteout of a missing path: leaves in dive's order,
+    up to that whiteout, whose key is recorded with a minimum of -1."""
+    visits: list[tuple[str, str, int | None]] = []
+    for path, record in nodes.items():
+        if path in parents:
+            continue
+        key, size = charged.get(path, (path, record.size if record is not None else 0))
+        visits.append((path, key, size))
+    visits.sort(key=lambda visit: _dfs_key(visit[0]))
+    for _, key, size in visits:
+        counted = tally.get(key)
+        if counted is None:
+            counted = tally[key] = [0, 0, -1]
+        if size is None:
+            break
+        counted[1] += size
+        if counted[2] < 0 or size < counted[2]:
+            counted[2] = size
+        counted[0] += 1
 
 
 _EMPTY_ITEM: dict[str, object] = {
