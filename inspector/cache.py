@@ -81,19 +81,11 @@ class CacheInfo:
 
 def _columns(entries: Iterable[FileEntry]) -> tuple[Any, ...]:
     """Entries as columns: marshal writes (and reads) flat lists much faster than rows."""
-    rows = list(entries)
-    code = _TYPE_CODE
-    return (
-        [e[0] for e in rows],
-        bytes([code[e[1]] for e in rows]),
-        [e[2] for e in rows],
-        [e[3] for e in rows],
-        [e[4] for e in rows],
-        [e[5] for e in rows],
-        [e[6] for e in rows],
-        [e[7] for e in rows],
-        [e[8] for e in rows],
-    )
+    columns = list(zip(*entries, strict=True))
+    if not columns:
+        return ([], b"", [], [], [], [], [], [], [])
+    paths, types, *rest = columns
+    return (list(paths), bytes(map(_TYPE_CODE.__getitem__, types)), *map(list, rest))
 
 
 def _entries(columns: Any) -> list[FileEntry]:
