@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import json
@@ -163,7 +164,8 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
     def snapshot_profile(name: str) -> None:
         nonlocal profiler
         if profiler is not None:
-            profiled[name] = pstats.Stats(profiler)
+            with contextlib.suppress(TypeError):  # TypeError: nothing profiled since the last
+                profiled[name] = pstats.Stats(profiler)
             profiler = cProfile.Profile()
 
     async def scenario(pilot: Pilot[int]) -> None:
@@ -194,7 +196,9 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
         for _ in range(layers - 1):
             await press(pilot, "-", "up")
         # the tree of layer 0 (every base file added)
+        snapshot_profile("aggregated: moving back")
         await press(pilot, "tab to the tree", "tab")
+        snapshot_profile("tab to the tree")
         assert isinstance(app.focused, FileTreeView)
         for _ in range(reps):
             for _ in range(5):
@@ -229,13 +233,16 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
         snapshot_profile("expand all")
         # the filter, typed char by char (on the collapsed tree), then closed
         for _ in range(max(1, reps // 4)):
+            snapshot_profile("before the filter")
             await press(pilot, "open filter (/)", "slash")
+            snapshot_profile("open filter")
             for i, char in enumerate(FILTER_TEXT):
                 await press(pilot, f"filter: type char {1 if i == 0 else '2+'}", char)
             counts["filter_matches"] = tree.match_count
             counts["rows_filtered"] = len(tree.rows)
+            snapshot_profile("filter typed")
             await press(pilot, "close filter (escape)", "escape")
-        snapshot_profile("filter")
+            snapshot_profile("close filter")
         samples.pop("-", None)
 
     async with app.run_test(size=size) as pilot:

@@ -517,7 +517,7 @@ class FileTree:
         absolute = self._search_strings(fold, names)
         shown = self.view_flags(lo, hi, kinds)
         limit = min(count, len(shown))
-        if literal and len(literal) >= 3 and "\n" not in literal:  # short ones match a lot
+        if literal and "\n" not in literal:
             hits_at = self._find_literal(literal, absolute, fold, names)
             found = list(compress(hits_at, map(shown.__getitem__, hits_at)))
         elif text is not None:
@@ -534,14 +534,13 @@ class FileTree:
         return found
 
     def _find_literal(self, needle: str, strings: list[str], fold: bool, names: bool) -> list[int]:
-        """Ids of the `strings` containing `needle`, via one joined text and `str.find`."""
+        """Ids of the `strings` containing `needle`, ascending.
+
+        Typing on (the last needle is part of this one) only re-checks the last hits; a
+        short needle (it matches a lot) is one C-level `in` per string; a longer one is
+        found with `str.find` over all the strings joined (cost per hit, not per path).
+        """
         key = (fold, names)
-        joined = self._joined.get(key)
-        if joined is None or len(joined[1]) - 1 != len(strings):
-            text = "\n".join(strings) + "\n"
-            starts = list(accumulate(map((1).__add__, map(len, strings)), initial=0))
-            joined = self._joined[key] = (text, starts)
-        text, starts = joined
         if fold:
             needle = needle.lower()
         last_search = self._last_literal
@@ -558,7 +557,17 @@ class FileTree:
             )  # fmt: skip
             self._last_literal = ((key, len(strings)), needle, hits)
             return hits
-        hits = self._find_joined(needle, text, starts)
+        if len(needle) < 3:
+            hits = list(
+                compress(range(len(strings)), map(operator.contains, strings, repeat(needle)))
+            )
+        else:
+            joined = self._joined.get(key)
+            if joined is None or len(joined[1]) - 1 != len(strings):
+                text = "\n".join(strings) + "\n"
+                starts = list(accumulate(map((1).__add__, map(len, strings)), initial=0))
+                joined = self._joined[key] = (text, starts)
+            hits = self._find_joined(needle, *joined)
         self._last_literal = ((key, len(strings)), needle, hits)
         return hits
 

@@ -7,7 +7,9 @@ the children of the directories opened, never the size of the layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
@@ -85,30 +87,24 @@ class TreeState:
 class Matches:
     """A filter's matching paths (by id) and the directories above them.
 
-    Kept as sets of ids and of paths: `build_rows` asks per row, so membership must be a
-    plain set lookup (not an id lookup per question).
+    Sets of ids: `visible_children` and `build_rows` test their rows in bulk, with the
+    tree's path → id lookup bound once (no method call per question).
     """
 
     def __init__(self, tree: FileTree, ids: Sequence[int]) -> None:
         self.tree = tree
         self.ids = frozenset(ids)
-        self.dirs = tree.ancestor_ids(ids)
-        paths = tree.all_paths()
-        self.paths = frozenset(map(paths.__getitem__, self.ids))
-        above = {paths[i] for i in self.dirs if i >= 0}
-        if self.ids:
-            above.add("")  # the root is above every match
-        self.dir_paths = frozenset(above)
+        self.dirs = tree.ancestor_ids(ids)  # includes the root (-1) when anything matched
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __contains__(self, path: object) -> bool:
-        return path in self.paths
+        return isinstance(path, str) and self.tree.id_of(path) in self.ids
 
     def above(self, path: str) -> bool:
         """True if some match lies below directory `path`."""
-        return path in self.dir_paths
+        return (not path and bool(self.ids)) or self.tree.id_of(path) in self.dirs
 
     def directories(self) -> list[str]:
         paths = self.tree.all_paths()
@@ -123,8 +119,8 @@ def display_kind(node: Node, masks: dict[str, int]) -> ChangeKind:
 
 def _visible(node: Node, state: TreeState, masks: dict[str, int], visible_bits: int) -> bool:
     matches = state.matches
-    if matches is not None and node.path not in matches.paths:
-        return node.path in matches.dir_paths  # a directory above a (kind-filtered) match
+    if matches is not None and node.path not in matches:
+        return matches.above(node.path)  # a directory above a (kind-filtered) match
     if not state.hidden:
         return True
     if node.kind not in state.hidden:
@@ -145,14 +141,28 @@ def visible_children(tree: FileTree, state: TreeState, path: str) -> Sequence[No
         bits = sum(KIND_BITS[k] for k in state.visible_kinds)
         kids = [n for n in kids if _visible(n, state, masks, bits)]
     elif matches is not None:  # only the filter: matches and the directories above them
-        shown, above = matches.paths, matches.dir_paths
-        kids = [n for n in kids if n.path in shown or n.path in above]
+        id_of, shown, above = tree.id_of, matches.ids, matches.dirs
+        kids = [n for n in kids if (i := id_of(n.path)) in shown or i in above]
     if state.sort is SortOrder.SIZE:
         kids = sorted(kids, key=lambda n: -n.size)  # stable: equal sizes stay by name
     return kids
 
 
 _TEE, _END, _BAR, _SPACE = "├── ", "└── ", "│   ", "    "
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic collector off for a block that builds many acyclic tuples (rows, nodes):
+    otherwise it scans the young objects every 700 allocations, and the whole heap (a
+    100,000-file image) now and then, which doubled the time of "expand all"."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def build_rows(
@@ -163,11 +173,17 @@ def build_rows(
     With `open_all`, every directory met is opened too (at most `open_all` of them, in
     display order) and added to `state.expanded`: "expand all" in one walk.
     """
+    with gc_paused():
+        return _build_rows(tree, state, root, open_all)
+
+
+def _build_rows(tree: FileTree, state: TreeState, root: str, open_all: int | None) -> list[Row]:
     masks_get = tree.masks(state.lo, state.hi).get
     rows: list[Row] = []
     append = rows.append
     new = tuple.__new__
-    shown = state.matches.paths if state.matches is not None else None
+    shown = state.matches.ids if state.matches is not None else None
+    id_of = tree.id_of
     expanded = state.expanded
     opened: set[str] = set()
     room = open_all if open_all is not None else 0
@@ -204,7 +220,7 @@ def build_rows(
                         guide + (_END if last else _TEE),
                         kind,
                         is_open,
-                        shown is not None and path in shown,
+                        shown is not None and id_of(path) in shown,
                     ),
                 )
             )

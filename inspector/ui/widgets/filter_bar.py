@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -40,6 +41,7 @@ class FilterBar(Horizontal):
         super().__init__(id=id)
         self.mode = PatternMode.REGEX
         self.query_: PathQuery | None = None
+        self._status = ""  # the text of #filter-status
 
     def compose(self) -> ComposeResult:
         yield Static(self._mode_label(), id="filter-mode")
@@ -59,7 +61,13 @@ class FilterBar(Horizontal):
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#filter-status", Static)
-        status.update(text)
+        if text == self._status:
+            status.set_class(error, "-error")
+            return
+        # the status is as wide as its text: only a new width needs a layout of the screen
+        plain = "[" not in text and "[" not in self._status  # no markup: width = cell length
+        status.update(text, layout=not plain or cell_len(text) != cell_len(self._status))
+        self._status = text
         status.set_class(error, "-error")
 
     def parse(self) -> PathQuery | None:

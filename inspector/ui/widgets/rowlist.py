@@ -67,7 +67,7 @@ class RowList(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.cursor = 0
-        self.header: Static | None = None
+        self.header: ListHeader | None = None
         self.empty_text = ""
 
     # ----------------------------------------------------------------- for subclasses
@@ -106,7 +106,7 @@ class RowList(ScrollView, can_focus=True):
 
     def refresh_header(self) -> None:
         if self.header is not None:
-            self.header.update(self.render_header(self.layout_width))
+            self.header.show(self.render_header(self.layout_width))
 
     def move_cursor(self, index: int) -> None:
         count = self.row_count
@@ -225,6 +225,13 @@ class ListHeader(Static):
         super().__init__("", id=id, markup=True)
         self.owner = owner
         owner.header = self
+        self._shown = ""
+
+    def show(self, markup: str) -> None:
+        """Show `markup`; no layout (the header is one line as wide as its list)."""
+        if markup != self._shown:
+            self._shown = markup
+            self.update(markup, layout=False)
 
     def action_header(self, key: str) -> None:
         self.owner.header_clicked(key)
