@@ -309,6 +309,8 @@ def _load_image(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
 
 def _reopenable(source: ImageSource, loaded: LoadedImage) -> LoadedImage:
     """`loaded` able to read its layers again, for file contents (registry sources)."""
+    if loaded.reopen is not None:
+        return loaded  # (and the registry code, httpx included, is not imported)
     from inspector.sources.registry import RegistrySource
 
     if isinstance(source, RegistrySource) and loaded.reopen is None:

@@ -33,6 +33,7 @@ from inspector.analysis import Analysis, ExactWaste, LayerChanges, LayerStats, W
 from inspector.cache import LayerCache
 from inspector.changes import Removal
 from inspector.compat import DiveNumbers, Inefficiency, dive_numbers, dive_view, file_list_json
+from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 
@@ -200,6 +201,7 @@ def encode_result(analysis: Analysis, dive: DiveNumbers) -> bytes:
     )
 
 
+@gc_paused
 def decode_result(
     payload: bytes, image: Image, layers: Sequence[LayerIndex]
 ) -> tuple[Analysis, DiveNumbers]:
