@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from inspector.analysis import Analysis
 from inspector.compat import DiveNumbers
@@ -29,6 +29,7 @@ from inspector.ui.pathfilter import PathQuery
 from inspector.ui.widgets.details import DetailsPanel, FileDetails, ImageDetails, LayerDetails
 from inspector.ui.widgets.file_tree import FileTreeView
 from inspector.ui.widgets.filter_bar import FilterBar
+from inspector.ui.widgets.footer import QuietFooter
 from inspector.ui.widgets.layer_stack import LayerStack
 from inspector.ui.widgets.legend import Legend
 from inspector.ui.widgets.load_status import LoadStatus
@@ -104,7 +105,7 @@ class MainScreen(Screen[None]):
         filter_bar.display = False
         yield filter_bar
         yield LoadStatus(id="load-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield QuietFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#details", TabbedContent).query_one("Tabs").can_focus = False

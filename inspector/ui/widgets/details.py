@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 
 from rich.console import Console, Group, RenderableType
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.geometry import Size
@@ -70,6 +71,7 @@ class DetailsPanel(ScrollView, can_focus=True):
         self.shown = renderable
         self._strips: list[Strip] = []
         self._width = -1  # the width `_strips` were rendered for (-1: not yet)
+        self._base_style: Style | None = None  # rich_style, kept (see render_line)
 
     def set_content(self, renderable: RenderableType) -> None:
         self.shown = renderable
@@ -93,12 +95,26 @@ class DetailsPanel(ScrollView, can_focus=True):
         self._strips = [Strip(line) for line in lines]
         set_virtual_size(self, Size(width, len(self._strips)))
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
+
+    def on_focus(self) -> None:
+        self._base_style = None
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._base_style = None
+        self.refresh()
+
     def on_resize(self) -> None:
         self._layout_lines(self.scrollable_content_region.width)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base_style
+        if base is None:
+            base = self._base_style = self.rich_style  # it walks every ancestor: once
         if width <= 0:
             return Strip.blank(0, base)
         self._layout_lines(width)  # a scrollbar came or went: wrap for the new width

@@ -69,6 +69,7 @@ class RowList(ScrollView, can_focus=True):
         self.cursor = 0
         self.header: ListHeader | None = None
         self.empty_text = ""
+        self._base_style: Style | None = None
 
     # ----------------------------------------------------------------- for subclasses
     @property
@@ -185,16 +186,29 @@ class RowList(ScrollView, can_focus=True):
             self.move_cursor(index)
 
     def on_focus(self) -> None:
+        self._base_style = None
         self.refresh()
 
     def on_blur(self) -> None:
+        self._base_style = None
         self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
+
+    @property
+    def base_style(self) -> Style:
+        """`rich_style`, kept: it walks every ancestor, and `render_line` wants it per line."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
     # ----------------------------------------------------------------- drawing
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = y + self.scroll_offset.y
-        base = self.rich_style
+        base = self.base_style
         if width <= 0:
             return Strip.blank(0, base)
         if index >= self.row_count:
