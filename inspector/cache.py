@@ -175,7 +175,7 @@ class LazyLayerIndex(LayerIndex):
     sequence = _lazy("sequence")
 
     def decode_body(self) -> None:
-        body = self._body
+        body = getattr(self, "_body", None)  # unset when built by LayerIndex.__init__
         if body is None:
             return
         for name, value in zip(_BODY, _decode_body(body), strict=True):
@@ -192,15 +192,16 @@ class LazyLayerIndex(LayerIndex):
 
     @property
     def decoded(self) -> bool:
-        return self._body is None
+        return getattr(self, "_body", None) is None
 
     def with_blob(self, digest: Digest, compressed_size: int, compression: str) -> LayerIndex:
         """This layer as stored in another blob (another compression of the same tar)."""
         copy = _blank()
         for name in _HEADER:
             object.__setattr__(copy, name, getattr(self, name))
-        if self._body is not None:
-            copy._body = self._body
+        body = getattr(self, "_body", None)
+        if body is not None:
+            copy._body = body
         else:
             copy._body = None
             for name in _BODY:

@@ -133,3 +133,45 @@ def test_second_open_parses_no_cached_layer(
     with path.open("rb") as handle:  # from a stream: hashed and checked, still not parsed
         third = ArchiveSource(None, "-", stream=handle, cache=store).load(LoadEvents())
     assert third.layers[0].entries == first.layers[0].entries
+
+
+def _decoded(index: LayerIndex) -> bool:
+    from inspector.cache import LazyLayerIndex
+
+    return not isinstance(index, LazyLayerIndex) or index.decoded
+
+
+def test_a_cached_index_decodes_its_entries_on_first_read(tmp_path: Path) -> None:
+    import dataclasses
+
+    from inspector.cache import LazyLayerIndex
+    from inspector.digest import Digest
+
+    index = _index({"a/b": b"hello", "c": b"x" * 3000})
+    assert index.diff_id is not None
+    store = LayerCache(str(tmp_path))
+    store.put(index, "ab" * 32)
+    cached = store.get(index.diff_id)
+    assert isinstance(cached, LazyLayerIndex)
+    assert not _decoded(cached)
+    assert (cached.tar_bytes, cached.digest, cached.uncompressed_size) == (
+        index.tar_bytes,
+        index.digest,
+        index.uncompressed_size,
+    )
+    assert not _decoded(cached)  # the header needs no entry
+    other = Digest("sha256", "cd" * 32)
+    moved = cached.with_blob(other, 7, "gzip")
+    assert (moved.digest, moved.compressed_size, moved.compression) == (other, 7, "gzip")
+    assert moved.entries == index.entries  # decoded from the shared payload
+    assert cached == index  # equal to the index it came from (decodes it)
+    assert _decoded(cached)
+    assert cached.whiteouts == index.whiteouts
+    assert cached.opaque == index.opaque
+    copy = dataclasses.replace(cached, compression="zstd")
+    assert copy.entries == index.entries
+    assert copy.compression == "zstd"
+    assert _decoded(copy)
+    hinted = store.lookup("ab" * 32)
+    assert hinted is not None
+    assert hinted.entries == index.entries
