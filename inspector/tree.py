@@ -300,7 +300,7 @@ class FileTree:
         if cached is not None:
             cache.move_to_end(key)
             return cached
-        names = list(self._names.get(path, ()))
+        names = sorted(self._names.get(path, ()))  # C-level: the nodes come out by name
         nodes: list[Node] = []
         append = nodes.append
         versions = self._versions
@@ -321,6 +321,13 @@ class FileTree:
                 kind = unchanged if v.layer <= lo else added  # lo == hi implies the first
                 append(new(Node, (child, name, entry, kind, v.layer, size, v.implied)))
                 continue
+            if lo < 0 <= hi:  # a view from the start: everything present at hi is added
+                up = _at(chain, hi)
+                if up is None or (entry := up.entry) is None:
+                    continue
+                size = self.dir_size(child, hi) if entry.type is _DIR else entry.size
+                append(new(Node, (child, name, entry, added, up.layer, size, up.implied)))
+                continue
             low = _at(chain, lo) if lo >= 0 else None
             if low is not None and low.entry is None:
                 low = None
@@ -335,7 +342,6 @@ class FileTree:
             node = make(child, name, low, up, lo, hi)
             if node is not None:
                 append(node)
-        nodes.sort(key=_by_name)
         result = tuple(nodes)
         cache[key] = result
         self._cached_nodes += len(result) + 1

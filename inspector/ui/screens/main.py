@@ -74,6 +74,7 @@ class MainScreen(Screen[None]):
         self.base = 0
         self.query_: PathQuery | None = None
         self.shown: tuple[int, int] | None = None
+        self._file_shown: tuple[object, ...] | None = None  # what FileDetails shows
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -207,6 +208,10 @@ class MainScreen(Screen[None]):
         node = message.node
         details = self.query_one(FileDetails)
         lo, hi = self.shown or (-1, 0)
+        key = (node, lo, hi, self.files.layer_count)
+        if key == self._file_shown:
+            return  # the rows changed around the same node (expand, collapse, filter)
+        self._file_shown = key
         if node is None:
             details.show(None, (), lo, hi)
         else:

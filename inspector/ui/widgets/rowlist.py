@@ -224,8 +224,10 @@ class RowList(ScrollView, can_focus=True):
             name = "rowlist--cursor" if self.has_focus else "rowlist--cursor-blurred"
             highlight = self.get_component_rich_style(name, partial=True)
             segments = [Segment(s.text, _over(s.style, highlight)) for s in segments]
-        strip = Strip(segments).apply_style(base)
-        return strip.crop_extend(0, width, base)
+        # one Strip per line (each Strip builds seven small caches): the base style and
+        # the exact width applied here instead of by `apply_style` and `crop_extend`
+        line = Segment.adjust_line_length(segments, width)
+        return Strip([Segment(s.text, base + s.style if s.style else base) for s in line], width)
 
 
 def _over(style: Style | None, top: Style) -> Style:
