@@ -8,8 +8,11 @@ metadata.
 from __future__ import annotations
 
 import posixpath
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from zlib import adler32
 
 import xxhash
 
@@ -17,7 +20,7 @@ from inspector.blobs import HashingReader, Read, decompressed
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.errors import CorruptStream
-from inspector.tarstream import TarReader
+from inspector.tarstream import _ADLER_MOD, BLOCK, TarReader, _text
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -82,71 +85,196 @@ def normalize(name: str) -> tuple[str, bool]:
 
 
 def index_tar(reader: TarReader, label: str) -> LayerIndex:
-    """Index an uncompressed layer tar stream."""
+    """Index an uncompressed layer tar stream.
+
+    The common entries (ustar regular files, directories and symlinks with a plain name,
+    whose header and content are both in the reader's buffer) are parsed right here from
+    the buffer, without a `TarHeader` or a copy of the content; anything else (PAX and
+    GNU records, global headers, an entry across a buffer boundary, a whiteout, an odd
+    name, the end of the archive) goes through `TarReader.next_header`.
+    """
     index = LayerIndex()
     entries = index.entries
-    warnings = index.warnings
-    xxh = xxhash.xxh3_64
     xxh_once = xxhash.xxh3_64_intdigest
+    unpack = _FAST_HEADER.unpack_from
+    fast_kinds = _FAST_KINDS
+    file_kind = EntryType.FILE
+    hardlink = EntryType.HARDLINK
+    estargz = ESTARGZ_NAMES
+    max_size = reader.max_entry_size
     tar_bytes = 0
-    sequence: list[FileEntry] | None = None
-    for header in reader:
-        tar_bytes += header.size
-        path, unsafe = normalize(header.name)
-        if unsafe:
-            warnings.append(f"{label}: entry {header.name!r} escapes the root; read as /{path}")
-        if not path:
-            continue
-        slash = path.rfind("/")
-        base = path[slash + 1 :]
-        if base.startswith(WHITEOUT):
-            parent = path[:slash] if slash >= 0 else ""
-            _whiteout(index, header.type, header.mode, header.uid, header.gid, path, parent, base)
-            continue
-        kind = TAR_TYPES.get(header.type, EntryType.OTHER)
-        if kind is EntryType.OTHER:
-            warnings.append(f"{label}: entry {path!r} has unsupported tar type {header.type!r}")
-        if slash < 0 and base in ESTARGZ_NAMES:
-            continue
-        link = header.linkname
-        digest = 0
-        if kind is EntryType.FILE:
-            if header.size:
-                view = reader.buffered_content()
-                if view is not None:
-                    digest = xxh_once(view)
+    while True:
+        if reader.remaining or reader.padding:
+            reader.skip_content()
+        buf, pos = reader.buffer_state()
+        if not reader.has_global_records:
+            limit = len(buf)
+            last = limit - BLOCK
+            view = memoryview(buf)
+            while pos <= last:
+                (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_mtime, raw_sum, raw_type,
+                 raw_link, magic, raw_prefix) = unpack(buf, pos)  # fmt: skip
+                kind = fast_kinds.get(raw_type)
+                if kind is None:
+                    break
+                try:
+                    expected = int(raw_sum.rstrip(b"\0 ") or b"-1", 8)
+                    size = int(raw_size.rstrip(b"\0 ") or b"0", 8)
+                    mode = int(raw_mode.rstrip(b"\0 ") or b"0", 8)
+                    uid = int(raw_uid.rstrip(b"\0 ") or b"0", 8)
+                    gid = int(raw_gid.rstrip(b"\0 ") or b"0", 8)
+                    mtime = int(raw_mtime.rstrip(b"\0 ") or b"0", 8)
+                except ValueError:
+                    break
+                if (
+                    (adler32(view[pos : pos + BLOCK]) & 0xFFFF) - 1 - sum(raw_sum) + 256
+                    != expected % _ADLER_MOD
+                    or not 0 <= expected <= 130560
+                    or not 0 <= size <= max_size
+                ):
+                    break
+                start = pos + BLOCK
+                if kind is file_kind:
+                    stop = start + size
+                    after = stop + (-size) % BLOCK
+                    if after > limit:
+                        break
                 else:
-                    hasher = xxh()
-                    update = hasher.update
-                    for chunk in reader.chunks():
-                        update(chunk)
-                    digest = hasher.intdigest()
-            else:
-                digest = EMPTY_DIGEST
-        elif kind is EntryType.HARDLINK:
-            link, unsafe_link = normalize(link)
-            if unsafe_link:
-                warnings.append(f"{label}: hardlink {path!r} names {header.linkname!r}")
-        elif kind is EntryType.CHARDEV and header.devmajor == 0 and header.devminor == 0:
-            warnings.append(
-                f"{label}: {path!r} is a 0/0 character device (an overlayfs whiteout that "
-                "was not converted); kept as a device"
-            )
-        entry = FileEntry(
-            path, kind, header.size if kind is EntryType.FILE else 0, header.mode,
-            header.uid, header.gid, header.mtime, link, digest,
+                    size = 0
+                    after = start
+                name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                if raw_prefix[0] and magic == b"ustar\x00":
+                    name = f"{_text(raw_prefix)}/{name}"
+                link = _text(raw_link) if raw_link[0] else ""
+                mode &= 0o7777
+                tar_bytes += size
+                pos = after
+                if (
+                    kind is not hardlink
+                    and name
+                    and ".wh." not in name
+                    and not name.startswith(("/", "./"))
+                    and "//" not in name
+                    and "/./" not in name
+                    and ".." not in name
+                    and not name.endswith("/.")
+                ):
+                    path = name.rstrip("/")
+                    if path not in estargz:
+                        digest = 0
+                        if kind is file_kind:
+                            digest = xxh_once(view[start:stop]) if size else EMPTY_DIGEST
+                        entry = FileEntry(path, kind, size, mode, uid, gid, mtime, link, digest)
+                        if index.sequence is None and path not in entries:
+                            entries[path] = entry
+                        else:
+                            _store(index, entry)
+                        continue
+                content = view[start:stop] if kind is file_kind else None
+                _record(
+                    index, label, name, _KIND_FLAGS[kind], size, mode, uid, gid, mtime, link,
+                    0, 0, None if content is None else partial(xxh_once, content),
+                )  # fmt: skip
+            reader.consume_to(pos)
+        header = reader.next_header()
+        if header is None:
+            break
+        tar_bytes += header.size
+        _record(
+            index, label, header.name, header.type, header.size, header.mode, header.uid,
+            header.gid, header.mtime, header.linkname, header.devmajor, header.devminor,
+            lambda: _content_digest(reader),
         )  # fmt: skip
-        if sequence is not None:
-            sequence.append(entry)
-        previous = entries.get(path)
-        if previous is not None:
-            index.shadowed.append(previous)
-            if sequence is None:  # the first repeat: from now on keep the tar order
-                sequence = [*entries.values(), entry]
-        entries[path] = entry
     index.tar_bytes = tar_bytes
-    index.sequence = sequence
     return index
+
+
+_FAST_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s82x155s")
+_FAST_KINDS: dict[bytes, EntryType] = {
+    b"0": EntryType.FILE,
+    b"1": EntryType.HARDLINK,
+    b"2": EntryType.SYMLINK,
+    b"5": EntryType.DIR,
+}
+_KIND_FLAGS = {kind: flag.decode() for flag, kind in _FAST_KINDS.items()}
+
+
+def _content_digest(reader: TarReader) -> int:
+    view = reader.buffered_content()
+    if view is not None:
+        return xxhash.xxh3_64_intdigest(view)
+    hasher = xxhash.xxh3_64()
+    update = hasher.update
+    for chunk in reader.chunks():
+        update(chunk)
+    return hasher.intdigest()
+
+
+def _store(index: LayerIndex, entry: FileEntry) -> None:
+    """Record an entry when the layer repeats a path (or already did)."""
+    entries = index.entries
+    sequence = index.sequence
+    if sequence is not None:
+        sequence.append(entry)
+    previous = entries.get(entry.path)
+    if previous is not None:
+        index.shadowed.append(previous)
+        if sequence is None:  # the first repeat: from now on keep the tar order
+            index.sequence = [*entries.values(), entry]
+    entries[entry.path] = entry
+
+
+def _record(
+    index: LayerIndex,
+    label: str,
+    name: str,
+    tartype: str,
+    size: int,
+    mode: int,
+    uid: int,
+    gid: int,
+    mtime: int,
+    linkname: str,
+    devmajor: int,
+    devminor: int,
+    content: Callable[[], int] | None,
+) -> None:
+    """Index one entry of any kind; `content()` digests a regular file's content."""
+    warnings = index.warnings
+    path, unsafe = normalize(name)
+    if unsafe:
+        warnings.append(f"{label}: entry {name!r} escapes the root; read as /{path}")
+    if not path:
+        return
+    slash = path.rfind("/")
+    base = path[slash + 1 :]
+    if base.startswith(WHITEOUT):
+        parent = path[:slash] if slash >= 0 else ""
+        _whiteout(index, tartype, mode, uid, gid, path, parent, base)
+        return
+    kind = TAR_TYPES.get(tartype, EntryType.OTHER)
+    if kind is EntryType.OTHER:
+        warnings.append(f"{label}: entry {path!r} has unsupported tar type {tartype!r}")
+    if slash < 0 and base in ESTARGZ_NAMES:
+        return
+    link = linkname
+    digest = 0
+    if kind is EntryType.FILE:
+        digest = content() if size and content is not None else EMPTY_DIGEST
+    elif kind is EntryType.HARDLINK:
+        link, unsafe_link = normalize(link)
+        if unsafe_link:
+            warnings.append(f"{label}: hardlink {path!r} names {linkname!r}")
+    elif kind is EntryType.CHARDEV and devmajor == 0 and devminor == 0:
+        warnings.append(
+            f"{label}: {path!r} is a 0/0 character device (an overlayfs whiteout that "
+            "was not converted); kept as a device"
+        )
+    _store(
+        index,
+        FileEntry(path, kind, size if kind is EntryType.FILE else 0, mode, uid, gid, mtime, link,
+                  digest),
+    )  # fmt: skip
 
 
 def _whiteout(

@@ -285,6 +285,34 @@ class TarReader:
         return self._remaining
 
     @property
+    def padding(self) -> int:
+        """Padding bytes after the current entry's content, not skipped yet."""
+        return self._padding
+
+    @property
+    def max_entry_size(self) -> int:
+        return self._max
+
+    @property
+    def has_global_records(self) -> bool:
+        """True once a PAX global header applies to every later entry."""
+        return bool(self._global)
+
+    def buffer_state(self) -> tuple[bytes, int]:
+        """The read buffer and the position of the next unread byte in it.
+
+        For a caller that parses entries straight from the buffer (the indexer); it then
+        hands back the position it reached with `consume_to`. Only between entries.
+        """
+        return self._buf, self._pos
+
+    def consume_to(self, pos: int) -> None:
+        """Mark the buffer consumed up to `pos`, an entry boundary (see `buffer_state`)."""
+        if self._remaining or self._padding or not self._pos <= pos <= len(self._buf):
+            raise ValueError("consume_to: not at an entry boundary within the buffer")
+        self._pos = pos
+
+    @property
     def buffered(self) -> int:
         """Bytes read from the stream but not consumed yet: the stream's position minus
         this is the position of the next unread byte (a member's data, after its header)."""
@@ -308,6 +336,12 @@ class TarReader:
 
     # --- headers ------------------------------------------------------------------
     def __iter__(self) -> Iterator[TarHeader]:
+        next_header = self.next_header
+        while (header := next_header()) is not None:
+            yield header
+
+    def next_header(self) -> TarHeader | None:
+        """The next real entry (metadata records folded in), or None at the end."""
         pax: dict[str, str] | None = None
         long_name: str | None = None
         long_link: str | None = None
@@ -319,7 +353,7 @@ class TarReader:
             if len(self._buf) - self._pos < BLOCK and not self._fill(BLOCK):
                 if len(self._buf) - self._pos:
                     raise CorruptStream(f"{label}: truncated tar header")
-                return  # end of stream without end-of-archive blocks: tolerated
+                return None  # end of stream without end-of-archive blocks: tolerated
             buf = self._buf
             pos = self._pos
             self._pos = pos + BLOCK
@@ -336,7 +370,7 @@ class TarReader:
                 block = buf[pos : pos + BLOCK]
                 if block == _ZERO_BLOCK:
                     self.ended_cleanly = True
-                    return
+                    return None
                 if not _checksum_ok(block):
                     raise CorruptStream(f"{label}: invalid tar header (bad checksum)")
             typeflag = chr(raw_type[0]) if raw_type != b"\0" else "0"
@@ -413,7 +447,7 @@ class TarReader:
                 self._padding = (-size) % BLOCK
             else:
                 size = 0
-            yield TarHeader(
+            return TarHeader(
                 name, typeflag, size, mode & 0o7777, uid, gid, mtime, linkname,
                 devmajor, devminor, xattrs,
             )  # fmt: skip

@@ -476,3 +476,48 @@ def test_pax_headers_inside_a_layer() -> None:
             xxhash.xxh3_64_intdigest(b"data"),
         )
     }
+
+
+def _mixed_layer_tar(seed: int) -> bytes:
+    """A tar mixing every path of the indexer: plain entries, PAX and GNU records,
+    whiteouts, odd names, hard links, devices and duplicates, small and large files."""
+    import random
+
+    rnd = random.Random(seed)
+    names = ["a", "b/c", "./d/e", "/abs/x", "x/../y", "f/.wh.g", "h/.wh..wh..opq",
+             "stargz.index.json", "dir/", "k" * 120 + "/z", "a//b", "\u00fc/n", "p/q"]  # fmt: skip
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for i in range(300):
+            info = tarfile.TarInfo(rnd.choice(names) + ("" if rnd.random() < 0.3 else f"/{i}"))
+            info.type = rnd.choice(
+                [tarfile.REGTYPE] * 4
+                + [tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE]
+            )
+            info.mode, info.uid, info.mtime = rnd.randint(0, 0o7777), rnd.randint(0, 9), i
+            data = b""
+            if info.type == tarfile.REGTYPE:
+                data = rnd.randbytes(rnd.choice([0, 1, 512, 700, rnd.randint(0, 3 << 20)]))
+                info.size = len(data)
+            if info.type in (tarfile.SYMTYPE, tarfile.LNKTYPE):
+                info.linkname = rnd.choice(["a", "../up", "l" * 150])
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_buffered_fast_path_and_header_path_agree(seed: int) -> None:
+    """Reads of odd sizes split entries across buffer boundaries, so the same tar is
+    indexed by the in-buffer fast path and by `TarReader.next_header` in different
+    proportions; the index must not depend on it."""
+    data = _mixed_layer_tar(seed)
+    whole = index(data)
+    source = io.BytesIO(data)
+    sizes = iter([513, 1, 700, 511, 4096, 3] * 100_000)
+    split = index_blob(lambda n: source.read(min(n, next(sizes))), "layer.tar")
+    for field in ("entries", "whiteouts", "opaque", "shadowed", "sequence", "warnings"):
+        assert getattr(split, field) == getattr(whole, field), field
+    assert (split.tar_bytes, split.diff_id) == (whole.tar_bytes, whole.diff_id)
+    assert whole.shadowed
+    assert whole.whiteouts
+    assert whole.warnings
