@@ -208,6 +208,7 @@ class FileTree:
         self._mask_cache: OrderedDict[tuple[int, int], dict[str, int]] = OrderedDict()
         self._pinned: dict[tuple[int, int], dict[str, int]] = {}  # written by `precompute`
         self._lock = threading.Lock()
+        self._search_lock = threading.Lock()  # the search strings (see prepare_search)
         self._cached_nodes = 0
         self._strings: dict[tuple[bool, bool], list[str]] = {}  # see _search_strings
         self._joined: dict[tuple[bool, bool], tuple[str, list[int]]] = {}  # _find_literal
@@ -568,14 +569,24 @@ class FileTree:
                 compress(range(len(strings)), map(operator.contains, strings, repeat(needle)))
             )
         else:
+            hits = self._find_joined(needle, *self._joined_for(key, strings))
+        self._last_literal = ((key, len(strings)), needle, hits)
+        return hits
+
+    def _joined_for(self, key: tuple[bool, bool], strings: list[str]) -> tuple[str, list[int]]:
+        """`strings` joined by newlines, and where each starts (kept per key)."""
+        with self._search_lock:
             joined = self._joined.get(key)
             if joined is None or len(joined[1]) - 1 != len(strings):
                 text = "\n".join(strings) + "\n"
                 starts = list(accumulate(map((1).__add__, map(len, strings)), initial=0))
                 joined = self._joined[key] = (text, starts)
-            hits = self._find_joined(needle, *joined)
-        self._last_literal = ((key, len(strings)), needle, hits)
-        return hits
+            return joined
+
+    def prepare_search(self, fold: bool = True, names: bool = False) -> None:
+        """Build what a search runs over before the first keystroke needs it (80 ms on
+        100,000 paths); safe from a worker thread. The default is a lowercase pattern."""
+        self._joined_for((fold, names), self._search_strings(fold, names))
 
     @staticmethod
     def _find_joined(needle: str, text: str, starts: list[int]) -> list[int]:
@@ -596,14 +607,15 @@ class FileTree:
     def _search_strings(self, fold: bool, names: bool) -> list[str]:
         """What a pattern runs over, per path id: `/path` or the name, maybe lowercased."""
         key = (fold, names)
-        strings = self._strings.setdefault(key, [])
-        paths = self._paths
-        count = len(paths)
-        if len(strings) < count:
-            fresh = paths[len(strings) : count]
-            new = [p[p.rfind("/") + 1 :] for p in fresh] if names else ["/" + p for p in fresh]
-            strings.extend([s.lower() for s in new] if fold else new)
-        return strings
+        with self._search_lock:  # `prepare_search` may be building them in a worker
+            strings = self._strings.setdefault(key, [])
+            paths = self._paths
+            count = len(paths)
+            if len(strings) < count:
+                fresh = paths[len(strings) : count]
+                new = [p[p.rfind("/") + 1 :] for p in fresh] if names else ["/" + p for p in fresh]
+                strings.extend([s.lower() for s in new] if fold else new)
+            return strings
 
     def size_array(self, layer: int) -> array[int]:
         """Per path id, its size as of `layer`: -1 for a directory or an absent path."""

@@ -182,6 +182,8 @@ class MainScreen(Screen[None]):
         # it: nothing to gain, and frozen objects are never collected (tests run many apps)
         if len(self.files.all_paths()) >= FREEZE_PATHS:
             gc.freeze()
+        # the filter's search strings, built while the person looks, not on the first key
+        self.run_worker(self.files.prepare_search, thread=True, group="search", exit_on_error=False)
 
     def on_load_failed(self, message: messages.LoadFailed) -> None:
         # the app shows the dialog (the message bubbles on to it)
