@@ -235,3 +235,16 @@ def test_deep_trees_build_without_recursion() -> None:
     rows = vm.build_rows(tree, state)
     assert len(rows) == 1201
     assert rows[-1].depth == 1200
+
+
+def test_expand_all_in_one_walk_matches_expanding_every_directory(tree: FileTree) -> None:
+    for lo, hi in ((-1, 0), (0, 1), (1, 2), (0, 2)):
+        opened = vm.TreeState(lo=lo, hi=hi)
+        rows = vm.build_rows(tree, opened, open_all=1000)
+        reference = vm.TreeState(lo=lo, hi=hi)
+        reference.expanded = vm.all_directories(tree, reference)
+        assert text(rows) == text(vm.build_rows(tree, reference))
+        assert opened.expanded == reference.expanded
+    limited = vm.TreeState(lo=1, hi=2)
+    vm.build_rows(tree, limited, open_all=2)
+    assert len(limited.expanded) == 2

@@ -389,3 +389,19 @@ def test_literal_search_finds_what_the_pattern_finds(needle: str, names: bool) -
     by_pattern = tree.search_ids(lambda s: subject in s, (), 0, 1, None, fold, names)
     by_literal = tree.search_ids(None, (), 0, 1, None, fold, names, literal=needle)
     assert by_literal == by_pattern
+
+
+def test_literal_search_typed_on_equals_a_fresh_search() -> None:
+    """Typing on re-checks only the last hits; the result is what a fresh search finds."""
+    tree = build(BASE, Layer([File("Etc/Passwd", 1), Whiteout("usr/bin/tool")]))
+    tree.prepare_search()  # what the UI does in a worker after the load
+    typed = [tree.search_ids(None, (), 0, 1, None, True, False, "/usr/bin/tool"[:k])
+             for k in range(1, 14)]  # fmt: skip
+    for k, hits in enumerate(typed, start=1):
+        fresh = build(BASE, Layer([File("Etc/Passwd", 1), Whiteout("usr/bin/tool")]))
+        needle = "/usr/bin/tool"[:k]
+        assert hits == fresh.search_ids(lambda s, n=needle: n in s, (), 0, 1, None, True, False)
+    # a needle that does not extend the last one starts over
+    assert tree.search_ids(None, (), 0, 1, None, True, False, "etc") == tree.search_ids(
+        lambda s: "etc" in s, (), 0, 1, None, True, False
+    )
