@@ -183,6 +183,10 @@ class MainScreen(Screen[None]):
         if len(self.files.all_paths()) >= FREEZE_PATHS:
             gc.freeze()
         # the filter's search strings, built while the person looks, not on the first key
+        # (after the first paint: a worker thread would slow it down, sharing the GIL)
+        self.call_after_refresh(self._prepare_search)
+
+    def _prepare_search(self) -> None:
         self.run_worker(self.files.prepare_search, thread=True, group="search", exit_on_error=False)
 
     def on_load_failed(self, message: messages.LoadFailed) -> None:
