@@ -12,6 +12,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import cast
 from zlib import adler32
 
 import xxhash
@@ -102,6 +103,7 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
     hardlink = EntryType.HARDLINK
     estargz = ESTARGZ_NAMES
     max_size = reader.max_entry_size
+    new_entry = _new_entry  # FileEntry without its Python-level __new__
     tar_bytes = 0
     while True:
         if reader.remaining or reader.padding:
@@ -164,7 +166,9 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
                         digest = 0
                         if kind is file_kind:
                             digest = xxh_once(view[start:stop]) if size else EMPTY_DIGEST
-                        entry = FileEntry(path, kind, size, mode, uid, gid, mtime, link, digest)
+                        entry = new_entry(
+                            FileEntry, (path, kind, size, mode, uid, gid, mtime, link, digest)
+                        )
                         if index.sequence is None and path not in entries:
                             entries[path] = entry
                         else:
@@ -189,6 +193,7 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
     return index
 
 
+_new_entry = cast(Callable[[type[FileEntry], tuple[object, ...]], FileEntry], tuple.__new__)
 _FAST_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s82x155s")
 _FAST_KINDS: dict[bytes, EntryType] = {
     b"0": EntryType.FILE,
