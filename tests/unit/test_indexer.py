@@ -521,3 +521,20 @@ def test_buffered_fast_path_and_header_path_agree(seed: int) -> None:
     assert whole.shadowed
     assert whole.whiteouts
     assert whole.warnings
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_digests_of_a_blob_larger_than_several_hash_batches(compression: str) -> None:
+    """Hashing is batched (8 MiB) on a worker thread: odd read sizes, several batches and
+    a partial last batch must still give exactly hashlib's digests."""
+    import gzip
+
+    payload = b"".join(i.to_bytes(4, "big") * 8 for i in range(700_000))  # 22.4 MB
+    tar = Layer([File("a", payload[:9_000_001]), File("b", payload[9_000_001:])]).tar()
+    blob = gzip.compress(tar, compresslevel=1) if compression == "gzip" else tar
+    source = io.BytesIO(blob)
+    sizes = iter([70_001, 1, 3 << 20, 512] * 1000)
+    idx = index_blob(lambda n: source.read(min(n, next(sizes))), "layer.tar")
+    assert idx.digest == Digest("sha256", hashlib.sha256(blob).hexdigest())
+    assert idx.diff_id == Digest("sha256", hashlib.sha256(tar).hexdigest())
+    assert (idx.compressed_size, idx.uncompressed_size) == (len(blob), len(tar))
