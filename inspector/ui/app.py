@@ -19,6 +19,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import get_current_worker
 
 from inspector import contents
+from inspector.cache import LayerCache
 from inspector.errors import InspectorError
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree, Node
@@ -84,9 +85,10 @@ class InspectorApp(App[int]):
         Binding("question_mark,f1", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, load: Loader, label: str) -> None:
+    def __init__(self, load: Loader, label: str, cache: LayerCache | None = None) -> None:
         super().__init__()
         self.load = load
+        self.cache = cache
         self.label = label
         self.files = FileTree()
         self.failure: str | None = None
@@ -103,7 +105,7 @@ class InspectorApp(App[int]):
         worker = get_current_worker()
         screen = self.main_screen
         self.loaded = load_into(
-            self.load, self.files, screen.post_message, lambda: worker.is_cancelled
+            self.load, self.files, screen.post_message, lambda: worker.is_cancelled, self.cache
         )
 
     def on_load_failed(self, message: LoadFailed) -> None:
@@ -173,12 +175,12 @@ class InspectorApp(App[int]):
 
 def app_for(args: argparse.Namespace) -> InspectorApp:
     """The app for the CLI's parsed arguments (IMAGE, --source, --platform)."""
-    from inspector.cli import load
+    from inspector.cli import layer_cache, load
 
     def loader(events: LoadEvents) -> LoadedImage:
         return load(args, events)
 
-    return InspectorApp(loader, args.image)
+    return InspectorApp(loader, args.image, layer_cache(args))
 
 
 def run_ui(args: argparse.Namespace) -> int:

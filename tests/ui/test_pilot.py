@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -756,3 +757,43 @@ def test_settle_helper_waits_for_the_worker() -> None:
     run(demo_app(), scenario, wait=False)
     assert demo_bytes()
     assert isinstance(LayerIndex(), LayerIndex)
+
+
+def test_the_analysis_goes_to_and_comes_from_the_result_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspector import results
+    from inspector.cache import LayerCache
+
+    cache = LayerCache(str(tmp_path / "cache"))
+    seen: list[MainScreen] = []
+
+    async def analysed(app: InspectorApp, pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, MainScreen)
+        seen.append(app.screen)
+
+    run(InspectorApp(demo_loader, "demo", cache), analysed)
+    first = seen[0]
+    assert first.loaded is not None
+    assert first.analysis is not None
+    key = results.result_key(first.loaded.image, first.loaded.layers)
+    assert key is not None
+    assert cache.get_result(key) is not None
+
+    calls: list[int] = []
+    from inspector.analysis import Analysis, analyse
+    from inspector.model import Image
+
+    real = analyse
+
+    def counting(image: Image, layers: Sequence[LayerIndex]) -> Analysis:
+        calls.append(1)
+        return real(image, layers)
+
+    monkeypatch.setattr(results, "analyse", counting)
+    run(InspectorApp(demo_loader, "demo", cache), analysed)
+    assert calls == []  # the second app read the cached result
+    again = seen[1].analysis
+    assert again is not None
+    assert again.exact == first.analysis.exact
+    assert again.exact.wasted_files  # the demo wastes bytes: the comparison means something
