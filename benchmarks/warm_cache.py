@@ -8,9 +8,10 @@ With `INSPECTOR_CACHE_DIR` set to a fresh directory:
 1. `inspector IMAGE --json OUT` with the cache empty (cold; it fills the cache);
 2. `--reps` times, alternating the order: `inspector IMAGE --json OUT`,
    `inspector IMAGE --json OUT --no-file-lists`, `inspector IMAGE --text`, and a "phases"
-   child that runs the CLI's steps in-process and times each one (imports, load = cache
-   look-ups, analyse, dive numbers, JSON document, dumps, write): "ready" is the time
-   until the analysis and dive numbers exist, i.e. what a UI or `--ci` needs;
+   child that runs the CLI's steps in-process, as the CLI does (layer and result caches),
+   and times each one (imports, load = cache look-ups, analyse = analysis and dive
+   numbers, render = the JSON text, write): "ready" is the time until the analysis and
+   dive numbers exist, i.e. what a UI or `--ci` needs;
 3. for each sibling (`make_image.py --top-files K`: the same base and upgrade layers, then
    K new files instead of the cleanup layer), with a copy of the warm cache each time:
    `inspector SIBLING --json OUT` and the phases child, plus one cold run for reference;
@@ -47,9 +48,8 @@ PHASES = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from inspector import report
-from inspector.analysis import analyse
-from inspector.cli import build_parser, load
-from inspector.compat import dive_numbers, dive_view
+from inspector.cli import build_parser, layer_cache, load
+from inspector.results import analyse_image, file_list_text
 from inspector.sharing import sharing
 from inspector.source import LoadEvents
 marks = {"imports": time.perf_counter()}
@@ -57,22 +57,20 @@ image, out, result = sys.argv[1:4]
 args = build_parser().parse_args([image, "--json", out])
 loaded = load(args, LoadEvents())
 marks["load"] = time.perf_counter()
-analysis = analyse(loaded.image, loaded.layers)
+cache = layer_cache(args)
+analysis, dive = analyse_image(loaded.image, loaded.layers, cache)
 marks["analyse"] = time.perf_counter()
-dive = dive_numbers(dive_view(loaded.image, loaded.layers))
-marks["dive"] = time.perf_counter()
 shared = sharing([i.diff_id for i in loaded.image.layers],
                  [x.uncompressed_size for x in loaded.layers], loaded.others)
-doc = report.document(analysis, dive, loaded.layers, [], shared=shared, file_lists=True)
-marks["document"] = time.perf_counter()
-text = report.dumps(doc)
-marks["dumps"] = time.perf_counter()
+text = report.render(analysis, dive, loaded.layers, (), shared=shared, file_lists=True,
+                     file_list_text=lambda index: file_list_text(index, cache))
+marks["render"] = time.perf_counter()
 report.write_atomically(out, text)
 marks["write"] = time.perf_counter()
 with open(result, "w") as handle:
     json.dump({k: v - t0 for k, v in marks.items()}, handle)
 """
-PHASE_NAMES = ("imports", "load", "analyse", "dive", "document", "dumps", "write")
+PHASE_NAMES = ("imports", "load", "analyse", "render", "write")
 
 
 def _fresh(path: Path) -> Path:
@@ -177,7 +175,7 @@ def _phase_table(rows: list[dict[str, Any]], label: str) -> str:
         at = statistics.median(p[name] for p in mine)
         cells.append(f"{name} {at - prev:.3f}")
         prev = at
-    ready = statistics.median(p["dive"] for p in mine)
+    ready = statistics.median(p["analyse"] for p in mine)
     return f"| {label} | {ready:.3f} | " + ", ".join(cells) + " |\n"
 
 
@@ -256,11 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {label} | {_med(r.rows, label)} | {_med(r.rows, label, 'rss_kib')} "
             f"| {_med(r.rows, label, 'cpu')} |\n"
         )
-    out.write("\nIn-process phases (medians, seconds; ready = until the dive numbers exist)\n\n")
+    out.write("\nIn-process phases (medians, seconds; ready = until the analysis and dive numbers exist)\n\n")
     out.write("| run | ready s | phase durations s |\n|---|---:|---|\n")
     for label in seen:
         out.write(_phase_table(r.rows, label))
-    phases = [row["phases"]["dive"] for row in r.rows if row["label"] == "warm: phases"]
+    phases = [row["phases"]["analyse"] for row in r.rows if row["label"] == "warm: phases"]
     if phases:
         ready = statistics.median(phases)
         verdict = "met" if ready < TARGET_READY_S else "NOT met"
