@@ -254,7 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {label} | {_med(r.rows, label)} | {_med(r.rows, label, 'rss_kib')} "
             f"| {_med(r.rows, label, 'cpu')} |\n"
         )
-    out.write("\nIn-process phases (medians, seconds; ready = until the analysis and dive numbers exist)\n\n")
+    out.write(
+        "\nIn-process phases (medians, seconds; ready = until the analysis and dive numbers "
+        "exist)\n\n"
+    )
     out.write("| run | ready s | phase durations s |\n|---|---:|---|\n")
     for label in seen:
         out.write(_phase_table(r.rows, label))

@@ -2,8 +2,10 @@
 
 Every format carries the rule results; text and JSON also carry dive's numbers and the
 exact accounting, Markdown a GitHub step summary with the largest wasted files, JUnit one
-test case per rule. Non-finite numbers (dive's userWastedPercent of a one-layer image)
-become `null` in JSON and `n/a` in text. Paths are shown absolute, as dive shows them.
+test case per rule. When other images were looked at, every format also gives the bytes
+shared with them, the bytes unique to this image and which layers are shared. Non-finite
+numbers (dive's userWastedPercent of a one-layer image) become `null` in JSON and `n/a`
+in text. Paths are shown absolute, as dive shows them.
 """
 
 from __future__ import annotations
@@ -13,27 +15,52 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from inspector.analysis import Analysis, ExactWaste, WastedFile
 from inspector.compat import DiveNumbers, Inefficiency
 from inspector.errors import UsageError
 from inspector.formatting import size as human_size
 from inspector.rules import BYTE_RULES, RuleResult, Status, Verdict
+from inspector.sharing import Sharing
 
 FORMATS = ("text", "json", "markdown", "junit")
 TEXT_ROWS = 50  # rows of each file table in the text report
 MARKDOWN_ROWS = 20  # rows of the wasted-files table in the Markdown report
 
 
-def render(fmt: str, verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
-    """The report in format `fmt` (one of FORMATS), ending with a newline."""
+def render(
+    fmt: str,
+    verdict: Verdict,
+    analysis: Analysis,
+    dive: DiveNumbers,
+    label: str,
+    shared: Sharing | None = None,
+) -> str:
+    """The report in format `fmt` (one of FORMATS), ending with a newline.
+
+    `shared`: the layers shared with other images, when other images were looked at
+    (an engine's images, `--compare`, `--compare-tags`); None leaves the section out."""
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise UsageError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
-    return renderer(verdict, analysis, dive, label)
+    return renderer(Report(verdict, analysis, dive, label, shared))
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    verdict: Verdict
+    analysis: Analysis
+    dive: DiveNumbers
+    label: str
+    shared: Sharing | None
+
+
+def _shared_layers(shared: Sharing) -> list[tuple[int, tuple[str, ...]]]:
+    return [(i, names) for i, names in enumerate(shared.shared_with) if names]
 
 
 def _finite(value: float) -> float | None:
@@ -84,7 +111,8 @@ def _counts(verdict: Verdict) -> tuple[int, int, int, int]:
 # -------------------------------------------------------------------------------- text
 
 
-def _text(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+def _text(report: Report) -> str:
+    verdict, analysis, dive, label = report.verdict, report.analysis, report.dive, report.label
     lines = [f"Image: {_printable(label)}"]
     if verdict.source:
         lines.append(f"  Using {verdict.source}")
@@ -96,6 +124,7 @@ def _text(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -
         "Inefficient Files:",
         *_inefficiency_table(dive.inefficiencies),
         *_exact_section(analysis.exact),
+        *(_sharing_section(report.shared) if report.shared is not None else []),
     ]
     if analysis.warnings:
         lines.append("Warnings:")
@@ -149,6 +178,20 @@ def _exact_section(exact: ExactWaste) -> list[str]:
     return lines + _more(min(len(files), TEXT_ROWS), len(files))
 
 
+def _sharing_section(shared: Sharing) -> list[str]:
+    lines = [
+        "Shared with other images:",
+        f"  sharedBytes: {shared.shared_bytes} bytes ({human_size(shared.shared_bytes)})",
+        f"  uniqueBytes: {shared.unique_bytes} bytes ({human_size(shared.unique_bytes)})",
+    ]
+    layers = _shared_layers(shared)
+    if not layers:
+        return [*lines, "  no layer is shared"]
+    for i, names in layers[:TEXT_ROWS]:
+        lines.append(f"  layer {i}: {_printable(', '.join(names))}")
+    return lines + _more(min(len(layers), TEXT_ROWS), len(layers))
+
+
 def _text_result(result: RuleResult) -> str:
     head = f"  {result.status.value.upper()}: {result.rule}"
     return head if result.status is Status.PASS else f"{head}: {result.message}"
@@ -157,7 +200,8 @@ def _text_result(result: RuleResult) -> str:
 # -------------------------------------------------------------------------------- json
 
 
-def _json(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+def _json(report: Report) -> str:
+    verdict, analysis, dive, label = report.verdict, report.analysis, report.dive, report.label
     total, passed, failed, skipped = _counts(verdict)
     document = {
         "image": label,
@@ -167,6 +211,7 @@ def _json(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -
         "rules": [_json_rule(r) for r in verdict.results],
         "dive": _json_dive(dive),
         "exact": _json_exact(analysis.exact),
+        "sharing": _json_sharing(report.shared) if report.shared is not None else None,
         "warnings": list(analysis.warnings),
     }
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
@@ -214,6 +259,14 @@ def _json_exact(exact: ExactWaste) -> dict[str, object]:
     }
 
 
+def _json_sharing(shared: Sharing) -> dict[str, object]:
+    return {
+        "sharedBytes": shared.shared_bytes,
+        "uniqueBytes": shared.unique_bytes,
+        "layers": [{"index": i, "sharedWith": list(n)} for i, n in _shared_layers(shared)],
+    }
+
+
 def _json_wasted(wasted: WastedFile) -> dict[str, object]:
     return {
         "path": _shown_path(wasted.path),
@@ -239,7 +292,8 @@ def _md_row(cells: Iterable[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _markdown(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+def _markdown(report: Report) -> str:
+    verdict, analysis, label = report.verdict, report.analysis, report.label
     total, passed, failed, skipped = _counts(verdict)
     outcome = "PASS" if verdict.passed else "FAIL"
     lines = [
@@ -267,7 +321,26 @@ def _markdown(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: st
     if failures:
         lines += ["", *(f"- **{r.rule}**: {_md(r.message)}" for r in failures)]
     lines += ["", *_markdown_wasted(analysis.exact)]
+    if report.shared is not None:
+        lines += ["", *_markdown_sharing(report.shared)]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_sharing(shared: Sharing) -> list[str]:
+    lines = [
+        f"### Shared with other images: {human_size(shared.shared_bytes)} "
+        f"({shared.shared_bytes} B); unique: {human_size(shared.unique_bytes)} "
+        f"({shared.unique_bytes} B)",
+        "",
+    ]
+    layers = _shared_layers(shared)
+    if not layers:
+        return [*lines, "No layer is shared."]
+    lines += [_md_row(("Layer", "Shared with")), _md_row(("---:", "---"))]
+    lines += [_md_row((str(i), _md(", ".join(names)))) for i, names in layers[:MARKDOWN_ROWS]]
+    if len(layers) > MARKDOWN_ROWS:
+        lines += ["", f"… and {len(layers) - MARKDOWN_ROWS} more shared layers."]
+    return lines
 
 
 def _markdown_wasted(exact: ExactWaste) -> list[str]:
@@ -311,7 +384,8 @@ def _xml(text: str) -> str:
     return _NOT_XML.sub(_escape, text)
 
 
-def _junit(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) -> str:
+def _junit(report: Report) -> str:
+    verdict, label = report.verdict, report.label
     total, _, failed, skipped = _counts(verdict)
     suite = ET.Element(
         "testsuite",
@@ -339,13 +413,13 @@ def _junit(verdict: Verdict, analysis: Analysis, dive: DiveNumbers, label: str) 
         elif result.status is Status.SKIP:
             ET.SubElement(case, "skipped", {"message": _xml(result.message)})
     out = ET.SubElement(suite, "system-out")
-    out.text = _xml(_text(verdict, analysis, dive, label))
+    out.text = _xml(_text(report))
     ET.indent(suite)
     body = ET.tostring(suite, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
 
 
-_RENDERERS: dict[str, Callable[[Verdict, Analysis, DiveNumbers, str], str]] = {
+_RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": _text,
     "json": _json,
     "markdown": _markdown,

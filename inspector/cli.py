@@ -466,7 +466,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         assert rule_config is not None
         verdict = rules.evaluate(rule_config, analysis.exact, dive, shared)
         out = sys.stderr if args.json == "-" else sys.stdout
-        out.write(ci_report.render(args.ci_format, verdict, analysis, dive, loaded.image.label))
+        shown = shared if loaded.others else None
+        label = loaded.image.label
+        out.write(ci_report.render(args.ci_format, verdict, analysis, dive, label, shown))
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
     if not args.json:
         sys.stdout.write(report.summary(analysis, dive, warnings, shared))

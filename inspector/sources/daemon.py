@@ -20,10 +20,16 @@ from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-ENGINE_NOTE = (
-    "the Docker engine can only hand over the whole image again (docker save); save it "
-    "once (docker save -o image.tar IMAGE) and open the archive to view or extract files"
-)
+
+
+def engine_note(engine_name: str) -> str:
+    """Why files of an engine's image cannot be read again, and what to do instead."""
+    command = engine_name.split()[0].lower()  # "Docker engine" -> docker
+    return (
+        f"the {engine_name} can only hand over the whole image again ({command} save); save "
+        f"it once ({command} save -o image.tar IMAGE) and open the archive to view or "
+        "extract files"
+    )
 
 
 class ChunkStream:
@@ -146,7 +152,7 @@ class DaemonSource:
                 image=replace(loaded.image, tags=tags),
                 others=engine_images(client, image_id),
                 reopen=None,
-                reopen_note=ENGINE_NOTE,
+                reopen_note=engine_note(self.engine.name),
             )
         except (APIError, DockerException) as exc:
             raise SourceError(f"{self.name}: {engine} failed: {_short(exc)}") from None

@@ -25,7 +25,7 @@ from inspector.model import Platform
 from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
-from inspector.sources.daemon import DaemonSource, Engine, layer_chain
+from inspector.sources.daemon import DaemonSource, Engine, engine_note, layer_chain
 
 ROOTFUL_SOCKET = "/run/podman/podman.sock"
 HINT = (
@@ -128,7 +128,11 @@ class PodmanSource:
             _check(process, errors, self.name)
         image_id = str(loaded.image.config_digest)
         others = tuple(o for o in _local_images(command) if o[0] != image_id)
-        return replace(loaded, others=tuple(other for _, other in others))
+        return replace(
+            loaded,
+            others=tuple(other for _, other in others),
+            reopen_note=engine_note(PODMAN.name),
+        )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -67,6 +67,36 @@ def test_unique_bytes_rule_passes_and_fails_on_the_shared_base(images: dict[str,
     assert f"(unique-bytes={base + top} > threshold=1000)" in alone.stdout
 
 
+def test_ci_reports_give_shared_and_unique_bytes(images: dict[str, Path]) -> None:
+    base, top = _tar_bytes("one")
+    ref = str(images["two"])
+    compare = ["--compare", ref, "--lowestEfficiency", "disabled", "--ci-format"]
+    reports = {
+        fmt: services.run_cli(images["one"], *compare, fmt, ci=True)
+        for fmt in ("text", "json", "markdown", "junit")
+    }
+    assert all(r.returncode == 0 for r in reports.values()), reports
+    sharing = json.loads(reports["json"].stdout)["sharing"]
+    assert sharing == {
+        "sharedBytes": base,
+        "uniqueBytes": top,
+        "layers": [{"index": 0, "sharedWith": [ref]}],
+    }
+    text = reports["text"].stdout
+    assert f"  sharedBytes: {base} bytes" in text
+    assert f"  uniqueBytes: {top} bytes" in text
+    assert f"  layer 0: {ref}" in text
+    assert "  layer 1:" not in text
+    markdown = reports["markdown"].stdout
+    assert f"({base} B); unique:" in markdown
+    assert f"({top} B)" in markdown
+    assert f"  sharedBytes: {base} bytes" in reports["junit"].stdout  # in system-out
+
+    alone = services.run_cli(images["one"], "--ci-format", "json", ci=True)
+    assert json.loads(alone.stdout)["sharing"] is None  # no other image was looked at
+    assert "sharedBytes" not in services.run_cli(images["one"], ci=True).stdout
+
+
 def test_compare_errors_are_one_line(images: dict[str, Path], tmp_path: Path) -> None:
     missing = tmp_path / "missing.tar"
     done = services.run_cli(images["one"], "--compare", str(missing), "--text")

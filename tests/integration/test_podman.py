@@ -230,3 +230,27 @@ def test_an_unreachable_socket_is_one_line_naming_it(podman_images: Podman, tmp_
     assert len(lines) == 1
     assert lines[0].startswith(f"inspector: cannot reach the Podman engine at {missing} (")
     assert "CONTAINER_HOST" in lines[0]
+
+
+def test_reading_files_again_names_podman_save(
+    podman_images: Podman, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither the socket nor `podman save` can hand over one layer: the hint says
+    what to run instead, naming podman (not docker)."""
+    from inspector import contents
+    from inspector.errors import ContentsError
+    from inspector.source import LoadEvents
+
+    monkeypatch.setenv("CONTAINER_HOST", podman_images.socket)
+    loaded = podman.PodmanSource(podman_images.app, podman_images.app).load(LoadEvents())
+    with pytest.raises(ContentsError, match=r"podman save -o image\.tar") as raised:
+        contents.read_file(loaded, "bin/busybox", 0)
+    assert "docker" not in raised.value.message
+
+    monkeypatch.delenv("CONTAINER_HOST")
+    monkeypatch.setenv("CONTAINERS_STORAGE_CONF", podman_images.env["CONTAINERS_STORAGE_CONF"])
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setattr(podman, "ROOTFUL_SOCKET", str(tmp_path / "no-rootful.sock"))
+    saved = podman.PodmanSource(podman_images.app, podman_images.app).load(LoadEvents())
+    assert saved.reopen is None
+    assert "podman save -o image.tar" in saved.reopen_note

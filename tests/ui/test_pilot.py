@@ -797,3 +797,38 @@ def test_the_analysis_goes_to_and_comes_from_the_result_cache(
     assert again is not None
     assert again.exact == first.analysis.exact
     assert again.exact.wasted_files  # the demo wastes bytes: the comparison means something
+
+
+def test_layers_shared_with_other_images_are_marked_and_listed() -> None:
+    """Another image with the demo's first two layers (the same ChainIDs): those rows
+    carry the marker, layer details name the image, image details split the bytes."""
+    from dataclasses import replace
+
+    from inspector import formatting
+    from inspector.sharing import OtherImage
+    from inspector.ui.widgets.details import ImageDetails
+
+    def loader(events: LoadEvents) -> LoadedImage:
+        loaded = demo_loader(events)
+        base = tuple(layer.diff_id for layer in loaded.image.layers[:2])
+        # the same diff_ids in another order share nothing (a ChainID is the whole prefix)
+        reordered = tuple(reversed([layer.diff_id for layer in loaded.image.layers[:3]]))
+        others = (OtherImage("base:1", base), OtherImage("other:2", reordered))
+        return replace(loaded, others=others)
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        stack = screen.layer_stack
+        rows = ["".join(s.text for s in stack.render_row(i, 160)) for i in range(DEMO_LAYERS)]
+        assert ["◆" in row for row in rows] == [True, True] + [False] * (DEMO_LAYERS - 2)
+        assert "base:1" in details_text(app, LayerDetails)
+        assert "other:2" not in details_text(app, LayerDetails)
+        await pilot.press("down", "down")
+        assert "Layer 2 of 7" in details_text(app, LayerDetails)  # positions count from 0
+        assert "base:1" not in details_text(app, LayerDetails)
+        stored = [size or 0 for size in screen.stored]
+        image_text = screen.query_one(ImageDetails).text(200)
+        shared, unique = formatting.size(sum(stored[:2])), formatting.size(sum(stored[2:]))
+        assert f"{shared} in layers other images also have, {unique} unique" in image_text
+
+    run(InspectorApp(loader, "demo"), scenario, size=(160, 50))
