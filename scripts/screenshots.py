@@ -71,6 +71,24 @@ async def file_history(pilot: Pilot[int]) -> None:
     await pilot.press("home", "space", "down", "down")  # /app/config.yaml: added in 3, edited in 6
 
 
+async def viewer(pilot: Pilot[int]) -> None:
+    await file_history(pilot)
+    await pilot.press("v")  # the file as layer 6 stores it, highlighted
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def hex_viewer(pilot: Pilot[int]) -> None:
+    await pilot.press("tab", "ctrl+f", *"libc", "enter")
+    await pilot.press("v")  # a binary: its type and a hex view
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def extract_dialog(pilot: Pilot[int]) -> None:
+    await pilot.press("end", "tab", "home", "space", "x")
+
+
 SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
     "main": ("demo", (120, 36), layer_view),
     "aggregated": ("demo", (120, 36), aggregated),
@@ -78,6 +96,9 @@ SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
     "wasted": ("demo", (120, 36), wasted),
     "file-history": ("demo", (120, 36), file_history),
     "help": ("demo", (120, 36), help_screen),
+    "viewer": ("demo", (120, 36), viewer),
+    "hex-viewer": ("demo", (120, 36), hex_viewer),
+    "extract": ("demo", (120, 36), extract_dialog),
     "small-80x24": ("demo", (80, 24), layer_view),
     "dive-fixture": (str(DIVE_IMAGE), (120, 36), nothing),
 }
