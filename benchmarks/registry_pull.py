@@ -19,6 +19,7 @@ peak RSS is the child's own):
   (inspector fetches layers in parallel).
 
     /tmp/venv/bin/python benchmarks/registry_pull.py            # 100,000 files, 5 repetitions
+    /tmp/venv/bin/python benchmarks/registry_pull.py --real     # Debian + python3 (real_image.py)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 
 import httpx
 import make_image
+import real_image
 import run as bench_run
 
 HERE = Path(__file__).resolve().parent
@@ -167,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=make_image.DEFAULT_CACHE)
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--inspector", help="the inspector console script")
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="the real image of real_image.py (Debian + python3) instead of the generated one",
+    )
     args = parser.parse_args(argv)
     for tool in ("docker-registry", "skopeo"):
         if shutil.which(tool) is None:
@@ -176,10 +183,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     (results / "out").mkdir(exist_ok=True)
     inspector: str = args.inspector or bench_run._tool_path("inspector") or "inspector"
     python = bench_run._interpreter_of(inspector)
-    params = make_image.Params(args.files, args.seed, "gzip")
-    image = make_image.ensure(
-        args.files, args.seed, {"gzip": make_image.default_path(params, args.cache_dir)}
-    )["gzip"]
+    if args.real:
+        image = real_image.build(args.cache_dir)
+        source = f"oci:{image}:{real_image.TAG}"
+    else:
+        params = make_image.Params(args.files, args.seed, "gzip")
+        image = make_image.ensure(
+            args.files, args.seed, {"gzip": make_image.default_path(params, args.cache_dir)}
+        )["gzip"]
+        source = f"oci-archive:{image}"
+    slug = "registry-real" if args.real else "registry"
     work = args.cache_dir.resolve() / "registry-bench"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -192,8 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def measure(label: str, argv: list[str]) -> dict[str, Any]:
         if args.quiet > 0:
             bench_run.wait_for_quiet(args.quiet, args.quiet_wait)
-        slug = "".join(c if c.isalnum() else "-" for c in label)[:60]
-        log = results / "logs" / f"registry-{slug}.log"
+        label_slug = "".join(c if c.isalnum() else "-" for c in label)[:60]
+        log = results / "logs" / f"registry-{label_slug}.log"
         u = bench_run.measure(argv, env, log, args.timeout, HERE.parent)
         if u.exit_code != 0:
             raise SystemExit(f"{' '.join(argv)} failed ({u.exit_code}):\n{log.read_text()}")
@@ -215,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         subprocess.run(
             ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--preserve-digests",
-             f"oci-archive:{image}", f"docker://{ref}"],
+             source, f"docker://{ref}"],
             check=True, env=env, timeout=args.timeout,
         )  # fmt: skip
         print(f"pushed {image.name} to {ref} in {time.perf_counter() - started:.1f} s")
@@ -311,8 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = text.getvalue()
     print()
     print(report)
-    (results / "registry-summary.md").write_text(report)
-    (results / "registry-latest.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (results / f"{slug}-summary.md").write_text(report)
+    (results / f"{slug}-latest.json").write_text(json.dumps(rows, indent=1) + "\n")
     return 0
 
 
