@@ -12,14 +12,17 @@ See docs/metrics.md for worked examples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import marshal
+from array import array
+from collections.abc import Callable, Collection, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, overload
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
 from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
 from inspector.model import Image
+from inspector.overlay import Overlay
 
 
 class WastedFile(NamedTuple):
@@ -106,12 +109,19 @@ class _Stack:
         self.nodes: dict[str, _Node] = {}
         self.children: dict[str, set[str]] = {"": set()}
         self.copy_path: list[str] = []
-        self.copy_size: list[int] = []
-        self.copy_layer: list[int] = []
-        self.refs: list[int] = []
+        self.copy_size: MutableSequence[int] = []  # arrays when resumed
+        self.copy_layer: MutableSequence[int] = []
+        self.refs: MutableSequence[int] = []
         self.hidden: dict[int, tuple[int, Removal]] = {}
         self.live_bytes = 0
         self.removed_now: dict[str, FileEntry | None] = {}  # paths the current layer removed
+        self.base_copies = 0  # resumed: copies of the prefix (copy_path holds the others)
+        self.base_path: Callable[[int], str] = copy_path_unknown
+
+    def path_of(self, copy: int) -> str:
+        if copy >= self.base_copies:
+            return self.copy_path[copy - self.base_copies]
+        return self.base_path(copy)
 
     def unref(self, copy: int, layer: int, how: Removal) -> None:
         if copy < 0:
@@ -157,14 +167,39 @@ class _Stack:
             stats.removed_bytes += node.entry.size
 
 
+def copy_path_unknown(copy: int) -> str:
+    raise IndexError(copy)
+
+
 @gc_paused
-def analyse(image: Image, layers: Sequence[LayerIndex]) -> Analysis:
-    """Stack the layers and account for every stored byte."""
-    stack = _Stack()
-    all_stats: list[LayerStats] = []
+def analyse(
+    image: Image,
+    layers: Sequence[LayerIndex],
+    start: PrefixState | None = None,
+    keep: Callable[[int, bytes], None] | None = None,
+    keep_at: Collection[int] = (),
+) -> Analysis:
+    """Stack the layers and account for every stored byte.
+
+    `start`: the state after the first `start.depth` layers (`decode_state`; it is used
+    up), from which only the layers above are applied. `keep(depth, payload)` receives
+    the encoded state (`encode_state`) after each prefix length in `keep_at`.
+    """
     all_changes: list[LayerChanges] = []
-    warnings: list[str] = []
-    for position, index in enumerate(layers):
+    if start is None:
+        stack = _Stack()
+        all_stats: list[LayerStats] = []
+        warnings: list[str] = []
+        first = 0
+    else:
+        if start.depth > len(layers) or start.stack is None:
+            raise ValueError("a prefix state deeper than the image, or used up")
+        stack, start.stack = start.stack, None
+        all_stats = [LayerStats(*row) for row in start.stats]
+        warnings = list(start.warnings)
+        first = start.depth
+    for position in range(first, len(layers)):
+        index = layers[position]
         stats = LayerStats(position)
         changes = LayerChanges()
         before = stack.live_bytes
@@ -173,12 +208,17 @@ def analyse(image: Image, layers: Sequence[LayerIndex]) -> Analysis:
         stats.cumulative = stack.live_bytes
         all_stats.append(stats)
         all_changes.append(changes)
+        if keep is not None and position + 1 in keep_at and position + 1 < len(layers):
+            payload = encode_state(stack, all_stats, warnings)
+            if payload is not None:
+                keep(position + 1, payload)
 
     wasted: list[WastedFile] = []
+    path_of = stack.path_of
     for copy, (hidden_by, how) in stack.hidden.items():
         size = stack.copy_size[copy]
         stored_in = stack.copy_layer[copy]
-        wasted.append(WastedFile(stack.copy_path[copy], size, stored_in, hidden_by, how))
+        wasted.append(WastedFile(path_of(copy), size, stored_in, hidden_by, how))
         all_stats[stored_in].wasted_bytes += size
     wasted.sort(key=lambda w: (-w.size, w.path, w.stored_in))
     stored = sum(stack.copy_size)
@@ -190,9 +230,10 @@ def analyse(image: Image, layers: Sequence[LayerIndex]) -> Analysis:
         user_stored_bytes=user_stored,
         wasted_files=tuple(wasted),
     )
-    return Analysis(
-        image, tuple(all_stats), tuple(all_changes), exact, tuple(warnings), len(stack.nodes)
-    )
+    kinds: Sequence[LayerChanges] = tuple(all_changes)
+    if start is not None:  # the prefix's change kinds are not kept: recomputed when read
+        kinds = RecomputedChanges(image, layers)
+    return Analysis(image, tuple(all_stats), kinds, exact, tuple(warnings), len(stack.nodes))
 
 
 _IMPLIED_DIR = FileEntry("", EntryType.DIR, 0, 0o755, 0, 0, 0)
@@ -348,3 +389,225 @@ def _ensure_parents(
         stack.add(directory, _Node(None, layer, -1, True))
         changes.kinds[directory] = ChangeKind.ADDED
         stats.added += 1
+
+
+class RecomputedChanges(Sequence[LayerChanges]):
+    """`Analysis.changes` of a cached or resumed result: the per-path change kinds are not
+    stored (they would double the entry, and only tests and library callers read them),
+    so the first read runs the analysis again over the same layers, from scratch."""
+
+    __slots__ = ("_changes", "_count", "_image", "_layers")
+
+    def __init__(self, image: Image, layers: Sequence[LayerIndex]) -> None:
+        self._image = image
+        self._layers = tuple(layers)
+        self._count = len(self._layers)
+        self._changes: Sequence[LayerChanges] | None = None
+
+    def _computed(self) -> Sequence[LayerChanges]:
+        if self._changes is None:
+            self._changes = analyse(self._image, self._layers).changes
+        return self._changes
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, item: int) -> LayerChanges: ...
+    @overload
+    def __getitem__(self, item: slice) -> Sequence[LayerChanges]: ...
+    def __getitem__(self, item: int | slice) -> LayerChanges | Sequence[LayerChanges]:
+        return self._computed()[item]
+
+    def __iter__(self) -> Iterator[LayerChanges]:
+        return iter(self._computed())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._computed())
+
+
+# --- prefix states ----------------------------------------------------------------------
+# The stack after the first layers of an image, stored (results.py) so that an image with
+# the same first layers applies only the layers above. Decoding builds no object per path:
+# the nodes and the children index stay columns behind `Overlay`s, and a node or a child
+# set is built when the layers above first read it. Nodes are stored grouped by parent, in
+# the order of the children index, so the children of a directory are one slice.
+STATE_FORMAT = 1
+_TYPES = list(EntryType)
+_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+_NO_ENTRY = 255  # a directory implied by a deeper entry
+_REMOVALS = list(Removal)
+_REMOVAL_CODE = {r: i for i, r in enumerate(_REMOVALS)}
+_PLACEHOLDER = FileEntry("", EntryType.DIR, 0, 0, 0, 0, 0)
+
+
+def pack_ints(values: Sequence[int], code: str = "q") -> Any:
+    """Ints as array bytes (read back without an int object each), or a list when one
+    does not fit."""
+    try:
+        return (code, array(code, values).tobytes())
+    except OverflowError:
+        return list(values)
+
+
+def unpack_ints(packed: Any) -> MutableSequence[int]:
+    if isinstance(packed, list):
+        return packed
+    code, data = packed
+    values = array(code)
+    values.frombytes(data)
+    return values
+
+
+@dataclass(slots=True)
+class PrefixState:
+    """A decoded prefix state; `analyse(start=...)` uses its stack up."""
+
+    depth: int
+    stack: _Stack | None
+    stats: list[tuple[int, ...]]
+    warnings: list[str]
+
+
+def encode_state(
+    stack: _Stack, stats: Sequence[LayerStats], warnings: Sequence[str]
+) -> bytes | None:
+    """The stack as a prefix state; None when it cannot be stored (a resumed stack)."""
+    nodes = stack.nodes
+    if isinstance(nodes, Overlay) or stack.base_copies:
+        return None
+    dirs = list(stack.children)
+    order: list[str] = []
+    starts: list[int] = []
+    for kids in stack.children.values():
+        starts.append(len(order))
+        order.extend(kids)
+    starts.append(len(order))
+    if len(order) != len(nodes) or len(set(order)) != len(order):
+        return None  # the children index does not hold every node once
+    try:
+        rows = [nodes[path] for path in order]
+    except KeyError:
+        return None
+    entries = [node.entry for node in rows]
+    filled = [e or _PLACEHOLDER for e in entries]
+    code = _TYPE_CODE
+    types = bytes([_NO_ENTRY if e is None else code[e[1]] for e in entries])
+    if filled:
+        _, _, sizes, modes, uids, gids, mtimes, links, digests = zip(*filled, strict=True)
+    else:
+        sizes = modes = uids = gids = mtimes = digests = ()
+        links = ()
+    hidden = stack.hidden
+    body = marshal.dumps(
+        (
+            order,
+            dirs,
+            pack_ints(starts),
+            types,
+            pack_ints(sizes),
+            pack_ints(modes),
+            pack_ints(uids),
+            pack_ints(gids),
+            pack_ints(mtimes),
+            {row: link for row, link in enumerate(links) if link},
+            pack_ints(digests, "Q"),
+            pack_ints([node.layer for node in rows]),
+            pack_ints([node.copy for node in rows]),
+            bytes([node.is_dir for node in rows]),
+            pack_ints(stack.copy_size),
+            pack_ints(stack.copy_layer),
+            pack_ints(stack.refs),
+            list(hidden),
+            [hidden_by for hidden_by, _ in hidden.values()],
+            bytes([_REMOVAL_CODE[how] for _, how in hidden.values()]),
+            [stack.copy_path[copy] for copy in hidden],
+            marshal.dumps(stack.copy_path),
+            stack.live_bytes,
+        )
+    )
+    return marshal.dumps(
+        (
+            STATE_FORMAT,
+            len(stats),
+            [tuple(getattr(s, name) for name in LayerStats.__slots__) for s in stats],
+            list(warnings),
+            body,
+        )
+    )
+
+
+@gc_paused
+def decode_state(payload: bytes) -> PrefixState:
+    """A stored prefix state; ValueError for anything damaged."""
+    try:
+        version, depth, stats, warnings, body = marshal.loads(payload)
+        if version != STATE_FORMAT:
+            raise ValueError(f"state format {version}")
+        (order, dirs, starts, types, sizes, modes, uids, gids, mtimes, links, digests,
+         layers, copies, is_dir, copy_size, copy_layer, refs, hidden, hidden_by, hows,
+         hidden_paths, all_paths, live_bytes) = marshal.loads(body)  # fmt: skip
+        count = len(order)
+        starts = unpack_ints(starts)
+        columns = [unpack_ints(c) for c in (sizes, modes, uids, gids, mtimes, digests)]
+        sizes, modes, uids, gids, mtimes, digests = columns
+        layers, copies = unpack_ints(layers), unpack_ints(copies)
+        if not all(len(c) == count for c in (types, is_dir, layers, copies, *columns)):
+            raise ValueError("node columns differ in length")
+        if len(starts) != len(dirs) + 1 or (starts and starts[-1] != count):
+            raise ValueError("children index does not match the nodes")
+        if len(stats) != depth or not all(len(row) == len(LayerStats.__slots__) for row in stats):
+            raise ValueError("layer statistics")
+        kinds = _TYPES
+        node = _Node
+
+        def make_node(path: str, row: int) -> _Node:
+            kind = types[row]
+            entry = None
+            if kind != _NO_ENTRY:
+                entry = FileEntry(
+                    path, kinds[kind], sizes[row], modes[row], uids[row], gids[row],
+                    mtimes[row], links.get(row, ""), digests[row],
+                )  # fmt: skip
+            return node(entry, layers[row], copies[row], bool(is_dir[row]))
+
+        def make_children(path: str, row: int) -> set[str]:
+            return set(order[starts[row] : starts[row + 1]])
+
+        stack = _Stack()
+        stack.nodes = Overlay(dict(zip(order, range(count), strict=True)), make_node)
+        stack.children = Overlay(dict(zip(dirs, range(len(dirs)), strict=True)), make_children)
+        stack.copy_size = unpack_ints(copy_size)
+        stack.copy_layer = unpack_ints(copy_layer)
+        stack.refs = unpack_ints(refs)
+        if not len(stack.copy_size) == len(stack.copy_layer) == len(stack.refs):
+            raise ValueError("copy columns differ in length")
+        stack.base_copies = len(stack.refs)
+        known: dict[int, str] = dict(zip(hidden, hidden_paths, strict=True))
+        loaded: list[list[str]] = []
+
+        def base_path(copy: int) -> str:
+            path = known.get(copy)
+            if path is not None:
+                return path
+            if not loaded:
+                loaded.append(marshal.loads(all_paths))
+            return str(loaded[0][copy])
+
+        stack.base_path = base_path
+        stack.hidden = dict(
+            zip(hidden, zip(hidden_by, map(_REMOVALS.__getitem__, hows), strict=True), strict=True)
+        )
+        stack.live_bytes = int(live_bytes)
+        return PrefixState(int(depth), stack, [tuple(row) for row in stats], list(warnings))
+    except ValueError:
+        raise
+    except Exception as exc:  # any malformed payload is a miss, never a crash
+        raise ValueError(f"malformed prefix state ({exc})") from None

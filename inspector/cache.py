@@ -9,6 +9,8 @@ Layout under the cache root (`INSPECTOR_CACHE_DIR`, else the user cache director
     v3/results/<key hex>         one analysis result (inspector/results.py): magic, xxh3
                                  checksum, payload; the key hashes everything it depends on
     v3/filelists/<key hex>       one layer's dive fileList as JSON text (same framing)
+    v3/states/<key hex>          the analysis state after a layer-stack prefix, from which
+                                 an image with the same first layers resumes (same framing)
 
 Writes are atomic (temporary file + rename), so concurrent runs and interruptions never
 leave a half-written entry that a reader could see. A entry that fails its checksum or
@@ -49,7 +51,7 @@ RESULT_MAGIC = b"INSPRES1"
 DEFAULT_MAX_BYTES = 2 << 30
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEXKEY = re.compile(r"[0-9a-f]{16,128}")
-_RESULT_KINDS = ("results", "filelists")
+_RESULT_KINDS = ("results", "filelists", "states")
 _TYPE_LIST = list(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPE_LIST)}
 _new_tuple = tuple.__new__
@@ -292,6 +294,7 @@ class LayerCache:
         self._hints = os.path.join(root, VERSION, "hints")
         self._results = os.path.join(root, VERSION, "results")
         self._file_lists = os.path.join(root, VERSION, "filelists")
+        self._states = os.path.join(root, VERSION, "states")
 
     @classmethod
     def default(cls) -> LayerCache:
@@ -357,7 +360,8 @@ class LayerCache:
     # --- analysis results and rendered file lists -----------------------------------
     def get_result(self, key: str, kind: str = "results") -> bytes | None:
         """The payload stored under `key` (a hex digest), or None; damage is a miss.
-        `kind` is "results" (analysis results) or "filelists" (rendered file lists)."""
+        `kind` is "results" (analysis results), "filelists" (rendered file lists) or
+        "states" (prefix states)."""
         path = self._result_path(key, kind)
         data = self._read(path) if path else None
         if path is None or data is None:
@@ -399,7 +403,8 @@ class LayerCache:
         entries = 0
         results = 0
         total = 0
-        for directory in (self._layers, self._hints, self._results, self._file_lists):
+        for directory in (self._layers, self._hints, self._results, self._file_lists,
+                          self._states):  # fmt: skip
             for entry in _scan(directory):
                 total += entry.stat().st_size
                 entries += directory == self._layers
@@ -432,7 +437,7 @@ class LayerCache:
     def _evict(self) -> None:
         files = [
             (e.stat().st_mtime, e.stat().st_size, e.path)
-            for directory in (self._layers, self._results, self._file_lists)
+            for directory in (self._layers, self._results, self._file_lists, self._states)
             for e in _scan(directory)
         ]
         total = sum(size for _, size, _ in files)

@@ -21,14 +21,17 @@ trees in linear time. docs/metrics.md lists where these rules go wrong.
 from __future__ import annotations
 
 import json
+import marshal
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from inspector.analysis import pack_ints, unpack_ints
 from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
 from inspector.gcpause import gc_paused
 from inspector.indexer import WHITEOUT, LayerIndex
 from inspector.model import Image
+from inspector.overlay import Overlay
 
 _LAST = "\U0010ffff"  # sorts after every name: puts a directory after its children
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # as json.dumps
@@ -158,13 +161,30 @@ def dive_view(image: Image, layers: Sequence[LayerIndex]) -> list[LayerIndex]:
 
 
 @gc_paused
-def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:
-    """efficiencyScore, inefficientBytes, userWastedPercent and the inefficient paths."""
+def dive_numbers(
+    layers: Sequence[LayerIndex],
+    start: DivePrefix | None = None,
+    keep: Callable[[int, bytes], None] | None = None,
+    keep_at: Collection[int] = (),
+) -> DiveNumbers:
+    """efficiencyScore, inefficientBytes, userWastedPercent and the inefficient paths.
+
+    `start`: the state after the first `start.depth` layers (`decode_dive_state`; it is
+    used up); `keep(depth, payload)` receives the state after each depth in `keep_at`.
+    """
     tally: dict[str, list[int]] = {}  # key (no leading "/") -> [count, cumulative, minimum]
     stacked = _Stacked()
+    first = 0
+    if start is not None:
+        if start.depth > len(layers) or start.stacked is None:
+            raise ValueError("a prefix state deeper than the image, or used up")
+        stacked, start.stacked = start.stacked, None
+        tally = start.tally
+        first = start.depth
     records = stacked.records
     children = stacked.children
-    for index in layers:
+    for position in range(first, len(layers)):
+        index = layers[position]
         nodes = _tree_nodes(index)
         parents = {path.rpartition("/")[0] for path in nodes}
         # whiteout markers (and any implied directory named like one), in tree order
@@ -214,15 +234,23 @@ def dive_numbers(layers: Sequence[LayerIndex]) -> DiveNumbers:
                 kids = children[parent] = set()
             kids.add(path)
         records.update(nodes)
+        if keep is not None and position + 1 in keep_at and position + 1 < len(layers):
+            payload = encode_dive_state(position + 1, stacked, tally)
+            if payload is not None:
+                keep(position + 1, payload)
 
     layer_sizes = tuple(index.tar_bytes for index in layers)
-    inefficient = sorted(
-        (Inefficiency("/" + k, c[0], c[1]) for k, c in tally.items() if c[0] >= 2),
-        key=lambda i: (-i.cumulative_size, i.path),
-    )
-    wasted = sum(i.cumulative_size for i in inefficient)
+    found = [Inefficiency("/" + k, c[0], c[1]) for k, c in tally.items() if c[0] >= 2]
     discovered = sum(c[1] for c in tally.values())
-    efficiency = sum(c[2] for c in tally.values()) / discovered if discovered else 1.0
+    minimum = sum(c[2] for c in tally.values())
+    if start is not None:  # the prefix's keys the layers above did not touch
+        found += start.untouched_inefficient()
+        cumulative, least = start.untouched_sums()
+        discovered += cumulative
+        minimum += least
+    inefficient = sorted(found, key=lambda i: (-i.cumulative_size, i.path))
+    wasted = sum(i.cumulative_size for i in inefficient)
+    efficiency = minimum / discovered if discovered else 1.0
     user = sum(layer_sizes[1:])
     user_wasted = wasted / user if user else (math.nan if wasted == 0 else math.inf)
     return DiveNumbers(
@@ -366,3 +394,148 @@ _GO_TYPE_BITS = {
     EntryType.CHARDEV: (1 << 26) | (1 << 21),
     EntryType.FIFO: 1 << 25,
 }
+
+
+# --- prefix states (see analysis.py) ------------------------------------------------------
+# dive's stack after the first layers: records and children as in analysis.py (records are
+# read for their type and size only, so a resumed record keeps just those), and the tally
+# of every key with its sums, so that the keys the layers above never touch are summed
+# without being read.
+DIVE_STATE_FORMAT = 1
+_TYPES = list(EntryType)
+_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+_NO_RECORD = 255
+
+
+class DivePrefix:
+    """A decoded dive prefix state; `dive_numbers(start=...)` uses it up."""
+
+    def __init__(
+        self,
+        depth: int,
+        stacked: _Stacked,
+        tally: Overlay[list[int]],
+        keys: list[str],
+        columns: tuple[Sequence[int], Sequence[int], Sequence[int]],
+        inefficient: list[int],
+        sums: tuple[int, int],
+    ) -> None:
+        self.depth = depth
+        self.stacked: _Stacked | None = stacked
+        self.tally = tally
+        self._keys = keys
+        self._columns = columns
+        self._inefficient = inefficient
+        self._sums = sums
+
+    def untouched_inefficient(self) -> list[Inefficiency]:
+        touched = self.tally.touched
+        keys = self._keys
+        counts, cumulative, _ = self._columns
+        return [
+            Inefficiency("/" + keys[row], counts[row], cumulative[row])
+            for row in self._inefficient
+            if keys[row] not in touched
+        ]
+
+    def untouched_sums(self) -> tuple[int, int]:
+        _, cumulative, minimum = self._columns
+        rows = self.tally.touched.values()
+        return (
+            self._sums[0] - sum(cumulative[row] for row in rows),
+            self._sums[1] - sum(minimum[row] for row in rows),
+        )
+
+
+def encode_dive_state(depth: int, stacked: _Stacked, tally: dict[str, list[int]]) -> bytes | None:
+    """dive's stack and tally as a prefix state; None when it cannot be stored."""
+    records = stacked.records
+    if isinstance(records, Overlay) or isinstance(tally, Overlay):
+        return None
+    dirs = list(stacked.children)
+    order: list[str] = []
+    starts: list[int] = []
+    for kids in stacked.children.values():
+        starts.append(len(order))
+        order.extend(kids)
+    starts.append(len(order))
+    if len(order) != len(records) or len(set(order)) != len(order):
+        return None
+    try:
+        values = [records[path] for path in order]
+    except KeyError:
+        return None
+    code = _TYPE_CODE
+    keys = list(tally)
+    counts = [c[0] for c in tally.values()]
+    cumulative = [c[1] for c in tally.values()]
+    minimum = [c[2] for c in tally.values()]
+    body = marshal.dumps(
+        (
+            order,
+            dirs,
+            pack_ints(starts),
+            bytes([_NO_RECORD if r is None else code[r[1]] for r in values]),
+            pack_ints([0 if r is None else r[2] for r in values]),
+            keys,
+            pack_ints(counts),
+            pack_ints(cumulative),
+            pack_ints(minimum),
+            [row for row, count in enumerate(counts) if count >= 2],
+            (sum(cumulative), sum(minimum)),
+        )
+    )
+    return marshal.dumps((DIVE_STATE_FORMAT, depth, body))
+
+
+@gc_paused
+def decode_dive_state(payload: bytes) -> DivePrefix:
+    """A stored dive prefix state; ValueError for anything damaged."""
+    try:
+        version, depth, body = marshal.loads(payload)
+        if version != DIVE_STATE_FORMAT:
+            raise ValueError(f"state format {version}")
+        (order, dirs, starts, types, sizes, keys, counts, cumulative, minimum, inefficient,
+         sums) = marshal.loads(body)  # fmt: skip
+        starts, sizes = unpack_ints(starts), unpack_ints(sizes)
+        columns = (unpack_ints(counts), unpack_ints(cumulative), unpack_ints(minimum))
+        if not len(order) == len(types) == len(sizes) or len(starts) != len(dirs) + 1:
+            raise ValueError("record columns differ in length")
+        if not all(len(c) == len(keys) for c in columns):
+            raise ValueError("tally columns differ in length")
+        if starts and starts[-1] != len(order):
+            raise ValueError("children index does not match the records")
+        kinds = _TYPES
+        entry = FileEntry
+
+        def make_record(path: str, row: int) -> FileEntry | None:
+            kind = types[row]
+            if kind == _NO_RECORD:
+                return None
+            return entry(path, kinds[kind], sizes[row], 0, 0, 0, 0)
+
+        def make_children(path: str, row: int) -> set[str]:
+            return set(order[starts[row] : starts[row + 1]])
+
+        counts_, cumulative_, minimum_ = columns
+
+        def make_tally(key: str, row: int) -> list[int]:
+            return [counts_[row], cumulative_[row], minimum_[row]]
+
+        stacked = _Stacked()
+        stacked.records = Overlay(dict(zip(order, range(len(order)), strict=True)), make_record)
+        stacked.children = Overlay(dict(zip(dirs, range(len(dirs)), strict=True)), make_children)
+        tally: Overlay[list[int]] = Overlay(
+            dict(zip(keys, range(len(keys)), strict=True)), make_tally
+        )
+        bad = [row for row in inefficient if not 0 <= row < len(keys)]
+        if bad:
+            raise ValueError("inefficient rows out of range")
+        total, least = sums
+        return DivePrefix(
+            int(depth), stacked, tally, keys, columns, list(inefficient), (int(total), int(least))
+        )
+    except ValueError:
+        raise
+    except Exception as exc:  # any malformed payload is a miss, never a crash
+        raise ValueError(f"malformed dive prefix state ({exc})") from None
