@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, TabbedContent
@@ -29,6 +30,7 @@ from inspector.ui.screens.main import MainScreen
 from inspector.ui.widgets.details import FileDetails, LayerDetails
 from inspector.ui.widgets.file_tree import FileTreeView
 from inspector.ui.widgets.filter_bar import FilterBar
+from inspector.ui.widgets.footer import QuietFooter
 from inspector.ui.widgets.layer_stack import LayerStack
 from inspector.ui.widgets.legend import Legend
 from inspector.ui.widgets.wasted import WastedTable
@@ -317,6 +319,102 @@ def test_z_maximizes_the_focused_pane() -> None:
         assert maximized_id(app) == "tree-pane"
         await pilot.press("escape")
         assert maximized_id(app) is None
+
+    run(demo_app(), scenario)
+
+
+def footer_keys(app: InspectorApp) -> list[str]:
+    """The footer's keys as drawn: `key description` each."""
+    footer = main(app).query_one(QuietFooter)
+    return [f"{key} {description}".strip() for key, description, _ in footer.signature()]
+
+
+def footer_line(app: InspectorApp) -> str:
+    return main(app).query_one(QuietFooter).render_line(0).text
+
+
+def test_the_footer_shows_the_focused_panes_keys() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        layer_keys = footer_keys(app)
+        assert "^a Aggregated" in layer_keys
+        assert "tab Pane" in layer_keys
+        assert "space Collapse" not in layer_keys
+        assert footer_line(app).startswith(" ".join(layer_keys[:3]) + " ")
+        await pilot.press("tab")
+        tree_keys = footer_keys(app)
+        assert "space Collapse" in tree_keys
+        assert "^Space All" in tree_keys
+        assert "^a Aggregated" not in tree_keys
+        line = footer_line(app)  # one cell between keys, like Footer's compact style
+        assert line.startswith(" ".join(tree_keys[:8]) + " ")
+        await pilot.press("slash")
+        assert "esc Close filter" in footer_keys(app)
+        await pilot.press("escape")
+        assert footer_keys(app) == tree_keys
+        await pilot.press("shift+tab")
+        assert footer_keys(app) == layer_keys
+
+    run(demo_app(), scenario)
+
+
+def test_the_footer_repaints_only_when_its_keys_change() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        footer = main(app).query_one(QuietFooter)
+        await pilot.press("tab")
+        shown = footer.items
+        main(app).refresh_bindings()  # announced again, the same keys
+        await pilot.pause()
+        assert footer.items is shown
+        await pilot.press("shift+tab")
+        assert footer.items is not shown
+
+    run(demo_app(), scenario)
+
+
+def test_clicking_a_footer_key_presses_it() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        x = footer_line(app).index("^F Filter")
+        await pilot.click(QuietFooter, offset=(x + 3, 0))
+        await pilot.pause()
+        assert main(app).filter_bar.display
+        assert isinstance(focused(app), Input)
+        await pilot.press("escape")
+        x = footer_line(app).index("^Space All")
+        await pilot.click(QuietFooter, offset=(x, 0))
+        await pilot.pause()
+        assert main(app).file_tree.state.expanded  # every directory opened
+
+    run(demo_app(), scenario)
+
+
+def test_the_mouse_wheel_scrolls_a_footer_wider_than_the_terminal() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("tab")  # the tree has the most keys
+        assert "? Help" not in footer_line(app)
+        footer = main(app).query_one(QuietFooter)
+        for _ in range(40):
+            await pilot._post_mouse_events([events.MouseScrollDown], footer, (5, 0))
+        await pilot.pause()
+        line = footer_line(app)
+        assert line.rstrip().endswith("? Help")
+        assert not line.startswith("space Collapse")
+        x = line.index("^F Filter")
+        await pilot.click(QuietFooter, offset=(x, 0))
+        await pilot.pause()
+        assert main(app).filter_bar.display
+
+    run(demo_app(), scenario, size=(80, 24))
+
+
+def test_the_footer_stays_when_a_pane_is_maximized() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await pilot.press("tab", "z")
+        assert maximized_id(app) == "tree-pane"
+        footer = main(app).query_one(QuietFooter)
+        assert footer.display
+        assert footer.region.height == 1
+        assert footer.region.y == app.size.height - 1
+        assert "space Collapse" in footer_keys(app)
 
     run(demo_app(), scenario)
 

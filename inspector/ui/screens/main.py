@@ -51,6 +51,7 @@ class DetailsTabs(TabbedContent):
 
 
 class MainScreen(Screen[None]):
+    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "QuietFooter"  # `z` keeps the keys shown
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "switch_pane(1)", "Pane", priority=True),
         Binding("shift+tab", "switch_pane(-1)", "Pane", show=False, priority=True),
@@ -106,7 +107,7 @@ class MainScreen(Screen[None]):
         filter_bar.display = False
         yield filter_bar
         yield LoadStatus(id="load-status")
-        yield QuietFooter(compact=True, show_command_palette=False)
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self.query_one("#details", TabbedContent).query_one("Tabs").can_focus = False
