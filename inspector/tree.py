@@ -67,6 +67,8 @@ class Version:
 
 
 _DIR = EntryType.DIR
+# a directory's children ever seen, by name: (the layer count then, names, paths, versions)
+_Listing = tuple[int, list[str], list[str], list[list[Version]]]
 
 
 _SIZE_TESTS: dict[str, Callable[[int], Callable[[int], bool]]] = {
@@ -205,6 +207,7 @@ class FileTree:
         self._cur_size: dict[str, int] = {"": 0}
         # reader-side caches
         self._children_cache: OrderedDict[tuple[str, int, int], tuple[Node, ...]] = OrderedDict()
+        self._listings: dict[str, _Listing] = {}  # per directory (see _listing)
         self._mask_cache: OrderedDict[tuple[int, int], dict[str, int]] = OrderedDict()
         self._pinned: dict[tuple[int, int], dict[str, int]] = {}  # written by `precompute`
         self._lock = threading.Lock()
@@ -301,17 +304,13 @@ class FileTree:
         if cached is not None:
             cache.move_to_end(key)
             return cached
-        names = sorted(self._names.get(path, ()))  # C-level: the nodes come out by name
+        _, names, paths, chains = self._listing(path)
         nodes: list[Node] = []
         append = nodes.append
-        versions = self._versions
         make = self._make_node
         new = tuple.__new__
         unchanged, added = ChangeKind.UNCHANGED, ChangeKind.ADDED
-        prefix = f"{path}/" if path else ""
-        for name in names:
-            child = prefix + name
-            chain = versions[child]
+        for name, child, chain in zip(names, paths, chains, strict=True):
             if len(chain) == 1:
                 # the common case, one version: `_make_node` inlined (expand all builds 100,000)
                 v = chain[0]
@@ -323,7 +322,14 @@ class FileTree:
                 append(new(Node, (child, name, entry, kind, v.layer, size, v.implied)))
                 continue
             if lo < 0 <= hi:  # a view from the start: everything present at hi is added
-                up = _at(chain, hi)
+                # `_at(chain, hi)`, its usual answers inlined: the newest or the first version
+                up: Version | None
+                if chain[-1].layer <= hi:
+                    up = chain[-1]
+                elif chain[1].layer > hi:
+                    up = chain[0] if chain[0].layer <= hi else None
+                else:
+                    up = _at(chain, hi)
                 if up is None or (entry := up.entry) is None:
                     continue
                 size = self.dir_size(child, hi) if entry.type is _DIR else entry.size
@@ -350,6 +356,28 @@ class FileTree:
             _, dropped = cache.popitem(last=False)
             self._cached_nodes -= len(dropped) + 1
         return result
+
+    def _listing(self, path: str) -> _Listing:
+        """Every name ever seen under directory `path`, sorted, with its path and its
+        versions: what any view's children are picked from (kept until another layer is
+        published; the paths are the tree's own strings, not one more copy per view)."""
+        count = self.layer_count
+        listing = self._listings.get(path)
+        if listing is not None and listing[0] == count:
+            return listing
+        names = sorted(self._names.get(path, ()))  # C-level: the nodes come out by name
+        prefix = f"{path}/" if path else ""
+        index, all_paths = self._index, self._paths
+        paths = [all_paths[index[prefix + name]] for name in names]
+        listing = (count, names, paths, list(map(self._versions.__getitem__, paths)))
+        self._listings[path] = listing
+        return listing
+
+    def prepare_listings(self) -> None:
+        """Sort every directory's names ahead (about 100 ms on 100,000 paths, otherwise
+        paid by the first "expand all"); safe from a worker thread."""
+        for path in list(self._names):
+            self._listing(path)
 
     def has_children(self, path: str) -> bool:
         return bool(self._names.get(path))

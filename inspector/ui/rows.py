@@ -201,6 +201,7 @@ def _build_rows(tree: FileTree, state: TreeState, root: str, open_all: int | Non
     while stack:
         kids, i, guide, depth = stack.pop()
         count = len(kids)
+        tee, end = guide + _TEE, guide + _END  # one string per level, not one per row
         while i < count:
             node = kids[i]
             i += 1
@@ -223,7 +224,7 @@ def _build_rows(tree: FileTree, state: TreeState, root: str, open_all: int | Non
                     (
                         node,
                         depth,
-                        guide + (_END if last else _TEE),
+                        end if last else tee,
                         kind,
                         is_open,
                         shown is not None and id_of(path) in shown,

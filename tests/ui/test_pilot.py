@@ -419,6 +419,19 @@ def test_the_footer_stays_when_a_pane_is_maximized() -> None:
     run(demo_app(), scenario)
 
 
+def test_directory_listings_are_sorted_in_the_background_after_the_load() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await app.workers.wait_for_complete()
+        files = main(app).files
+        directories = {p for p in files.all_paths() if files.has_children(p)} | {""}
+        assert directories
+        assert directories <= set(files._listings)  # expand all has none left to sort
+        names = [n.name for n in files.children("", -1, 0)]
+        assert names == sorted(names)
+
+    run(demo_app(), scenario)
+
+
 # --- the file tree ---------------------------------------------------------------------------
 
 

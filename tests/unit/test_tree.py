@@ -303,6 +303,34 @@ def test_children_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(tree.children("d0", -1, 0)) == 5  # recomputed after eviction
 
 
+def test_views_from_the_start_pick_the_version_as_of_their_top_layer() -> None:
+    tree = build(
+        Layer([File("a", 1), File("b", 1)]),
+        Layer([File("a", 2), File("c", 2)]),
+        Layer([File("a", 3), File("b", 3), File("c", 3), Whiteout("d")]),
+        Layer([File("a", 4), File("d", 4)]),
+    )
+    for hi, expected in [
+        (0, {"a": 1, "b": 1}),
+        (1, {"a": 2, "b": 1, "c": 2}),
+        (2, {"a": 3, "b": 3, "c": 3}),
+        (3, {"a": 4, "b": 3, "c": 3, "d": 4}),
+    ]:
+        nodes = tree.children("", -1, hi)
+        assert {n.name: n.size for n in nodes} == expected
+        assert {n.kind for n in nodes} == {ADDED}
+        assert all(n.layer == n.size - 1 for n in nodes)  # each size says its layer
+
+
+def test_prepared_listings_follow_the_layers_added_later() -> None:
+    tree = build(Layer([File("x/one", 1)]))
+    tree.prepare_listings()
+    assert [n.name for n in tree.children("x", -1, 0)] == ["one"]
+    tree.add_layer(indexes(Layer([]), Layer([File("x/two", 2), File("x/a", 3)]))[1])
+    assert [n.name for n in tree.children("x", 0, 1)] == ["a", "one", "two"]
+    assert [n.name for n in tree.children("x", -1, 0)] == ["one"]
+
+
 def test_deep_paths_do_not_recurse() -> None:
     deep = "/".join(f"d{i}" for i in range(1500))
     tree = build(Layer([File(deep + "/leaf", 1)]), Layer([Whiteout("d0")]))

@@ -183,12 +183,17 @@ class MainScreen(Screen[None]):
         # it: nothing to gain, and frozen objects are never collected (tests run many apps)
         if len(self.files.all_paths()) >= FREEZE_PATHS:
             gc.freeze()
-        # the filter's search strings, built while the person looks, not on the first key
-        # (after the first paint: a worker thread would slow it down, sharing the GIL)
+        # the filter's search strings and the sorted directory listings, built while the
+        # person looks, not on the first key or "expand all" (after the first paint: a
+        # worker thread would slow it down, sharing the GIL)
         self.call_after_refresh(self._prepare_search)
 
     def _prepare_search(self) -> None:
-        self.run_worker(self.files.prepare_search, thread=True, group="search", exit_on_error=False)
+        self.run_worker(self._prepare, thread=True, group="search", exit_on_error=False)
+
+    def _prepare(self) -> None:
+        self.files.prepare_search()
+        self.files.prepare_listings()
 
     def on_load_failed(self, message: messages.LoadFailed) -> None:
         # the app shows the dialog (the message bubbles on to it)
