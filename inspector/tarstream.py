@@ -148,8 +148,10 @@ class TarReader:
         *,
         max_entry_size: int = 1 << 44,
         seek: Callable[[int], object] | None = None,
+        chunk: int = CHUNK,
     ) -> None:
         self._read = read
+        self._chunk = chunk  # bytes asked of `read` at a time
         self._seek = seek  # relative forward seek of the underlying file, when it has one
         self._label = label
         self._buf = b""
@@ -166,9 +168,9 @@ class TarReader:
         have = len(self._buf) - self._pos
         if have >= need:
             return True
-        parts = [self._buf[self._pos :]]
+        parts = [self._buf[self._pos :]] if have else []  # no copy of a new chunk alone
         while have < need:
-            data = self._read(max(CHUNK, need - have))
+            data = self._read(max(self._chunk, need - have))
             if not data:
                 self._buf = b"".join(parts)
                 self._pos = 0
@@ -196,11 +198,11 @@ class TarReader:
         count -= have
         self._buf = b""
         self._pos = 0
-        if self._seek is not None and count >= CHUNK:
+        if self._seek is not None and count >= self._chunk:
             self._seek(count)
             return
         while count > 0:
-            data = self._read(min(CHUNK, count) if count > CHUNK else max(count, CHUNK))
+            data = self._read(self._chunk)
             if not data:
                 raise CorruptStream(f"{self._label}: truncated (stream ended inside an entry)")
             if len(data) > count:
@@ -224,7 +226,7 @@ class TarReader:
         while self._remaining > 0:
             have = len(self._buf) - self._pos
             if have == 0:
-                data = self._read(CHUNK)
+                data = self._read(self._chunk)
                 if not data:
                     raise CorruptStream(f"{self._label}: truncated (stream ended inside an entry)")
                 self._buf = data
@@ -257,7 +259,7 @@ class TarReader:
             return b""
         have = len(self._buf) - self._pos
         if have == 0:
-            data = self._read(max(CHUNK, n))
+            data = self._read(max(self._chunk, n))
             if not data:
                 raise CorruptStream(f"{self._label}: truncated (stream ended inside an entry)")
             self._buf = data
@@ -330,7 +332,7 @@ class TarReader:
         total = len(self._buf) - self._pos
         self._buf = b""
         self._pos = 0
-        while data := self._read(CHUNK):
+        while data := self._read(self._chunk):
             total += len(data)
         return total
 
