@@ -3,12 +3,14 @@
 Compression is sniffed from the first bytes (gzip `1f 8b`, zstd `28 b5 2f fd`, else plain),
 never trusted from the media type. The raw bytes hash to the blob digest, the
 decompressed bytes to the diff_id; both are only final once the stream has been read
-to its end.
+to its end. `Inflater` decompresses a layer on a worker thread while the caller parses
+it (the indexer); `decompressed` is the same decompression on the caller's thread.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -184,3 +186,246 @@ def decompressed(raw: Read, label: str) -> tuple[Read, str]:
         )
         return _GuardedReader(stream, label, "zstd").read, kind
     return peek.read, kind
+
+
+class Inflater:
+    """Decompress a gzip or zstd stream on a worker thread; `read(n)` on the caller's.
+
+    The caller's thread reads the raw stream (so a download's errors, cancellation and
+    progress stay where they were) in batches of `_RAW_BATCH` bytes and hands them to a
+    worker thread, which decompresses them, submits the output to the hash thread (the
+    diff_id) and hands it back in chunks of `INFLATE_CHUNK` bytes. Decompression and
+    sha256 release the GIL, so they overlap the caller's Python work (tar parsing); each
+    raw read of the caller releases the GIL too, so the worker gets it back at once rather
+    than after the interpreter's switch interval.
+
+    Memory is bounded: at most `_RAW_DEPTH` raw batches and `_OUT_DEPTH` output chunks
+    wait, and `_BACKLOG` chunks are being hashed. A corrupt stream raises CorruptStream
+    from `read`, on the caller's thread. The caller must `close()` the inflater (a `with`
+    block), also after an error or when it stops reading early: that stops the worker and
+    waits for it. `finish()` reads the raw stream to its end and returns the diff_id
+    hasher once every byte is hashed.
+    """
+
+    def __init__(self, raw: Read, label: str, kind: str, algorithm: str = "sha256") -> None:
+        self._raw = raw
+        self._label = label
+        self._kind = kind
+        self.hasher = hashlib.new(algorithm)
+        self.count = 0  # decompressed bytes handed to the caller
+        # Both hand-overs are guarded by one condition: the caller waits for "output, or
+        # room for input", the worker for "input" or "room for output".
+        self._lock = threading.Condition()
+        self._input: deque[bytes] = deque()  # b"" marks the end of the raw stream
+        self._output: deque[bytes | BaseException] = deque()  # b"" marks the end
+        self._raw_done = False  # the caller has read the raw stream to its end
+        self._stopped = False  # set by close(): the worker ends at its next hand-over
+        self._finished = False  # the worker has ended
+        self._eof = False
+        self._pending = b""
+        self._thread = threading.Thread(target=self._work, name="inspector-inflate", daemon=True)
+        self._thread.start()
+
+    # --- the caller's thread --------------------------------------------------------
+    def _batch(self) -> bytes:
+        """The next raw batch (b"" at the end of the raw stream)."""
+        first = self._raw(_RAW_BATCH)
+        if not first or len(first) >= _RAW_BATCH:
+            return first
+        parts = [first]
+        got = len(first)
+        while got < _RAW_BATCH and (data := self._raw(_RAW_BATCH - got)):
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
+
+    def _feed(self) -> None:
+        batch = self._batch()
+        self._raw_done = not batch
+        with self._lock:
+            self._input.append(batch)
+            self._lock.notify_all()
+
+    def _next(self) -> bytes | BaseException:
+        lock = self._lock
+        while True:
+            with lock:
+                # keep the worker supplied first, then take its output
+                room = not self._raw_done and len(self._input) < _RAW_DEPTH
+                if not room:
+                    while (
+                        not self._output
+                        and not self._finished
+                        and (self._raw_done or len(self._input) >= _RAW_DEPTH)
+                    ):
+                        lock.wait()
+                    if self._output:
+                        item = self._output.popleft()
+                        lock.notify_all()
+                        return item
+                    if self._finished:
+                        return RuntimeError(f"{self._label}: decompression stopped")
+            self._feed()
+
+    def read(self, n: int = -1) -> bytes:
+        pending = self._pending
+        if not pending:
+            if self._eof:
+                return b""
+            item = self._next()
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            if not item:
+                self._eof = True
+                return b""
+            self.count += len(item)
+            pending = item
+        if n < 0 or n >= len(pending):
+            self._pending = b""
+            return pending
+        self._pending = pending[n:]
+        return pending[:n]
+
+    def finish(self) -> Any:
+        """Read the raw stream to its end; the diff_id hasher, complete."""
+        while self.read(INFLATE_CHUNK):
+            pass
+        self.close()
+        while not self._raw_done:  # bytes after the compressed data count for the digest
+            self._raw_done = not self._raw(_RAW_BATCH)
+        return self.hasher
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Stop the worker (if it still runs) and wait for it."""
+        with self._lock:
+            self._stopped = True
+            self._output.clear()
+            self._lock.notify_all()
+        self._thread.join()
+
+    def __enter__(self) -> Inflater:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the worker thread ----------------------------------------------------------
+    def _take(self) -> bytes:
+        """The next raw batch, for the decompressor (b"" at the end)."""
+        with self._lock:
+            while not self._input and not self._stopped:
+                self._lock.wait()
+            if self._stopped:
+                raise _Stopped
+            batch = self._input.popleft()
+            self._lock.notify_all()
+            return batch
+
+    def _put(self, item: bytes | BaseException) -> bool:
+        with self._lock:
+            while len(self._output) >= _OUT_DEPTH and not self._stopped:
+                self._lock.wait()
+            if self._stopped:
+                return False
+            self._output.append(item)
+            self._lock.notify_all()
+            return True
+
+    def _work(self) -> None:
+        hashing: deque[Future[None]] = deque()
+        try:
+            read = self._open()
+            update = self.hasher.update
+            submit = _hash_pool().submit
+            while True:
+                data = read(INFLATE_CHUNK)
+                if not data:
+                    break
+                if len(hashing) >= _BACKLOG:
+                    hashing.popleft().result()
+                hashing.append(submit(update, data))
+                if not self._put(data):
+                    return
+            while hashing:
+                hashing.popleft().result()
+            self._put(b"")
+        except _Stopped:
+            pass
+        except BaseException as exc:  # raised again on the caller's thread
+            self._put(exc)
+        finally:
+            for future in hashing:
+                future.cancel()
+            with self._lock:
+                self._finished = True
+                self._lock.notify_all()
+
+    def _open(self) -> Read:
+        source = _BatchReader(self._take)
+        if self._kind == "gzip":
+            from isal import igzip
+
+            reader = getattr(igzip, "_IGzipReader", None)
+            if reader is not None:  # the C reader: one call inflates a whole chunk
+                stream: Any = reader(source, _RAW_BATCH)
+            else:  # pragma: no cover - isal before 1.6
+                stream = igzip.IGzipFile(fileobj=cast(IO[bytes], source), mode="rb")  # type: ignore[no-untyped-call]
+        else:
+            import zstandard
+
+            stream = zstandard.ZstdDecompressor().stream_reader(
+                cast(IO[bytes], source),
+                read_across_frames=True,
+                closefd=False,
+                read_size=_RAW_BATCH,
+            )
+        return _GuardedReader(stream, self._label, self._kind).read
+
+
+class _BatchReader:
+    """The worker's view of the raw stream: the batches the caller's thread hands over."""
+
+    def __init__(self, take: Callable[[], bytes]) -> None:
+        self._take = take
+        self._pending = b""
+        self._pos = 0
+        self._eof = False
+
+    def read(self, n: int = -1) -> bytes:
+        if self._pos >= len(self._pending):
+            if self._eof:
+                return b""
+            batch = self._take()
+            if not batch:
+                self._eof = True
+                return b""
+            self._pending, self._pos = batch, 0
+        pending, pos = self._pending, self._pos
+        if pos == 0 and (n < 0 or n >= len(pending)):
+            self._pos = len(pending)
+            return pending
+        end = len(pending) if n < 0 else min(len(pending), pos + n)
+        self._pos = end
+        return pending[pos:end]
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+
+class _Stopped(Exception):
+    """The caller closed the inflater: the worker ends quietly."""
+
+
+INFLATE_CHUNK = 4 << 20  # decompressed bytes per hand-over (and per tar reader read)
+_RAW_BATCH = 1 << 20
+_RAW_DEPTH = 2
+_OUT_DEPTH = 3

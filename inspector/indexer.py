@@ -17,7 +17,7 @@ from zlib import adler32
 
 import xxhash
 
-from inspector.blobs import HashingReader, Read, decompressed
+from inspector.blobs import INFLATE_CHUNK, HashingReader, Inflater, PeekReader, Read, compression_of
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.errors import CorruptStream
@@ -312,6 +312,36 @@ def index_blob(
     progress: Progress | None = None,
 ) -> LayerIndex:
     """Index a layer blob (plain, gzip or zstd tar), computing its digest and diff_id."""
+    peek = PeekReader(raw)
+    compression = compression_of(peek.peek(4))
+    if compression != "none":
+        return _index_compressed(peek.read, label, compression, progress)
+    raw_hash = HashingReader(peek.read)
+    raw_read: Read = raw_hash.read
+    if progress is not None:
+
+        def raw_read(n: int) -> bytes:
+            data = raw_hash.read(n)
+            progress(len(data))
+            return data
+
+    reader = TarReader(raw_read, label)
+    try:
+        index = index_tar(reader, label)
+        reader.drain()
+    except RecursionError:  # pragma: no cover - defensive
+        raise CorruptStream(f"{label}: malformed layer") from None
+    _check_end(reader, raw_hash.count, label)
+    index.digest = index.diff_id = Digest("sha256", raw_hash.hexdigest())
+    index.compressed_size = index.uncompressed_size = raw_hash.count
+    index.compression = compression
+    return index
+
+
+def _index_compressed(
+    raw: Read, label: str, compression: str, progress: Progress | None
+) -> LayerIndex:
+    """Index a gzip or zstd layer, decompressing and hashing on worker threads."""
     raw_hash = HashingReader(raw)
     raw_read: Read = raw_hash.read
     if progress is not None:
@@ -321,25 +351,25 @@ def index_blob(
             progress(len(data))
             return data
 
-    inner, compression = decompressed(raw_read, label)
-    tar_hash = HashingReader(inner, None if compression == "none" else "sha256")
-    reader = TarReader(tar_hash.read, label)
-    try:
-        index = index_tar(reader, label)
-        reader.drain()
-        while raw_read(1 << 20):
-            pass
-    except RecursionError:  # pragma: no cover - defensive
-        raise CorruptStream(f"{label}: malformed layer") from None
-    if tar_hash.count == 0:
-        raise CorruptStream(f"{label}: layer is empty (not a tar stream)")
-    if not reader.ended_cleanly and tar_hash.count % 512:
-        raise CorruptStream(f"{label}: truncated layer (no end-of-archive marker)")
+    with Inflater(raw_read, label, compression) as stream:
+        reader = TarReader(stream.read, label, chunk=INFLATE_CHUNK)
+        try:
+            index = index_tar(reader, label)
+            reader.drain()
+        except RecursionError:  # pragma: no cover - defensive
+            raise CorruptStream(f"{label}: malformed layer") from None
+        diff_hash = stream.finish()
+    _check_end(reader, stream.count, label)
     index.digest = Digest("sha256", raw_hash.hexdigest())
-    index.diff_id = (
-        index.digest if compression == "none" else Digest("sha256", tar_hash.hexdigest())
-    )
+    index.diff_id = Digest("sha256", diff_hash.hexdigest())
     index.compressed_size = raw_hash.count
-    index.uncompressed_size = tar_hash.count
+    index.uncompressed_size = stream.count
     index.compression = compression
     return index
+
+
+def _check_end(reader: TarReader, count: int, label: str) -> None:
+    if count == 0:
+        raise CorruptStream(f"{label}: layer is empty (not a tar stream)")
+    if not reader.ended_cleanly and count % 512:
+        raise CorruptStream(f"{label}: truncated layer (no end-of-archive marker)")
