@@ -21,6 +21,7 @@ complete, so a reader that only asks about published layers sees a consistent st
 from __future__ import annotations
 
 import bisect
+import functools
 import operator
 import threading
 from array import array
@@ -67,8 +68,6 @@ class Version:
 
 
 _DIR = EntryType.DIR
-# a directory's children ever seen, by name: (the layer count then, names, paths, versions)
-_Listing = tuple[int, list[str], list[str], list[list[Version]]]
 
 
 _SIZE_TESTS: dict[str, Callable[[int], Callable[[int], bool]]] = {
@@ -157,6 +156,81 @@ class Node(NamedTuple):
     @property
     def is_dir(self) -> bool:
         return self.entry.type is _DIR  # a module constant: `EntryType.DIR` is a slow lookup
+
+
+class _Listing:
+    """A directory's children ever seen, sorted by name: names, paths and version chains
+    (see `FileTree._listing`), and the fields of each child's first version as columns.
+
+    A view whose top layer lies below every child's second version (the base layer's view,
+    say) shows first versions only: `first_nodes` builds its nodes with C-level maps, no
+    Python per child (expand all builds 100,000 of them).
+    """
+
+    __slots__ = ("chains", "dirs", "entries", "first", "implied", "last", "layer_count",
+                 "layers", "names", "paths", "second", "sizes")  # fmt: skip
+
+    def __init__(
+        self, layer_count: int, names: list[str], paths: list[str], chains: list[list[Version]]
+    ) -> None:
+        self.layer_count = layer_count
+        self.names = names
+        self.paths = paths
+        self.chains = chains
+        # versions appended later are at a layer not yet published, which no view shows,
+        # and publishing it makes a new listing: the columns hold the versions as of now
+        firsts = list(map(_FIRST, chains))
+        entries = list(map(_ENTRY, firsts))
+        seconds = [c[1].layer for c in chains if len(c) > 1]
+        # first_nodes applies below this layer (-1: never, a first version is a removal)
+        self.second = -1 if None in entries else min(seconds, default=_NEVER)
+        self.entries: list[FileEntry] = entries  # no None in them when `second` >= 0
+        self.layers: list[int] = list(map(_LAYER, firsts))
+        self.implied: list[bool] = list(map(_IMPLIED, firsts))
+        self.sizes: list[int] = []
+        self.dirs: list[int] = []  # the positions of directories, sized per view
+        if self.second >= 0:
+            self.sizes = list(map(_SIZE, entries))
+            self.dirs = [i for i, e in enumerate(entries) if e.type is _DIR]
+        self.first = min(self.layers, default=0)
+        self.last = max(self.layers, default=0)
+
+    def first_nodes(self, tree: FileTree, lo: int, hi: int) -> tuple[Node, ...]:
+        """The nodes of the view `(lo, hi)` when `lo <= hi < self.second`: what
+        `FileTree.children` builds one by one, the same rules."""
+        paths = self.paths
+        sizes = self.sizes
+        if self.dirs:  # a directory's size is the bytes below it as of the view
+            sizes = sizes.copy()
+            dir_size = tree.dir_size
+            for i in self.dirs:
+                sizes[i] = dir_size(paths[i], hi)
+        layers = self.layers
+        count = len(layers)
+        # one version at or below hi: unchanged if lo holds it too, else added
+        kinds: Iterable[ChangeKind]
+        if lo < self.first:
+            kinds = repeat(ChangeKind.ADDED, count)
+        elif lo >= self.last:
+            kinds = repeat(ChangeKind.UNCHANGED, count)
+        else:
+            kinds = map(_KIND_IF_IN_LO.__getitem__, map(lo.__ge__, layers))
+        rows: Iterable[tuple[object, ...]] = zip(
+            paths, self.names, self.entries, kinds, layers, sizes, self.implied, strict=True
+        )
+        if hi < self.last:  # children first stored above hi are not in the view
+            rows = compress(rows, map(hi.__ge__, layers))
+        return tuple(map(_NEW_NODE, rows))
+
+
+_NEVER = 1 << 62
+_FIRST = operator.itemgetter(0)
+_ENTRY = operator.attrgetter("entry")
+_LAYER = operator.attrgetter("layer")
+_IMPLIED = operator.attrgetter("implied")
+_SIZE = operator.attrgetter("size")
+_KIND_IF_IN_LO = (ChangeKind.ADDED, ChangeKind.UNCHANGED)  # indexed by `layer <= lo`
+_NEW_NODE = functools.partial(tuple.__new__, Node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +378,20 @@ class FileTree:
         if cached is not None:
             cache.move_to_end(key)
             return cached
-        _, names, paths, chains = self._listing(path)
+        listing = self._listing(path)
+        if lo <= hi < listing.second:
+            result = listing.first_nodes(self, lo, hi)
+        else:
+            result = self._children_of(listing, lo, hi)
+        cache[key] = result
+        self._cached_nodes += len(result) + 1
+        while self._cached_nodes > _CACHE_NODES and len(cache) > 1:
+            _, dropped = cache.popitem(last=False)
+            self._cached_nodes -= len(dropped) + 1
+        return result
+
+    def _children_of(self, listing: _Listing, lo: int, hi: int) -> tuple[Node, ...]:
+        names, paths, chains = listing.names, listing.paths, listing.chains
         nodes: list[Node] = []
         append = nodes.append
         make = self._make_node
@@ -349,13 +436,7 @@ class FileTree:
             node = make(child, name, low, up, lo, hi)
             if node is not None:
                 append(node)
-        result = tuple(nodes)
-        cache[key] = result
-        self._cached_nodes += len(result) + 1
-        while self._cached_nodes > _CACHE_NODES and len(cache) > 1:
-            _, dropped = cache.popitem(last=False)
-            self._cached_nodes -= len(dropped) + 1
-        return result
+        return tuple(nodes)
 
     def _listing(self, path: str) -> _Listing:
         """Every name ever seen under directory `path`, sorted, with its path and its
@@ -363,13 +444,13 @@ class FileTree:
         published; the paths are the tree's own strings, not one more copy per view)."""
         count = self.layer_count
         listing = self._listings.get(path)
-        if listing is not None and listing[0] == count:
+        if listing is not None and listing.layer_count == count:
             return listing
         names = sorted(self._names.get(path, ()))  # C-level: the nodes come out by name
         prefix = f"{path}/" if path else ""
         index, all_paths = self._index, self._paths
         paths = [all_paths[index[prefix + name]] for name in names]
-        listing = (count, names, paths, list(map(self._versions.__getitem__, paths)))
+        listing = _Listing(count, names, paths, list(map(self._versions.__getitem__, paths)))
         self._listings[path] = listing
         return listing
 

@@ -322,6 +322,27 @@ def test_views_from_the_start_pick_the_version_as_of_their_top_layer() -> None:
         assert all(n.layer == n.size - 1 for n in nodes)  # each size says its layer
 
 
+def test_first_version_views_build_the_same_nodes_as_the_general_rule() -> None:
+    tree = build(
+        BASE,
+        Layer([File("etc/passwd", 150), File("etc/new", 10), Whiteout("etc/hosts")]),
+        Layer([File("usr/lib/a.so", 5), File("usr/lib/b.so", 6), Dir("usr/bin", mode=0o700)]),
+        Layer([Opaque("etc"), File("etc/hosts", 20), File("new/deep/file", 1)]),
+        Layer([Whiteout("usr/lib"), File("usr/lib", 9), Symlink("etc/link", "hosts")]),
+    )
+    directories = ["", "etc", "usr", "usr/bin", "usr/lib", "new", "new/deep"]
+    fast = 0
+    for lo in range(-1, tree.layer_count):
+        for hi in range(max(lo, 0), tree.layer_count):
+            for path in directories:
+                tree._children_cache.clear()
+                listing = tree._listing(path)
+                general = tree._children_of(listing, lo, hi)
+                assert tree.children(path, lo, hi) == general, (path, lo, hi)
+                fast += lo <= hi < listing.second
+    assert fast > 20  # the first-version path was taken, and agreed
+
+
 def test_prepared_listings_follow_the_layers_added_later() -> None:
     tree = build(Layer([File("x/one", 1)]))
     tree.prepare_listings()
