@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from rich.console import Console, RenderableType
+from rich.segment import ControlType
+from rich.style import Style
 from textual import events
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, TabbedContent
 from uisupport import demo_app, demo_bytes, demo_loader, dive_app, run, settle
@@ -428,6 +432,71 @@ def test_directory_listings_are_sorted_in_the_background_after_the_load() -> Non
         assert directories <= set(files._listings)  # expand all has none left to sort
         names = [n.name for n in files.children("", -1, 0)]
         assert names == sorted(names)
+
+    run(demo_app(), scenario)
+
+
+class TerminalGrid:
+    """What a terminal shows: the app's updates (full or partial) applied cell by cell."""
+
+    def __init__(self, app: InspectorApp) -> None:
+        self.console = Console(width=app.size.width, file=io.StringIO(), color_system=None)
+        self.cells: dict[tuple[int, int], tuple[str, Style | None]] = {}
+
+    def apply(self, update: object) -> None:
+        x = y = 0
+        for segment in self.console.render(update):  # type: ignore[arg-type]
+            if segment.control:
+                for control in segment.control:
+                    if control[0] is ControlType.CURSOR_MOVE_TO:
+                        x, y = int(control[1]), int(control[2])  # type: ignore[misc]
+                continue
+            for char in segment.text:
+                if char == "\n":
+                    x, y = 0, y + 1
+                    continue
+                self.cells[x, y] = (char, segment.style)
+                x += 1
+
+    def rows(self) -> list[str]:
+        height = 1 + max(y for _, y in self.cells)
+        return [
+            "".join(f"{self.cells.get((x, y), (' ', None))[0]}" for x in range(self.console.width))
+            for y in range(height)
+        ]
+
+
+def test_what_the_terminal_shows_after_focus_moves_is_a_full_render() -> None:
+    """The focus moving repaints only the widgets it changes (not the whole screen): what
+    those partial updates leave on the terminal must be what a full render shows."""
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = main(app)
+        terminal = TerminalGrid(app)
+        terminal.apply(screen._compositor.render_update(full=True))
+        shown: list[object] = []
+        display = app._display
+
+        def record(screen_: Screen[object], renderable: RenderableType | None) -> None:
+            if renderable is not None:
+                shown.append(renderable)
+            display(screen_, renderable)
+
+        app._display = record  # type: ignore[method-assign,assignment]
+        for keys in (("tab",), ("tab",), ("tab",), ("shift+tab",), ("slash", "e"), ("escape",)):
+            await pilot.press(*keys)
+            await pilot.pause()
+            for update in shown:
+                terminal.apply(update)
+            shown.clear()
+            for widget in screen.query(Widget):
+                widget.notify_style_update()  # no cached lines or styles: drawn afresh
+                widget._set_dirty()
+            full = TerminalGrid(app)
+            full.apply(screen._compositor.render_update(full=True))
+            assert terminal.rows() == full.rows(), keys
+            assert terminal.cells == full.cells, keys  # the styles too (cursor, borders)
+            terminal.cells = dict(full.cells)
 
     run(demo_app(), scenario)
 

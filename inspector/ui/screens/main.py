@@ -13,6 +13,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
@@ -52,6 +53,9 @@ class DetailsTabs(TabbedContent):
 
 class MainScreen(Screen[None]):
     ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "QuietFooter"  # `z` keeps the keys shown
+    # Screen's own repaints the whole screen when the focus moves; the widgets whose look
+    # changes (focus, blur, :focus-within) repaint themselves, so that is redundant
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "switch_pane(1)", "Pane", priority=True),
         Binding("shift+tab", "switch_pane(-1)", "Pane", show=False, priority=True),
