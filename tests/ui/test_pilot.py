@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import threading
@@ -421,6 +422,24 @@ def test_the_footer_stays_when_a_pane_is_maximized() -> None:
         assert "space Collapse" in footer_keys(app)
 
     run(demo_app(), scenario)
+
+
+def test_a_large_images_listings_are_frozen_out_of_the_collectors_sight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import inspector.ui.screens.main as main_module
+
+    listed_when_frozen: list[int] = []
+    app = demo_app()
+    monkeypatch.setattr(main_module, "FREEZE_PATHS", 1)  # the demo image counts as large
+    monkeypatch.setattr(gc, "freeze", lambda: listed_when_frozen.append(len(app.files._listings)))
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await app.workers.wait_for_complete()
+        directories = {p for p in app.files.all_paths() if app.files.has_children(p)} | {""}
+        assert listed_when_frozen[-1] >= len(directories)  # frozen after the listings
+
+    run(app, scenario)
 
 
 def test_directory_listings_are_sorted_in_the_background_after_the_load() -> None:

@@ -196,8 +196,11 @@ class MainScreen(Screen[None]):
         self.run_worker(self._prepare, thread=True, group="search", exit_on_error=False)
 
     def _prepare(self) -> None:
-        self.files.prepare_search()
-        self.files.prepare_listings()
+        files = self.files
+        files.prepare_search()
+        files.prepare_listings()
+        if len(files.all_paths()) >= FREEZE_PATHS:
+            gc.freeze()  # the listings live as long as the tree: out of the collector's sight
 
     def on_load_failed(self, message: messages.LoadFailed) -> None:
         # the app shows the dialog (the message bubbles on to it)
