@@ -15,6 +15,9 @@ With `INSPECTOR_CACHE_DIR` set to a fresh directory:
 3. for each sibling (`make_image.py --top-files K`: the same base and upgrade layers, then
    K new files instead of the cleanup layer), with a copy of the warm cache each time:
    `inspector SIBLING --json OUT` and the phases child, plus one cold run for reference;
+   then each sibling again after the other sibling ran on that copy of the cache (the
+   first sibling of an image stores the analysis state of the shared prefix, later ones
+   resume from it: see inspector/results.py);
 4. one more warm `--json` run under cProfile (top functions by own and cumulative time).
 
     /tmp/venv/bin/python benchmarks/warm_cache.py                 # siblings K=1000, 10000
@@ -30,6 +33,7 @@ import os
 import pstats
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -234,6 +238,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     r.inspector_run(f"sibling K={k}: base cached, --json", image, copy)
                 else:
                     r.phases_run(f"sibling K={k}: base cached, phases", image, copy)
+    # A second sibling: the first one stored the state of the shared prefix (a prefix
+    # state is stored only for layers an earlier run indexed), the second resumes from it.
+    ks = list(siblings)
+    for k, other in zip(ks, ks[1:] + ks[:1], strict=True) if len(ks) > 1 else ():
+        label = f"sibling K={k}: after sibling K={other} (prefix state stored)"
+        for rep in range(args.reps):
+            for step in ["json", "phases"] if rep % 2 == 0 else ["phases", "json"]:
+                copy = r.work / "sibling"
+                shutil.rmtree(copy, ignore_errors=True)
+                shutil.copytree(warm, copy)
+                subprocess.run(
+                    [r.inspector, str(siblings[other]), "--text"],
+                    env=r.env(copy), stdout=subprocess.DEVNULL, check=True,
+                )  # fmt: skip
+                if step == "json":
+                    r.inspector_run(f"{label}, --json", siblings[k], copy)
+                else:
+                    r.phases_run(f"{label}, phases", siblings[k], copy)
     profile_text = r.profile(base, warm) if args.profile else ""
     shutil.rmtree(r.work, ignore_errors=True)
 

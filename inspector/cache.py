@@ -284,6 +284,9 @@ def unseal(data: bytes) -> bytes:
     return payload
 
 
+_SEEN: dict[str, set[Digest]] = {}
+
+
 class LayerCache:
     """Layer indexes on disk; every method is safe to call concurrently from processes."""
 
@@ -295,6 +298,9 @@ class LayerCache:
         self._results = os.path.join(root, VERSION, "results")
         self._file_lists = os.path.join(root, VERSION, "filelists")
         self._states = os.path.join(root, VERSION, "states")
+        # diff_ids this process found already cached (read, or present when stored):
+        # layers an earlier run indexed; shared by every LayerCache of this root
+        self.seen: set[Digest] = _SEEN.setdefault(os.path.abspath(root), set())
 
     @classmethod
     def default(cls) -> LayerCache:
@@ -316,6 +322,7 @@ class LayerCache:
             self._discard(path)
             return None
         self._touch(path)
+        self.seen.add(diff_id)
         return index
 
     def put(self, index: LayerIndex, *hints: str) -> None:
@@ -323,7 +330,10 @@ class LayerCache:
         if index.diff_id is None or index.digest is None:
             return
         try:
-            self._write(os.path.join(self._layers, index.diff_id.hex), encode(index))
+            path = os.path.join(self._layers, index.diff_id.hex)
+            if os.path.exists(path):
+                self.seen.add(index.diff_id)  # parsed again (an unknown blob name)
+            self._write(path, encode(index))
             note = (
                 f"{index.diff_id} {index.digest} {index.compressed_size} {index.compression}"
             ).encode()

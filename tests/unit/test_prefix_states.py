@@ -72,6 +72,15 @@ def _load(path: Path, store: LayerCache | None) -> LoadedImage:
     return ArchiveSource(str(path), path.name, cache=store).load(LoadEvents())
 
 
+def _load_seen(path: Path, store: LayerCache) -> LoadedImage:
+    """`path` loaded with its layers from the cache (opened once before): only such a
+    prefix earns a stored state."""
+    _load(path, store)
+    loaded = _load(path, store)
+    assert results.seen_before(loaded.layers, store)
+    return loaded
+
+
 class _Applied:
     """Which layer positions the exact analysis stacks, and how many layers dive stacks."""
 
@@ -116,7 +125,7 @@ def test_a_sibling_resumes_from_the_shared_prefix_exactly(
 ) -> None:
     base = [BASE, UPGRADE][:shared]
     store = LayerCache(str(tmp_path / "cache"))
-    seen = _load(_archive(tmp_path / "seen.tar", [*base, OTHER_TOP]), store)
+    seen = _load_seen(_archive(tmp_path / "seen.tar", [*base, OTHER_TOP]), store)
     results.analyse_image(seen.image, seen.layers, store)  # stores the state after `base`
     assert len(_state_files(tmp_path / "cache")) == 1
 
@@ -138,9 +147,12 @@ def test_the_json_document_is_byte_for_byte_the_one_from_scratch(
     monkeypatch.setenv("INSPECTOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CI", raising=False)
     seen = _archive(tmp_path / "seen.tar", [BASE, UPGRADE, OTHER_TOP])
+    first = _archive(tmp_path / "first.tar", [BASE, UPGRADE, Layer([File("app/first", 3)])])
     sibling = _archive(tmp_path / "sib.tar", [BASE, UPGRADE, TOPS[top]])
     assert cli.main([str(seen), "--json", str(tmp_path / "seen.json")]) == 0
-    assert len(_state_files(tmp_path / "cache")) == 1
+    assert _state_files(tmp_path / "cache") == []  # a first opening stores no state
+    assert cli.main([str(first), "--json", str(tmp_path / "first.json")]) == 0
+    assert len(_state_files(tmp_path / "cache")) == 1  # the first sibling does
     applied = _Applied(monkeypatch)
     assert cli.main([str(sibling), "--json", str(tmp_path / "resumed.json")]) == 0
     assert applied.exact == [2]
@@ -154,7 +166,7 @@ def test_a_damaged_state_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     store = LayerCache(str(tmp_path / "cache"))
-    seen = _load(_archive(tmp_path / "seen.tar", [BASE, UPGRADE, OTHER_TOP]), store)
+    seen = _load_seen(_archive(tmp_path / "seen.tar", [BASE, UPGRADE, OTHER_TOP]), store)
     results.analyse_image(seen.image, seen.layers, store)
     (state,) = _state_files(tmp_path / "cache")
     data = state.read_bytes()
@@ -163,7 +175,7 @@ def test_a_damaged_state_is_rebuilt(
     elif damage == "sealed garbage":
         state.write_bytes(seal(b"not a state"))
     else:  # a well-formed state of the first layer only, under the key of two
-        one = _load(_archive(tmp_path / "one.tar", [BASE, OTHER_TOP]), store)
+        one = _load_seen(_archive(tmp_path / "one.tar", [BASE, OTHER_TOP]), store)
         results.analyse_image(one.image, one.layers, store)
         keys = results.state_keys(one.image, one.layers)
         assert keys is not None
@@ -180,6 +192,19 @@ def test_a_damaged_state_is_rebuilt(
     again = _load(_archive(tmp_path / "sib2.tar", [BASE, UPGRADE, TOPS["opaque"]]), store)
     _assert_same_as_fresh(again, store)
     assert applied.exact[0] == 2  # the rebuilt state is used
+
+
+def test_a_first_opening_stores_no_state_and_its_first_sibling_does(tmp_path: Path) -> None:
+    store = LayerCache(str(tmp_path / "cache"))
+    seen = _load(_archive(tmp_path / "seen.tar", [BASE, UPGRADE, OTHER_TOP]), store)
+    assert not results.seen_before(seen.layers, store)  # indexed by this run
+    _assert_same_as_fresh(seen, store)
+    assert _state_files(tmp_path / "cache") == []
+    sibling = _load(_archive(tmp_path / "sib.tar", [BASE, UPGRADE, TOPS["adds"]]), store)
+    assert results.seen_before(sibling.layers[:2], store)
+    assert not results.seen_before(sibling.layers, store)
+    _assert_same_as_fresh(sibling, store)
+    assert len(_state_files(tmp_path / "cache")) == 1
 
 
 def test_no_state_without_a_cache_or_for_a_single_layer(tmp_path: Path) -> None:
