@@ -33,24 +33,26 @@ class FooterItem:
 
 
 def footer_items(screen: Screen[object]) -> tuple[FooterItem, ...]:
-    """The keys Textual's Footer would show for `screen`: one per action, in binding order."""
-    items: list[FooterItem] = []
+    """The keys of `screen`'s active bindings, one per action: the app's and the screen's
+    first (quit, help, switch pane, filter: as dive's footer starts with them, and what
+    stays visible in a narrow terminal), then the focused pane's, in binding order."""
+    general: list[FooterItem] = []
+    pane: list[FooterItem] = []
     actions: set[str] = set()
     app = screen.app
-    for _, binding, enabled, tooltip in screen.active_bindings.values():
+    for node, binding, enabled, tooltip in screen.active_bindings.values():
         if not binding.show or binding.action in actions:
             continue
         actions.add(binding.action)
-        items.append(
-            FooterItem(
-                binding.key,
-                app.get_key_display(binding),
-                binding.description,
-                enabled,
-                tooltip or binding.tooltip,
-            )
+        item = FooterItem(
+            binding.key,
+            app.get_key_display(binding),
+            binding.description,
+            enabled,
+            tooltip or binding.tooltip,
         )
-    return tuple(items)
+        (general if node is app or node is screen else pane).append(item)
+    return (*general, *pane)
 
 
 class QuietFooter(Widget):
