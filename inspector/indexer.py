@@ -317,15 +317,7 @@ def index_blob(
     if compression != "none":
         return _index_compressed(peek.read, label, compression, progress)
     raw_hash = HashingReader(peek.read)
-    raw_read: Read = raw_hash.read
-    if progress is not None:
-
-        def raw_read(n: int) -> bytes:
-            data = raw_hash.read(n)
-            progress(len(data))
-            return data
-
-    reader = TarReader(raw_read, label)
+    reader = TarReader(_reporting(raw_hash, progress), label)
     try:
         index = index_tar(reader, label)
         reader.drain()
@@ -338,20 +330,25 @@ def index_blob(
     return index
 
 
+def _reporting(raw_hash: HashingReader, progress: Progress | None) -> Read:
+    """`raw_hash.read`, telling `progress` how many raw bytes each read returned."""
+    if progress is None:
+        return raw_hash.read
+
+    def read(n: int) -> bytes:
+        data = raw_hash.read(n)
+        progress(len(data))
+        return data
+
+    return read
+
+
 def _index_compressed(
     raw: Read, label: str, compression: str, progress: Progress | None
 ) -> LayerIndex:
     """Index a gzip or zstd layer, decompressing and hashing on worker threads."""
     raw_hash = HashingReader(raw)
-    raw_read: Read = raw_hash.read
-    if progress is not None:
-
-        def raw_read(n: int) -> bytes:
-            data = raw_hash.read(n)
-            progress(len(data))
-            return data
-
-    with Inflater(raw_read, label, compression) as stream:
+    with Inflater(_reporting(raw_hash, progress), label, compression) as stream:
         reader = TarReader(stream.read, label, chunk=INFLATE_CHUNK)
         try:
             index = index_tar(reader, label)
