@@ -607,6 +607,24 @@ def test_hiding_each_kind_and_the_legend() -> None:
     run(demo_app(), scenario)
 
 
+def test_the_legend_shows_every_kind_in_a_narrow_pane() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        legend = main(app).query_one(Legend)
+        line = legend.render_line(0).text.rstrip()
+        assert line == "■ added ■ modified ■ removed ■ unmod"
+        assert len(line) <= legend.size.width
+        await pilot.click(Legend, offset=(line.index("unmod"), 0))
+        assert main(app).file_tree.state.hidden == {ChangeKind.UNCHANGED}
+
+    run(demo_app(), scenario, size=(80, 24))
+
+    async def wide(app: InspectorApp, pilot: Pilot[int]) -> None:
+        line = main(app).query_one(Legend).render_line(0).text.rstrip()
+        assert line == "■ added  ■ modified  ■ removed  ■ unmodified"
+
+    run(demo_app(), wide)
+
+
 def test_attributes_and_sort_order() -> None:
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         tree = main(app).file_tree

@@ -19,6 +19,7 @@ ITEMS: tuple[tuple[ChangeKind, str], ...] = (
     (ChangeKind.REMOVED, "removed"),
     (ChangeKind.UNCHANGED, "unmodified"),
 )
+SHORT_ITEMS = (*ITEMS[:3], (ChangeKind.UNCHANGED, "unmod"))
 
 
 class Legend(Widget):
@@ -46,9 +47,12 @@ class Legend(Widget):
     def render(self) -> Text:
         text = Text()
         self._spans = []
-        for kind, word in ITEMS:
+        items, gap = ITEMS, "  "
+        if sum(len(word) + 4 for _, word in ITEMS) - 2 > self.size.width:
+            items, gap = SHORT_ITEMS, " "  # a narrow pane: every kind still shown
+        for kind, word in items:
             if text:
-                text.append("  ")
+                text.append(gap)
             start = len(text)
             if kind in self.hidden:
                 style = self.get_component_rich_style("legend--hidden")
