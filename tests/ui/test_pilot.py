@@ -690,6 +690,8 @@ def test_enter_on_a_file_shows_its_text_as_stored() -> None:
         assert isinstance(screen, ContentsScreen)
         assert screen.text == 'NAME="Demo Linux"\nVERSION_ID="1"\n'
         assert screen.contents.layer == 0
+        footer = screen.query_one(QuietFooter).render_line(0).text.strip()
+        assert footer == "esc Close"  # the viewer's keys, not the tree's under it
         await pilot.press("q")  # closes the viewer, not the app
         assert isinstance(app.screen, MainScreen)
 
@@ -750,6 +752,7 @@ def test_x_extracts_a_directory_to_the_path_typed(
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ExtractScreen)
+        assert app.screen.query_one(QuietFooter).render_line(0).text.strip() == "esc Cancel"
         field = app.screen.query_one(Input)
         assert field.value == os.path.join(".", "src")
         field.value = "out/src"

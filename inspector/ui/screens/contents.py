@@ -20,6 +20,7 @@ from inspector import formatting
 from inspector.changes import EntryType
 from inspector.contents import FileContents
 from inspector.filetype import describe, is_text
+from inspector.ui.widgets.footer import QuietFooter
 
 TEXT_LIMIT = 1 << 20  # characters of text highlighted at most
 HEX_LIMIT = 64 * 1024  # bytes of a binary shown as hex
@@ -89,3 +90,4 @@ class ContentsScreen(ModalScreen[None]):
                 yield Static(Syntax(text, lexer, line_numbers=True, word_wrap=False))
             else:
                 yield Static(Text(text))
+        yield QuietFooter()  # this dialog's keys, not those of the screen below

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from inspector.ui.widgets.footer import QuietFooter
+
 
 class ExtractScreen(ModalScreen[str | None]):
     """Dismisses with the destination typed, or None when cancelled."""
@@ -29,6 +31,7 @@ class ExtractScreen(ModalScreen[str | None]):
             dialog.border_subtitle = "Enter extracts · Esc cancels"
             yield Static("Write it to (a new path; an existing one is never overwritten):")
             yield Input(self.default, id="extract-destination", select_on_focus=False)
+        yield QuietFooter()  # this dialog's keys, not those of the screen below
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
