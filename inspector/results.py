@@ -22,10 +22,10 @@ of the layer stack (`state_key`: the same digest over the first `depth` layers o
 so an image that shares its first layers with one analysed before only stacks its new
 layers. A miss that starts from scratch stores the state after all but the top layer
 (`STATE_DEPTHS`: the depth a sibling most often shares), but only when those layers were
-in the layer cache before this run, i.e. when this prefix was seen in an earlier run: a state costs
-about as much disk as the stack's paths, and encoding one about 0.5 s and 70 MB of
-memory per 100,000 paths, which the first opening of an image (the common case) should
-not pay. So the first sibling of an image stores the state and later ones resume from it.
+in the layer cache before this run, i.e. when this prefix was seen in an earlier run: a
+state costs about as much disk as the stack's paths, and encoding one about 0.5 s and
+70 MB of memory per 100,000 paths, which the first opening of an image (the common case)
+should not pay. So the first sibling of an image stores the state and later ones resume from it.
 States are stored in the same cache (`v3/states/`), decoded lazily (see overlay.py) and
 give exactly the result of a run from scratch.
 """
@@ -103,11 +103,7 @@ def _stack_keys(image: Image, layers: Sequence[LayerIndex], kind: str) -> list[s
     when a layer index is not the layer the image names (nothing is cached then)."""
     if len(image.layers) != len(layers):
         return None
-    version = RESULT_FORMAT if kind == "result" else STATE_FORMAT
-    digest = hashlib.sha256(
-        f"inspector-{kind} {version} {cache_module.VERSION} {__version__} "
-        f"{code_digest()}\n".encode()
-    )
+    digest = _key_header(kind)
     keys: list[str] = []
     for info, index in zip(image.layers, layers, strict=True):
         if index.diff_id is None or index.diff_id != info.diff_id:
@@ -123,16 +119,16 @@ def result_key(image: Image, layers: Sequence[LayerIndex]) -> str | None:
     keys = _stack_keys(image, layers, "result")
     if keys is None:
         return None
-    if not keys:
-        return _empty_key("result")
-    return keys[-1]
+    return keys[-1] if keys else _key_header("result").hexdigest()
 
 
-def _empty_key(kind: str) -> str:
+def _key_header(kind: str) -> Any:
+    """The digest every key of `kind` starts from: formats, versions and the code."""
+    version = RESULT_FORMAT if kind == "result" else STATE_FORMAT
     return hashlib.sha256(
-        f"inspector-{kind} {RESULT_FORMAT} {cache_module.VERSION} {__version__} "
+        f"inspector-{kind} {version} {cache_module.VERSION} {__version__} "
         f"{code_digest()}\n".encode()
-    ).hexdigest()
+    )
 
 
 def state_keys(image: Image, layers: Sequence[LayerIndex]) -> list[str] | None:
@@ -155,10 +151,7 @@ def _resume(
             numbers = decode_dive_state(dive)
             if state.depth != depth or numbers.depth != depth:
                 raise ValueError("a state of another depth")
-        except ValueError:
-            cache.forget_result(keys[depth - 1], "states")
-            continue
-        except Exception:  # any malformed payload is a miss, never a crash
+        except Exception:  # a damaged or malformed payload is a miss, never a crash
             cache.forget_result(keys[depth - 1], "states")
             continue
         return state, numbers
