@@ -8,7 +8,7 @@ on the same image.
 The parent process runs, `--runs` times each, alternating:
 
 * a UI session in a child process (this script with `--child`): it opens `InspectorApp`
-  exactly as `inspector IMAGE` does (`inspector.cli.load`, `--no-cache`) in a headless
+  exactly as `inspector IMAGE` does (`inspector.pipeline.inspect`, `--no-cache`) in a headless
   160×50 terminal, times "analysis finished → main screen refreshed", then presses keys
   and times each one until the screen has handled every message and re-rendered;
 * `inspector IMAGE --json OUT --no-cache` (the memory reference).
@@ -76,7 +76,6 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
     from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
     from textual.pilot import Pilot
 
-    from inspector.cli import build_parser
     from inspector.ui.app import app_for
     from inspector.ui.messages import LoadFinished
     from inspector.ui.screens.main import MainScreen
@@ -104,8 +103,7 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
             counts["tree_rows"] = len(self.file_tree.rows)
             counts["analysis"] = int(self.analysis is not None)
 
-    args = build_parser().parse_args([image, "--no-cache"])
-    app = app_for(args)
+    app = app_for(image)  # as `inspector IMAGE --no-cache` opens it
     app.main_screen = TimedMainScreen(app.label, app.files)
     samples: dict[str, list[float]] = {}
     profiler = cProfile.Profile() if profile else None

@@ -52,21 +52,20 @@ PHASES = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from inspector import report
-from inspector.cli import build_parser, layer_cache, load
-from inspector.results import analyse_image, file_list_text
-from inspector.sharing import sharing
+from inspector import pipeline
+from inspector.cache import LayerCache
+from inspector.results import file_list_text
 from inspector.source import LoadEvents
 marks = {"imports": time.perf_counter()}
 image, out, result = sys.argv[1:4]
-args = build_parser().parse_args([image, "--json", out])
-loaded = load(args, LoadEvents())
+cache = LayerCache.default()
+options = pipeline.InspectOptions()
+loaded = pipeline.load(image, options, LoadEvents(), cache)
 marks["load"] = time.perf_counter()
-cache = layer_cache(args)
-analysis, dive = analyse_image(loaded.image, loaded.layers, cache)
+found = pipeline.analyse(loaded, cache)
 marks["analyse"] = time.perf_counter()
-shared = sharing([i.diff_id for i in loaded.image.layers],
-                 [x.uncompressed_size for x in loaded.layers], loaded.others)
-text = report.render(analysis, dive, loaded.layers, (), shared=shared, file_lists=True,
+text = report.render(found.analysis, found.dive, loaded.layers, (), shared=found.sharing,
+                     file_lists=True,
                      file_list_text=lambda index: file_list_text(index, cache))
 marks["render"] = time.perf_counter()
 report.write_atomically(out, text)

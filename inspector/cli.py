@@ -1,35 +1,32 @@
-"""Command line: pick a source, load, analyse, then report, evaluate CI rules or open the UI.
+"""Command line: parse, resolve IMAGE, then report, evaluate CI rules or open the UI.
 
-Exit codes: 0 success (and every CI rule passed), 1 a CI rule failed, 2 the image could
-not be read or the arguments are wrong, 3 an internal error (a bug: please report it),
-130 interrupted. Errors are one line on stderr; `--debug` adds the traceback.
+    inspector [OPTIONS] IMAGE          inspect an image (also `inspector inspect IMAGE`)
+    inspector demo [OPTIONS]           the built-in demo image
+    inspector extract IMAGE PATH       write a file or directory of an image
+    inspector cache info|clear         the layer cache
+
+Everything below the argument parsing is `inspector.pipeline`. Exit codes: 0 success (and
+every CI rule passed), 1 a CI rule failed, 2 the image could not be read or the arguments
+are wrong, 3 an internal error (a bug: please report it), 130 interrupted. Errors are one
+line on stderr (`display.one_line`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
-import tempfile
 import traceback
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from inspector import __version__, reference
+from inspector import __version__, pipeline
 from inspector.cache import LayerCache
-from inspector.errors import (
-    DestinationExists,
-    EngineUnavailable,
-    ImageNotFound,
-    InspectorError,
-    UsageError,
-)
+from inspector.display import one_line
+from inspector.errors import DestinationExists, InspectorError, UsageError
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
-from inspector.sharing import OtherImage
-from inspector.source import ImageSource, LoadedImage, LoadEvents
+from inspector.transports import DEMO, SourceOptions
 
 EXIT_OK = 0
 EXIT_RULE_FAILED = 1
@@ -43,7 +40,7 @@ MAX_COMPARE_TAGS = 100
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"inspector: {message} (see inspector --help)\n")
+        sys.stderr.write(f"inspector: {one_line(message)} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_ERROR)
 
 
@@ -118,18 +115,46 @@ def _sharing_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS_HELP = """commands:
+  IMAGE                 inspect an image (the default; also: inspector inspect IMAGE)
+  demo                  inspect the built-in demo image
+  extract IMAGE PATH    write a file or directory of an image to a local path
+  cache info|clear      show or empty the layer cache
+
+Each command has its own --help. An image named like a command is given with its
+transport (docker-daemon:demo, ./extract) or as inspector inspect NAME."""
+
+IMAGE_FORMS = """IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archive:PATH[:REF],
+docker-daemon:NAME, podman:NAME, docker://REF, a path to an archive (- for standard
+input), an OCI layout directory, or an engine image name (read from its registry when
+the engine does not hold it)."""
+EXIT_CODES = "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error."
+
+
+def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.ArgumentParser:
+    """The parser of `inspector IMAGE` (`image=False`: of `inspector demo`)."""
+    if image:
+        description = (
+            "Look inside a container image: every layer's changes, the bytes it wastes, "
+            "and a CI verdict."
+        )
+        epilog = f"{COMMANDS_HELP}\n\n{IMAGE_FORMS}\n{EXIT_CODES}"
+    else:
+        description = (
+            "Inspect the built-in demo image (made in memory: no engine, file or network "
+            "needed); it takes every report option that inspector IMAGE takes."
+        )
+        epilog = EXIT_CODES
     parser = _Parser(
-        prog="inspector",
-        description="Look inside a container image: every layer's changes, the bytes it "
-        "wastes, and a CI verdict.",
-        epilog="IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archive:PATH[:REF], "
-        "docker-daemon:NAME, podman:NAME, docker://REF, a path to an archive (- for standard "
-        "input), an OCI layout "
-        "directory, an engine image name, or 'demo' for the built-in demo image. "
-        "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error.",
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("image", metavar="IMAGE", help="the image to inspect")
+    if image:
+        parser.add_argument("image", metavar="IMAGE", help="the image to inspect")
+    else:
+        parser.set_defaults(image=DEMO)
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
     _source_arguments(parser)
     _sharing_arguments(parser)
@@ -193,141 +218,67 @@ def wants_ui(args: argparse.Namespace, ci: bool) -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def open_source(
-    spec: reference.SourceSpec,
-    label: str,
-    platform: Platform | None,
-    cache: LayerCache | None = None,
-    args: argparse.Namespace | None = None,
-) -> ImageSource:
-    """The source object for a parsed IMAGE argument."""
-    if spec.transport == reference.REGISTRY:
-        from inspector.sources.registry import RegistrySource
-
-        return RegistrySource(
-            spec.location,
-            label,
-            platform=platform,
+def options_from(args: argparse.Namespace) -> pipeline.InspectOptions:
+    """The pipeline's options from any command's parsed arguments."""
+    return pipeline.InspectOptions(
+        source=getattr(args, "source", None),
+        sources=SourceOptions(
+            platform=Platform.parse(args.platform) if getattr(args, "platform", None) else None,
             creds=getattr(args, "creds", None),
             tls_verify=getattr(args, "tls_verify", True),
-            cache=cache,
             compare_tags=getattr(args, "compare_tags", 0),
-        )
-    if spec.transport in (reference.ARCHIVE, reference.OCI_ARCHIVE):
-        from inspector.sources.archive import ArchiveSource
-
-        return ArchiveSource(spec.location, label, ref=spec.ref, platform=platform, cache=cache)
-    if spec.transport == reference.OCI:
-        from inspector.sources.oci_layout import OciLayoutSource
-
-        return OciLayoutSource(spec.location, label, ref=spec.ref, platform=platform, cache=cache)
-    if spec.transport == reference.DAEMON:
-        from inspector.sources.daemon import DaemonSource
-
-        return DaemonSource(spec.location, label, platform=platform, cache=cache)
-    if spec.transport == reference.PODMAN:
-        from inspector.sources.podman import PodmanSource
-
-        return PodmanSource(spec.location, label, platform=platform, cache=cache)
-    raise UsageError(f"{label}: the {spec.transport} transport is not supported yet")
+        ),
+        pull_from_registry=getattr(args, "pull_from_registry", False),
+        compare=tuple(getattr(args, "compare", None) or ()),
+    )
 
 
 def layer_cache(args: argparse.Namespace) -> LayerCache | None:
     return None if getattr(args, "no_cache", False) else LayerCache.default()
 
 
-def load(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
-    """IMAGE, with the layer chains of the `--compare` images among its other images.
-
-    The compared images are read first: they are cheap (no layer blob), and a wrong one
-    fails before a long pull.
-    """
-    compared = compared_images(args)
-    loaded = _load_image(args, events)
-    return replace(loaded, others=loaded.others + compared) if compared else loaded
-
-
-def compared_images(args: argparse.Namespace) -> tuple[OtherImage, ...]:
-    """`--compare REF…` as layer chains; `--compare-tags` checked against IMAGE."""
-    if getattr(args, "compare_tags", 0) and args.image != "demo":
-        transport = reference.parse(args.image, args.source).transport
-        if transport not in (reference.REGISTRY, reference.DAEMON):
-            raise UsageError(
-                f"--compare-tags: {args.image} is not a registry image (docker://…); "
-                "name other images with --compare REF"
-            )
-    texts = getattr(args, "compare", None) or []
-    if not texts:
-        return ()
-    from inspector.compare import CompareOptions, chains_of
-
-    options = CompareOptions(
-        platform=Platform.parse(args.platform) if args.platform else None,
-        creds=getattr(args, "creds", None),
-        tls_verify=getattr(args, "tls_verify", True),
-        pull_from_registry=getattr(args, "pull_from_registry", False),
-    )
-    return chains_of(texts, options)
+def resolve(
+    args: argparse.Namespace, cache: LayerCache | None, *, verify: bool = False
+) -> pipeline.Resolved:
+    """IMAGE resolved before any long work; its notes printed on stderr."""
+    resolved = pipeline.resolve(args.image, options_from(args), cache, verify=verify)
+    for note in resolved.notes:
+        sys.stderr.write(f"inspector: {one_line(note)}\n")
+    return resolved
 
 
-def _load_image(args: argparse.Namespace, events: LoadEvents) -> LoadedImage:
-    platform = Platform.parse(args.platform) if args.platform else None
-    cache = layer_cache(args)
-    if args.image == "demo" and args.source is None and not os.path.exists("demo"):
-        from inspector.demo import build_demo
-        from inspector.sources.archive import ArchiveSource
-
-        data = build_demo()
-        with tempfile.TemporaryDirectory(prefix="inspector-demo-") as tmp:
-            path = os.path.join(tmp, "demo.tar")
-            with open(path, "wb") as handle:
-                handle.write(data)
-            demo = ArchiveSource(
-                path, "demo", platform=platform, cache=cache, reopen_file=lambda: io.BytesIO(data)
-            )
-            return demo.load(events)
-    spec = reference.parse(args.image, args.source)
-    source = open_source(spec, args.image, platform, cache, args)
-    if spec.transport != reference.DAEMON:
-        return _reopenable(source, source.load(events))
+def inspect(args: argparse.Namespace, cache: LayerCache | None) -> pipeline.Inspection:
+    """Resolve, then inspect IMAGE with a progress line on stderr."""
+    resolved = resolve(args, cache)
+    progress = TerminalProgress.for_stderr()
     try:
-        return source.load(events)
-    except (ImageNotFound, EngineUnavailable) as exc:
-        explicit = args.source is not None or args.image.startswith("docker-daemon:")
-        if explicit and not args.pull_from_registry:
-            raise type(exc)(
-                f"{exc.message}; to read it from its registry instead, use "
-                f"docker://{spec.location} or --pull-from-registry"
-            ) from None
-        sys.stderr.write(
-            f"inspector: {exc.message}; reading docker://{spec.location} from its registry\n"
-        )
-        registry = reference.SourceSpec(reference.REGISTRY, spec.location)
-        source = open_source(registry, args.image, platform, cache, args)
-        return _reopenable(source, source.load(events))
+        return pipeline.inspect(resolved, options_from(args), progress, cache)
+    finally:
+        progress.close()
 
 
-def _reopenable(source: ImageSource, loaded: LoadedImage) -> LoadedImage:
-    """`loaded` able to read its layers again, for file contents (registry sources)."""
-    if loaded.reopen is not None:
-        return loaded  # (and the registry code, httpx included, is not imported)
-    from inspector.sources.registry import RegistrySource
-
-    if isinstance(source, RegistrySource) and loaded.reopen is None:
-        from inspector.sources.registry_blobs import with_reopen
-
-        return with_reopen(source, loaded)
-    return loaded
+def cache_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="inspector cache",
+        description="Show or empty the cache of layer indexes and results "
+        "(INSPECTOR_CACHE_DIR, else the user's cache directory).",
+    )
+    parser.add_argument(
+        "action",
+        choices=("info", "clear"),
+        help="info: where it is and what it holds; clear: empty it",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parser
 
 
 def cache_command(argv: Sequence[str]) -> int:
     """`inspector cache info` / `inspector cache clear`."""
     from inspector import formatting
 
-    if len(argv) != 1 or argv[0] not in ("info", "clear"):
-        raise UsageError("usage: inspector cache info|clear")
+    args = cache_parser().parse_args(argv)
     cache = LayerCache.default()
-    if argv[0] == "clear":
+    if args.action == "clear":
         freed = cache.clear()
         sys.stdout.write(f"cleared {cache.root} ({formatting.size(freed)})\n")
         return EXIT_OK
@@ -344,6 +295,8 @@ def extract_parser() -> argparse.ArgumentParser:
         prog="inspector extract",
         description="Write a file or directory of an image, as the file system shows it at "
         "a layer, to a local path (reads only the layers that store it).",
+        epilog=f"{IMAGE_FORMS}\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("image", metavar="IMAGE", help="the image (same forms as inspector)")
     parser.add_argument("path", metavar="PATH", help="the file or directory in the image")
@@ -376,11 +329,7 @@ def extract_command(argv: Sequence[str]) -> int:
     args = extract_parser().parse_args(argv)
     if args.to == "-" and args.image == "-":
         raise UsageError("extract: standard input cannot be both the image and the output")
-    progress = TerminalProgress.for_stderr()
-    try:
-        loaded = load(args, progress)
-    finally:
-        progress.close()
+    loaded = inspect(args, layer_cache(args)).loaded
     count = len(loaded.layers)
     layer = args.layer + count if args.layer < 0 else args.layer
     if not 0 <= layer < count:
@@ -395,18 +344,14 @@ def extract_command(argv: Sequence[str]) -> int:
     except DestinationExists as exc:
         raise DestinationExists(f"{exc.message} (--overwrite writes into it)") from None
     for note in result.notes:
-        sys.stderr.write(f"inspector: skipped {note}\n")
-    sys.stderr.write(f"inspector: extracted {result.summary()}\n")
+        sys.stderr.write(f"inspector: skipped {one_line(note)}\n")
+    sys.stderr.write(f"inspector: extracted {one_line(result.summary())}\n")
     return EXIT_OK
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["cache"] and not os.path.exists("cache"):
-        return cache_command(argv[1:])
-    if argv[:1] == ["extract"] and not os.path.exists("extract"):
-        return extract_command(argv[1:])
-    args = build_parser().parse_args(argv)
+def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool = True) -> int:
+    """`inspector IMAGE`, `inspector inspect IMAGE` and `inspector demo`."""
+    args = build_parser(prog, image=image).parse_args(argv)
     ci = ci_requested(args)
     rule_config = None
     if ci:
@@ -419,39 +364,26 @@ def run(argv: Sequence[str] | None = None) -> int:
         if not os.path.isdir(directory):
             raise UsageError(f"--json {args.json}: directory {directory} does not exist")
 
+    cache = layer_cache(args)
     if wants_ui(args, ci):
         from inspector.ui.app import run_ui
 
-        return run_ui(args)
+        return run_ui(resolve(args, cache, verify=True), options_from(args), cache)
 
-    progress = TerminalProgress.for_stderr()
-    try:
-        loaded = load(args, progress)
-    finally:
-        progress.close()
-
+    found = inspect(args, cache)
     from inspector import report
-    from inspector.results import analyse_image, file_list_text
-    from inspector.sharing import sharing
+    from inspector.results import file_list_text
 
-    cache = layer_cache(args)
-    analysis, dive = analyse_image(loaded.image, loaded.layers, cache)
-    shared = sharing(
-        [info.diff_id for info in loaded.image.layers],
-        [index.uncompressed_size for index in loaded.layers],
-        loaded.others,
-    )
-    warnings = loaded.warnings + analysis.warnings
-    for warning in warnings:
-        sys.stderr.write(f"inspector: warning: {warning}\n")
+    for warning in found.warnings:
+        sys.stderr.write(f"inspector: warning: {one_line(warning)}\n")
 
     if args.json:
         text = report.render(
-            analysis,
-            dive,
-            loaded.layers,
-            warnings,
-            shared=shared,
+            found.analysis,
+            found.dive,
+            found.layers,
+            found.warnings,
+            shared=found.sharing,
             file_lists=not args.no_file_lists,
             file_list_text=lambda index: file_list_text(index, cache),
         )
@@ -464,15 +396,33 @@ def run(argv: Sequence[str] | None = None) -> int:
         from inspector import ci_report, rules
 
         assert rule_config is not None
-        verdict = rules.evaluate(rule_config, analysis.exact, dive, shared)
+        verdict = rules.evaluate(rule_config, found.analysis.exact, found.dive, found.sharing)
         out = sys.stderr if args.json == "-" else sys.stdout
-        shown = shared if loaded.others else None
-        label = loaded.image.label
-        out.write(ci_report.render(args.ci_format, verdict, analysis, dive, label, shown))
+        shown = found.sharing if found.loaded.others else None
+        label = found.image.label
+        out.write(
+            ci_report.render(args.ci_format, verdict, found.analysis, found.dive, label, shown)
+        )
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
     if not args.json:
-        sys.stdout.write(report.summary(analysis, dive, warnings, shared))
+        sys.stdout.write(report.summary(found.analysis, found.dive, found.warnings, found.sharing))
     return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "inspect": lambda argv: inspect_command(argv, "inspector inspect"),
+    "demo": lambda argv: inspect_command(argv, "inspector demo", image=False),
+    "extract": extract_command,
+    "cache": cache_command,
+}
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _COMMANDS.get(argv[0]) if argv else None
+    if command is not None:
+        return command(argv[1:])
+    return inspect_command(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InspectorError as exc:
         if debug:
             traceback.print_exc()
-        sys.stderr.write(f"inspector: {exc.message}\n")
+        sys.stderr.write(f"inspector: {one_line(exc.message)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("inspector: interrupted\n")
@@ -493,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         sys.stderr.write(
-            f"inspector: internal error: {type(exc).__name__}: {exc} "
+            f"inspector: internal error: {type(exc).__name__}: {one_line(str(exc))} "
             "(run with --debug for a traceback, and please report it)\n"
         )
         return EXIT_BUG

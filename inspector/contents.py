@@ -273,7 +273,9 @@ def read_file(
     """The first `limit` bytes of `path` as the file system at `layer` shows it."""
     label = loaded.image.label
     path = normalize(path)[0]
-    found = locate(loaded.layers, path, layer) if path else None
+    if not path:
+        raise ContentsError(f"{label}: / is the image's root directory")
+    found = locate(loaded.layers, path, layer)
     if found is None:
         raise ContentsError(f"{label}: /{path} is not in the file system at layer {layer}")
     where, entry = found
@@ -314,12 +316,20 @@ def stream_file(
     """Pass the whole content of file `path` at `layer` to `write`; the bytes written."""
     label = loaded.image.label
     path = normalize(path)[0]
-    found = locate(loaded.layers, path, layer) if path else None
+    if not path:
+        raise ContentsError(
+            f"{label}: / is the image's root directory; a stream takes one regular file "
+            "(a directory is extracted to a local directory)"
+        )
+    found = locate(loaded.layers, path, layer)
     if found is None:
         raise ContentsError(f"{label}: /{path} is not in the file system at layer {layer}")
     where, entry = found
     if entry.type not in _FILE_TYPES:
-        raise ContentsError(f"{label}: /{path} is a {entry.type}, not a regular file")
+        raise ContentsError(
+            f"{label}: /{path} is a {entry.type}, not a regular file; a stream takes one "
+            "regular file (a directory is extracted to a local directory)"
+        )
     copy = _copy(loaded, where, entry)
     total = 0
 

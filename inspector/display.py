@@ -23,7 +23,7 @@ exact values instead (see `inspector.report`).
 
 from __future__ import annotations
 
-ERROR_LIMIT = 300
+ERROR_LIMIT = 500
 """The longest error or warning line `one_line` gives, in characters."""
 
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}

@@ -24,6 +24,8 @@ _TRANSPORTS = {
     "podman": PODMAN,
     "docker": REGISTRY,
 }
+_ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd", ".oci")
+_PATH_PREFIXES = ("/", "./", "../", "~")
 _DIVE_SOURCES = {"docker": DAEMON, "podman": PODMAN, "docker-archive": ARCHIVE}
 
 
@@ -82,6 +84,6 @@ def parse(text: str, source: str | None = None) -> SourceSpec:
         return SourceSpec(OCI, text)
     if os.path.exists(text):
         return SourceSpec(ARCHIVE, text)
-    if text.endswith((".tar", ".tar.gz", ".tgz", ".tar.zst")) or os.sep in text.rstrip("/"):
+    if text.endswith(_ARCHIVE_SUFFIXES) or text.startswith(_PATH_PREFIXES):
         return SourceSpec(ARCHIVE, text)  # a path that does not exist: say so, don't guess
-    return SourceSpec(DAEMON, text)
+    return SourceSpec(DAEMON, text)  # `app:1`, `org/app:1`, `host:5000/org/app@sha256:…`

@@ -59,6 +59,9 @@ class LoadEvents:
     def layer_done(self, name: str, index: LayerIndex) -> None:
         """A layer blob is fully indexed and its digests computed."""
 
+    def image_loaded(self, loaded: LoadedImage) -> None:
+        """Every layer is indexed; the analysis starts next (`inspector.pipeline`)."""
+
 
 class ImageSource(Protocol):
     """What every source provides."""
@@ -67,4 +70,8 @@ class ImageSource(Protocol):
 
     def load(self, events: LoadEvents) -> LoadedImage:
         """Read the image and index every layer; raise InspectorError on bad input."""
+        ...
+
+    def chain(self) -> OtherImage:
+        """Only the image's layer chain (manifest and config, no layer blob)."""
         ...

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from inspector.cli import build_parser
 from inspector.ui.app import InspectorApp, app_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +104,7 @@ SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
 
 
 def make_app(image: str) -> InspectorApp:
-    return app_for(build_parser().parse_args([image]))
+    return app_for(image)
 
 
 async def shoot(name: str, image: str, size: tuple[int, int], steps: Steps) -> Path:

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -47,9 +47,6 @@ from inspector.manifest import INDEX_TYPES, MANIFEST_TYPES
 from inspector.registry.auth import Authenticator, parse_challenges
 from inspector.registry.credentials import Credential
 from inspector.registry.reference import ImageReference, is_loopback_host
-
-if TYPE_CHECKING:
-    from inspector.registry.download import BlobStream
 
 ACCEPT = ", ".join(
     (
@@ -532,12 +529,6 @@ class RegistryClient:
         if hashlib.new(digest.algorithm, data).hexdigest() != digest.hex:
             raise DigestMismatch(f"{self.label}: {what} does not match its digest")
         return data
-
-    def open_blob(self, digest: Digest, size: int | None, what: str) -> BlobStream:
-        """A layer blob as a `read(n)` stream that resumes after a broken connection."""
-        from inspector.registry.download import BlobStream
-
-        return BlobStream(self, digest, size, what)
 
 
 def _next_page(link: str) -> str | None:

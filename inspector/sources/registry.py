@@ -44,6 +44,7 @@ from inspector.manifest import (
 from inspector.model import Image, Platform
 from inspector.registry.client import Cancelled, ClientOptions, RegistryClient
 from inspector.registry.credentials import Credential, CredentialStore, parse_user_password
+from inspector.registry.download import BlobStream
 from inspector.registry.reference import ImageReference, parse_reference
 from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
@@ -337,7 +338,7 @@ class RegistrySource:
         size = desc.size if desc.size >= 0 else None
         index = self._cached(job)
         if index is None:
-            stream = client.open_blob(desc.digest, size, what)
+            stream = BlobStream(client, desc.digest, size, what)
             try:
                 index = index_blob(stream.read, label, progress=progress)
             except CorruptStream:
@@ -384,7 +385,7 @@ class RegistrySource:
     @staticmethod
     def _rehash(client: RegistryClient, desc: Descriptor, size: int | None, what: str) -> Digest:
         hasher = desc.digest.hasher()
-        stream = client.open_blob(desc.digest, size, what)
+        stream = BlobStream(client, desc.digest, size, what)
         try:
             while chunk := stream.read(1 << 20):
                 hasher.update(chunk)

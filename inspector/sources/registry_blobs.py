@@ -53,7 +53,7 @@ class RegistryBlobs:
             tls_verify=source.tls_verify,
             options=source.options,
         ) as client:
-            stream = client.open_blob(digest, None, f"layer {digest}")
+            stream = BlobStream(client, digest, None, f"layer {digest}")
             try:
                 yield stream
             finally:

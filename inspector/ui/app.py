@@ -1,12 +1,12 @@
 """InspectorApp: stylesheet, global keys, the load worker and the error dialog.
 
-`run_ui(args)` is what the CLI calls for an interactive session; everything it shows
-comes from `inspector.cli.load` run in a thread worker (ui/loading.py).
+`run_ui(resolved, options, cache)` is what the CLI calls for an interactive session;
+everything it shows comes from `inspector.pipeline.inspect` run in a thread worker
+(ui/loading.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from functools import partial
 from pathlib import Path
@@ -20,7 +20,9 @@ from textual.worker import get_current_worker
 
 from inspector import contents
 from inspector.cache import LayerCache
+from inspector.display import one_line
 from inspector.errors import InspectorError
+from inspector.pipeline import Inspection, InspectOptions, Resolved, inspect
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree, Node
 from inspector.ui.loading import Loader, load_into
@@ -85,10 +87,9 @@ class InspectorApp(App[int]):
         Binding("question_mark,f1", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, load: Loader, label: str, cache: LayerCache | None = None) -> None:
+    def __init__(self, load: Loader, label: str) -> None:
         super().__init__()
         self.load = load
-        self.cache = cache
         self.label = label
         self.files = FileTree()
         self.failure: str | None = None
@@ -104,9 +105,10 @@ class InspectorApp(App[int]):
     def load_image(self) -> None:
         worker = get_current_worker()
         screen = self.main_screen
-        self.loaded = load_into(
-            self.load, self.files, screen.post_message, lambda: worker.is_cancelled, self.cache
+        inspection = load_into(
+            self.load, self.files, screen.post_message, lambda: worker.is_cancelled
         )
+        self.loaded = inspection.loaded if inspection is not None else None
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.failure = message.message
@@ -173,21 +175,23 @@ class InspectorApp(App[int]):
         self.notify(text, title=what, severity="error")
 
 
-def app_for(args: argparse.Namespace) -> InspectorApp:
-    """The app for the CLI's parsed arguments (IMAGE, --source, --platform)."""
-    from inspector.cli import layer_cache, load
+def app_for(
+    target: str | Resolved, options: InspectOptions | None = None, cache: LayerCache | None = None
+) -> InspectorApp:
+    """The app on IMAGE (a text as the CLI takes it, or a source the CLI resolved)."""
 
-    def loader(events: LoadEvents) -> LoadedImage:
-        return load(args, events)
+    def loader(events: LoadEvents) -> Inspection:
+        return inspect(target, options, events, cache)
 
-    return InspectorApp(loader, args.image, layer_cache(args))
+    label = target if isinstance(target, str) else target.source.label
+    return InspectorApp(loader, label)
 
 
-def run_ui(args: argparse.Namespace) -> int:
-    """Open the UI on `args.image` (loaded with `inspector.cli.load`); the exit code."""
-    app = app_for(args)
+def run_ui(target: str | Resolved, options: InspectOptions, cache: LayerCache | None) -> int:
+    """Open the UI on IMAGE; the exit code."""
+    app = app_for(target, options, cache)
     code = app.run()
     if app.failure is not None:
-        sys.stderr.write(f"inspector: {app.failure}\n")
+        sys.stderr.write(f"inspector: {one_line(app.failure)}\n")
         return EXIT_ERROR
     return code or 0

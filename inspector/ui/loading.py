@@ -1,4 +1,4 @@
-"""The load worker's body: source -> indexer -> file tree -> analysis, posting messages.
+"""The load worker's body: the pipeline's `inspect`, growing the file tree, posting messages.
 
 It runs in a thread (sources and the indexer are synchronous), never touches a widget or
 a reactive, and checks for cancellation in every progress callback so that quitting
@@ -12,12 +12,11 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import InspectorError
 from inspector.indexer import LayerIndex
 from inspector.model import Image
-from inspector.results import analyse_image
+from inspector.pipeline import Inspection
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree
 from inspector.ui.messages import (
@@ -29,7 +28,8 @@ from inspector.ui.messages import (
     LoadProgress,
 )
 
-Loader = Callable[[LoadEvents], LoadedImage]
+Loader = Callable[[LoadEvents], Inspection]
+"""`pipeline.inspect` of one image, with these events (see `app_for`)."""
 PROGRESS_INTERVAL = 0.05  # seconds between two progress messages
 
 
@@ -85,6 +85,14 @@ class UiEvents(LoadEvents):
         self.post(LoadProgress(name, self.total or self.done, self.total))
         self.grow()
 
+    def image_loaded(self, loaded: LoadedImage) -> None:
+        """Every layer is indexed: the tree gets them all before the analysis runs."""
+        self.check()
+        self.image = loaded.image
+        for info, index in zip(loaded.image.layers, loaded.layers, strict=False):
+            self.indexed.setdefault(info.diff_id, index)
+        self.grow(loaded.layers)
+
     def grow(self, layers: tuple[LayerIndex, ...] | None = None) -> None:
         """Add to the tree every layer whose index and position are both known."""
         image = self.image
@@ -119,20 +127,13 @@ def load_into(
     tree: FileTree,
     post: Callable[[Message], object],
     cancelled: Callable[[], bool],
-    cache: LayerCache | None = None,
-) -> LoadedImage | None:
-    """Load, grow `tree`, analyse; post every step. None when cancelled or failed.
-
-    With `cache`, the analysis result comes from (and goes to) the result cache."""
+) -> Inspection | None:
+    """Inspect the image, growing `tree` as layers arrive; post every step. None when
+    cancelled or failed."""
     events = UiEvents(tree, post, cancelled)
     try:
-        loaded = load(events)
+        inspection = load(events)
         events.check()
-        events.image = loaded.image
-        for info, index in zip(loaded.image.layers, loaded.layers, strict=False):
-            events.indexed.setdefault(info.diff_id, index)
-        events.grow(loaded.layers)
-        analysis, dive = analyse_image(loaded.image, loaded.layers, cache)
     except Cancelled:
         return None
     except InspectorError as exc:
@@ -147,6 +148,6 @@ def load_into(
             )
         )
         return None
-    post(LoadFinished(loaded, analysis, dive))
+    post(LoadFinished(inspection))
     tree.precompute(0, cancelled)  # the aggregated views from layer 0, ahead of use
-    return loaded
+    return inspection

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from inspector.analysis import Analysis
-from inspector.compat import DiveNumbers
 from inspector.model import Image
-from inspector.source import LoadedImage
+from inspector.pipeline import Inspection
 
 
 @dataclass
@@ -52,9 +50,7 @@ class LayersApplied(Message):
 class LoadFinished(Message):
     """Every layer is indexed and the image analysed."""
 
-    loaded: LoadedImage
-    analysis: Analysis
-    dive: DiveNumbers
+    inspection: Inspection
 
 
 @dataclass

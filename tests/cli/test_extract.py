@@ -50,7 +50,16 @@ def test_the_built_in_demo_reads_from_memory(tmp_path: Path) -> None:
     [
         (["/nope"], "demo.tar: /nope is not in the file system at layer 6"),
         (["/etc", "--layer", "9"], "--layer 9: the image has layers 0 to 6"),
-        (["/etc", "--to", "-"], "demo.tar: /etc is a dir, not a regular file"),
+        (
+            ["/etc", "--to", "-"],
+            "demo.tar: /etc is a dir, not a regular file; a stream takes one regular file "
+            "(a directory is extracted to a local directory)",
+        ),
+        (
+            ["/", "--to", "-"],
+            "demo.tar: / is the image's root directory; a stream takes one regular file "
+            "(a directory is extracted to a local directory)",
+        ),
     ],
 )
 def test_errors_are_one_line(demo_archive: Path, args: list[str], message: str) -> None:
@@ -66,3 +75,9 @@ def test_standard_input_cannot_be_read_again(demo_archive: Path, tmp_path: Path)
     assert result.returncode == 2
     assert "save it to a file" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_the_root_extracts_as_a_directory(demo_archive: Path, tmp_path: Path) -> None:
+    result = services.run_cli("extract", demo_archive, "/", "--to", tmp_path / "root")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "root" / "etc" / "os-release").is_file()

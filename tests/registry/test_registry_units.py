@@ -16,6 +16,7 @@ from inspector.errors import AuthenticationError, UsageError
 from inspector.registry.auth import Authenticator, Challenge, parse_challenges
 from inspector.registry.client import ClientOptions, RegistryClient
 from inspector.registry.credentials import Credential, CredentialStore, parse_user_password
+from inspector.registry.download import BlobStream
 from inspector.registry.reference import ImageReference, parse_reference
 
 DIGEST = "sha256:" + "ab" * 32
@@ -303,7 +304,7 @@ def test_resume_without_range_support_skips_what_it_has() -> None:
     ref = parse_reference("127.0.0.1:1/app:1")
     options = ClientOptions(backoff=0.01)
     with RegistryClient(ref, transport=httpx.MockTransport(handler), options=options) as client:
-        stream = client.open_blob(digest, len(blob), "blob")
+        stream = BlobStream(client, digest, len(blob), "blob")
         got = b"".join(iter(lambda: stream.read(777), b""))
     assert got == blob
     assert calls == [None, "bytes=1000-"]

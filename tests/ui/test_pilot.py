@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, TabbedContent
-from uisupport import demo_app, demo_bytes, demo_loader, dive_app, run, settle
+from uisupport import demo_app, demo_bytes, demo_loader, dive_app, inspecting, run, settle
 
 from inspector.changes import ChangeKind
 from inspector.errors import SourceNotFound
@@ -127,7 +127,7 @@ def test_layers_fill_in_as_they_are_indexed_and_q_quits_mid_load() -> None:
             events.layer_done(f"layer{i}", index)
         return loaded
 
-    app = InspectorApp(loader, "gated")
+    app = InspectorApp(inspecting(loader), "gated")
 
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         screen = main(app)
@@ -161,7 +161,7 @@ def test_a_load_error_shows_the_cli_message_and_exits_2() -> None:
     def loader(events: LoadEvents) -> LoadedImage:
         raise SourceNotFound("missing.tar: no such file")
 
-    app = InspectorApp(loader, "missing.tar")
+    app = InspectorApp(inspecting(loader), "missing.tar")
 
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         assert isinstance(app.screen, ErrorScreen)
@@ -180,7 +180,7 @@ def test_an_internal_error_is_reported_like_the_cli() -> None:
     def loader(events: LoadEvents) -> LoadedImage:
         raise RuntimeError("boom")
 
-    app = InspectorApp(loader, "x")
+    app = InspectorApp(inspecting(loader), "x")
 
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         assert isinstance(app.screen, ErrorScreen)
@@ -800,7 +800,7 @@ def test_a_source_that_cannot_read_again_says_why() -> None:
         assert isinstance(app.screen, MainScreen)
         assert any("save it to a file" in m for m in notifications(app))
 
-    run(InspectorApp(loader, "demo"), scenario)
+    run(InspectorApp(inspecting(loader), "demo"), scenario)
 
 
 # --- the filter -------------------------------------------------------------------------------
@@ -997,7 +997,7 @@ def test_the_analysis_goes_to_and_comes_from_the_result_cache(
         assert isinstance(app.screen, MainScreen)
         seen.append(app.screen)
 
-    run(InspectorApp(demo_loader, "demo", cache), analysed)
+    run(InspectorApp(inspecting(demo_loader, cache), "demo"), analysed)
     first = seen[0]
     assert first.loaded is not None
     assert first.analysis is not None
@@ -1016,7 +1016,7 @@ def test_the_analysis_goes_to_and_comes_from_the_result_cache(
         return real(image, layers)
 
     monkeypatch.setattr(results, "analyse", counting)
-    run(InspectorApp(demo_loader, "demo", cache), analysed)
+    run(InspectorApp(inspecting(demo_loader, cache), "demo"), analysed)
     assert calls == []  # the second app read the cached result
     again = seen[1].analysis
     assert again is not None
@@ -1051,9 +1051,9 @@ def test_layers_shared_with_other_images_are_marked_and_listed() -> None:
         await pilot.press("down", "down")
         assert "Layer 2 of 7" in details_text(app, LayerDetails)  # positions count from 0
         assert "base:1" not in details_text(app, LayerDetails)
-        stored = [size or 0 for size in screen.stored]
+        tars = [index.uncompressed_size for index in screen.loaded.layers] if screen.loaded else []
         image_text = screen.query_one(ImageDetails).text(200)
-        shared, unique = formatting.size(sum(stored[:2])), formatting.size(sum(stored[2:]))
+        shared, unique = formatting.size(sum(tars[:2])), formatting.size(sum(tars[2:]))
         assert f"{shared} in layers other images also have, {unique} unique" in image_text
 
-    run(InspectorApp(loader, "demo"), scenario, size=(160, 50))
+    run(InspectorApp(inspecting(loader), "demo"), scenario, size=(160, 50))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from textual.pilot import Pilot
 from textual.widgets import Input
-from uisupport import demo_app, dive_app, settle
+from uisupport import demo_app, dive_app, inspecting, settle
 
 from inspector.errors import ManifestError
 from inspector.source import LoadedImage, LoadEvents
@@ -106,4 +106,4 @@ class TestDialogs:
         def loader(events: LoadEvents) -> LoadedImage:
             raise ManifestError("broken.tar: not an image archive (no manifest.json inside)")
 
-        assert shoot(snap_compare, InspectorApp(loader, "broken.tar"), (), SMALL)
+        assert shoot(snap_compare, InspectorApp(inspecting(loader), "broken.tar"), (), SMALL)

@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from inspector import pipeline
+from inspector.cache import LayerCache
 from inspector.demo import build_demo
+from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 from inspector.ui.app import InspectorApp
+from inspector.ui.loading import Loader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "dive"
@@ -34,8 +38,31 @@ def demo_loader(events: LoadEvents) -> LoadedImage:
     return source.load(events)
 
 
+class _Loading:
+    """An ImageSource over a test's own load function."""
+
+    label = "test"
+
+    def __init__(self, load: Callable[[LoadEvents], LoadedImage]) -> None:
+        self._load = load
+
+    def load(self, events: LoadEvents) -> LoadedImage:
+        return self._load(events)
+
+    def chain(self) -> OtherImage:
+        raise NotImplementedError
+
+
+def inspecting(
+    load: Callable[[LoadEvents], LoadedImage], cache: LayerCache | None = None
+) -> Loader:
+    """The UI's loader over `load`, through the pipeline as `inspector IMAGE` goes."""
+    resolved = pipeline.Resolved(_Loading(load))
+    return lambda events: pipeline.inspect(resolved, events=events, cache=cache)
+
+
 def demo_app() -> InspectorApp:
-    return InspectorApp(demo_loader, "demo")
+    return InspectorApp(inspecting(demo_loader), "demo")
 
 
 def dive_app() -> InspectorApp:
@@ -46,7 +73,7 @@ def dive_app() -> InspectorApp:
     def loader(events: LoadEvents) -> LoadedImage:
         return ArchiveSource(path, "test-docker-image.tar").load(events)
 
-    return InspectorApp(loader, "test-docker-image.tar")
+    return InspectorApp(inspecting(loader), "test-docker-image.tar")
 
 
 async def settle(pilot: Pilot[int]) -> None:

@@ -16,9 +16,9 @@ import pytest
 from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Symlink, Whiteout
 
 import inspector.tree as tree_module
+from inspector import pipeline
 from inspector.analysis import analyse
 from inspector.changes import ChangeKind, EntryType, Removal
-from inspector.cli import build_parser, load
 from inspector.digest import Digest
 from inspector.indexer import LayerIndex, index_blob
 from inspector.model import Image
@@ -387,7 +387,7 @@ def test_readers_see_only_published_layers_while_a_thread_adds() -> None:
 
 
 def _load(image: str) -> tuple[list[LayerIndex], FileTree]:
-    loaded = load(build_parser().parse_args([image]), LoadEvents())
+    loaded = pipeline.load(image, pipeline.InspectOptions(), LoadEvents())
     return list(loaded.layers), FileTree(loaded.layers)
 
 

@@ -21,7 +21,7 @@ from textual.widgets import TabbedContent, TabPane
 from inspector.analysis import Analysis
 from inspector.compat import DiveNumbers
 from inspector.model import Image
-from inspector.sharing import Sharing, sharing
+from inspector.sharing import Sharing
 from inspector.source import LoadedImage
 from inspector.tree import FileTree
 from inspector.ui import messages
@@ -74,6 +74,7 @@ class MainScreen(Screen[None]):
         self.dive: DiveNumbers | None = None
         self.stored: tuple[int | None, ...] = ()
         self.sharing: Sharing | None = None
+        self.warnings: tuple[str, ...] = ()
         self.selected = 0
         self.mode = vm.ViewMode.LAYER
         self.base = 0
@@ -164,18 +165,16 @@ class MainScreen(Screen[None]):
             self._show_layer_details()
 
     def on_load_finished(self, message: messages.LoadFinished) -> None:
-        self.loaded = message.loaded
-        self.analysis = message.analysis
-        self.dive = message.dive
-        self.image = message.loaded.image
-        if message.loaded.others:
-            self.sharing = sharing(
-                [layer.diff_id for layer in self.image.layers],
-                [size or 0 for size in self.stored],
-                message.loaded.others,
-            )
+        inspection = message.inspection
+        self.loaded = inspection.loaded
+        self.analysis = inspection.analysis
+        self.dive = inspection.dive
+        self.image = inspection.image
+        self.warnings = inspection.warnings
+        if inspection.loaded.others:
+            self.sharing = inspection.sharing
         self.query_one(LoadStatus).display = False
-        self.query_one(WastedTable).set_files(message.analysis.exact.wasted_files)
+        self.query_one(WastedTable).set_files(inspection.analysis.exact.wasted_files)
         self._refresh_layers()
         self._refresh_image()
         self._show_layer_details()
@@ -392,7 +391,7 @@ class MainScreen(Screen[None]):
             return
         warnings: tuple[str, ...] = ()
         if self.loaded is not None and self.analysis is not None:
-            warnings = self.loaded.warnings + self.analysis.warnings
+            warnings = self.warnings
         self.query_one(ImageDetails).show(
             self.image, self.analysis, self.dive, self.stored, warnings, self.sharing
         )
