@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 import services
-from registry.servers import RegistryServer
 
 from inspector import pipeline
 from inspector.transports import SourceOptions
+from registry.servers import RegistryServer
 
 pytestmark = pytest.mark.docker
 
