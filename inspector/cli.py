@@ -24,6 +24,7 @@ from inspector import __version__, pipeline
 from inspector.cache import LayerCache
 from inspector.display import one_line
 from inspector.errors import DestinationExists, InspectorError, UsageError
+from inspector.inspection import Inspection
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
 from inspector.transports import DEMO, SourceOptions
@@ -247,7 +248,7 @@ def resolve(
     return resolved
 
 
-def inspect(args: argparse.Namespace, cache: LayerCache | None) -> pipeline.Inspection:
+def inspect(args: argparse.Namespace, cache: LayerCache | None) -> Inspection:
     """Resolve, then inspect IMAGE with a progress line on stderr."""
     resolved = resolve(args, cache)
     progress = TerminalProgress.for_stderr()

@@ -52,3 +52,8 @@ def mode_string(mode: int, is_dir: bool) -> str:
         else:
             chars.append("x" if bits & 1 else "-")
     return "".join(chars)
+
+
+def count(n: int, noun: str) -> str:
+    """`1 file`, `2 files`: a number and a noun that agrees with it."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -23,9 +23,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from inspector import reference
-from inspector.analysis import Analysis
 from inspector.cache import LayerCache
-from inspector.compat import DiveNumbers
 from inspector.errors import (
     EngineUnavailable,
     ImageNotFound,
@@ -33,9 +31,9 @@ from inspector.errors import (
     SourceNotFound,
     UsageError,
 )
-from inspector.indexer import LayerIndex
-from inspector.model import Image
-from inspector.sharing import OtherImage, Sharing, sharing
+from inspector.findings import detect_all
+from inspector.inspection import Inspection
+from inspector.sharing import OtherImage, sharing
 from inspector.source import ImageSource, LoadedImage, LoadEvents
 from inspector.transports import DEMO, SourceOptions, open_source
 
@@ -61,25 +59,6 @@ class Resolved:
     source: ImageSource
     notes: tuple[str, ...] = ()
     chain: OtherImage | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Inspection:
-    """Everything known about one image: what every front end shows."""
-
-    loaded: LoadedImage
-    analysis: Analysis
-    dive: DiveNumbers
-    sharing: Sharing
-    warnings: tuple[str, ...]
-
-    @property
-    def image(self) -> Image:
-        return self.loaded.image
-
-    @property
-    def layers(self) -> tuple[LayerIndex, ...]:
-        return self.loaded.layers
 
 
 _PATHS = (reference.ARCHIVE, reference.OCI_ARCHIVE, reference.OCI)
@@ -208,7 +187,8 @@ def analyse(loaded: LoadedImage, cache: LayerCache | None = None) -> Inspection:
         [index.uncompressed_size for index in loaded.layers],
         loaded.others,
     )
-    return Inspection(loaded, analysis, dive, shared, loaded.warnings + analysis.warnings)
+    found = Inspection(loaded, analysis, dive, shared, loaded.warnings + analysis.warnings)
+    return replace(found, findings=detect_all(found))
 
 
 def inspect(

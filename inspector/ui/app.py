@@ -22,7 +22,8 @@ from inspector import contents
 from inspector.cache import LayerCache
 from inspector.display import one_line
 from inspector.errors import InspectorError
-from inspector.pipeline import Inspection, InspectOptions, Resolved, inspect
+from inspector.inspection import Inspection
+from inspector.pipeline import InspectOptions, Resolved, inspect
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree, Node
 from inspector.ui.loading import Loader, load_into

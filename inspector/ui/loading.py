@@ -15,8 +15,8 @@ from textual.message import Message
 from inspector.digest import Digest
 from inspector.errors import InspectorError
 from inspector.indexer import LayerIndex
+from inspector.inspection import Inspection
 from inspector.model import Image
-from inspector.pipeline import Inspection
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree
 from inspector.ui.messages import (

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from inspector.inspection import Inspection
 from inspector.model import Image
-from inspector.pipeline import Inspection
 
 
 @dataclass

@@ -20,6 +20,7 @@ import pytest
 import services
 
 from inspector import pipeline
+from inspector.inspection import Inspection
 from inspector.transports import SourceOptions
 from registry.servers import RegistryServer
 
@@ -33,7 +34,7 @@ def _run(*argv: str, env: dict[str, str] | None = None) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _facts(found: pipeline.Inspection) -> dict[str, Any]:
+def _facts(found: Inspection) -> dict[str, Any]:
     """What must not depend on where the image was read from."""
     return {
         "diff_ids": [str(info.diff_id) for info in found.image.layers],

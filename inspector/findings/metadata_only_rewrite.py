@@ -1,0 +1,116 @@
+"""`metadata-only-rewrite`: a later layer stores a whole new copy of a file whose content
+did not change.
+
+`chown`, `chmod` or `touch` in a `RUN` of its own copies every file it touches into a new
+layer: the image then stores the bytes twice. Fires for each rewriting layer whose
+identical copies (same size and content digest, another mode, owner or time) reach 1 kB.
+
+Fix: set owner and mode where the file is made: `COPY --chown=… --chmod=…`, or the
+`chown`/`chmod` in the `RUN` that creates the file.
+"""
+
+from __future__ import annotations
+
+from inspector.analysis import WastedFile
+from inspector.changes import EntryType, Removal
+from inspector.findings.facts import Facts
+from inspector.findings.model import Finding, Fix, Severity, top_paths
+from inspector.formatting import count as files
+from inspector.formatting import size
+from inspector.inspection import Inspection
+
+ID = "metadata-only-rewrite"
+TITLE = "Files stored again only to change their owner, mode or time"
+SEVERITY = Severity.WARNING
+MIN_BYTES = 1000
+
+
+def same_content(facts: Facts, wasted: WastedFile) -> bool:
+    """True when the copy was hidden by a later copy of the same path with equal bytes."""
+    if wasted.how is not Removal.REPLACED or wasted.hidden_by <= wasted.stored_in:
+        return False
+    old = facts.entry(wasted.stored_in, wasted.path)
+    new = facts.entry(wasted.hidden_by, wasted.path)
+    return (
+        old is not None
+        and new is not None
+        and old.type is new.type is EntryType.FILE
+        and old.same_content(new)
+    )
+
+
+def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
+    groups: dict[int, dict[str, int]] = {}
+    sources: dict[int, set[int]] = {}
+    changed: dict[int, set[str]] = {}
+    for wasted in inspection.analysis.exact.wasted_files:
+        if not same_content(facts, wasted):
+            continue
+        old = facts.entry(wasted.stored_in, wasted.path)
+        new = facts.entry(wasted.hidden_by, wasted.path)
+        assert old is not None
+        assert new is not None
+        groups.setdefault(wasted.hidden_by, {})[wasted.path] = wasted.size
+        sources.setdefault(wasted.hidden_by, set()).add(wasted.stored_in)
+        fields = changed.setdefault(wasted.hidden_by, set())
+        fields.update(field for field in ("mode", "owner") if field in new.differences(old))
+        if (old.mode, old.uid, old.gid) == (new.mode, new.uid, new.gid):
+            fields.add("time")
+    found = []
+    for rewrite, sizes in sorted(groups.items()):
+        total = sum(sizes.values())
+        if total < MIN_BYTES:
+            continue
+        paths, count = top_paths(sizes)
+        origins = sorted(sources[rewrite])
+        what = " and ".join(sorted(changed[rewrite])) or "metadata"
+        evidence = (
+            f"{facts.shown(rewrite)} stores {files(count, 'file')} ({size(total)}) again with the "
+            f"same content as {', '.join(facts.shown(i) for i in origins)}: only their "
+            f"{what} changed"
+        )
+        found.append(
+            Finding(
+                ID,
+                TITLE,
+                SEVERITY,
+                total,
+                tuple(facts.layer_ref(i) for i in (*origins, rewrite)),
+                paths,
+                count,
+                evidence,
+                _fix(facts, origins, rewrite),
+            )
+        )
+    return found
+
+
+def _fix(facts: Facts, origins: list[int], rewrite: int) -> Fix:
+    text = (
+        "Set the owner and mode where the files are made (COPY --chown/--chmod, or chown/chmod "
+        "in the RUN that creates them), and drop the separate step"
+    )
+    later = facts.instructions[rewrite]
+    first = facts.instructions[origins[0]]
+    if first.keyword in ("COPY", "ADD") and later.keyword == "RUN":
+        option = _option(facts, origins[0], rewrite)
+        after = f"{first.keyword} {option} {first.body}" if option else first.text
+        return Fix(text, (first.text, later.text), (after,))
+    if first.keyword == later.keyword == "RUN":
+        return Fix(text, (first.text, later.text), (f"RUN {first.body} \\", f"    && {later.body}"))
+    return Fix(text)
+
+
+def _option(facts: Facts, origin: int, rewrite: int) -> str:
+    """`--chown=U:G --chmod=M` as the rewrite left the files (from one of them)."""
+    for path, new in facts.layers[rewrite].entries.items():
+        old = facts.entry(origin, path)
+        if old is None or new.type is not EntryType.FILE or not old.same_content(new):
+            continue
+        parts = []
+        if (old.uid, old.gid) != (new.uid, new.gid):
+            parts.append(f"--chown={new.uid}:{new.gid}")
+        if old.mode != new.mode:
+            parts.append(f"--chmod={new.mode & 0o7777:o}")
+        return " ".join(parts)
+    return ""
