@@ -22,6 +22,8 @@ from inspector.inspection import Inspection
 ID = "build-context-junk"
 TITLE = "Build-context files a .dockerignore would keep out"
 SEVERITY = Severity.WARNING
+EXAMPLE = """\
+COPY . /app        # with .git/, __pycache__/ and .env in the build context"""
 _NODE_INSTALL = re.compile(r"\b(?:npm (?:ci|install|i)|yarn(?: install)?|pnpm (?:install|i))\b")
 
 # (.dockerignore pattern, regex over the path); a directory pattern matches below it

@@ -22,6 +22,8 @@ from inspector.inspection import Inspection
 ID = "build-tools"
 TITLE = "Compilers and build-only files in the final image"
 SEVERITY = Severity.WARNING
+EXAMPLE = """\
+RUN apt-get update && apt-get install -y build-essential libssl-dev && make -C /src"""
 MIN_BYTES = 100_000
 _ARCH = r"(?:[a-z0-9_]+-linux-gnu[a-z]*-)?"
 

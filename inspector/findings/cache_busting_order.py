@@ -26,6 +26,9 @@ from inspector.inspection import Inspection
 ID = "cache-busting-order"
 TITLE = "Dependencies installed after the whole source is copied"
 SEVERITY = Severity.WARNING
+EXAMPLE = """\
+COPY . /app
+RUN pip install -r /app/requirements.txt"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ from inspector.inspection import Inspection
 ID = "deleted-later"
 TITLE = "Files created in one layer and deleted or replaced by a later one"
 SEVERITY = Severity.WARNING
+EXAMPLE = """\
+RUN curl -o /tmp/data.tgz https://example.org/data.tgz && tar -xzf /tmp/data.tgz -C /data
+RUN rm /tmp/data.tgz"""
 MIN_BYTES = 1000
 
 

@@ -19,6 +19,9 @@ from inspector.inspection import Inspection
 ID = "duplicate-content"
 TITLE = "The same content stored at several paths"
 SEVERITY = Severity.INFO
+EXAMPLE = """\
+COPY model.bin /srv/a/model.bin
+COPY model.bin /srv/b/model.bin"""
 MIN_FILE_BYTES = 16_000
 MIN_BYTES = 64_000
 MAX_FINDINGS = 20

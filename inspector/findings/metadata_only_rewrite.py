@@ -22,6 +22,9 @@ from inspector.inspection import Inspection
 ID = "metadata-only-rewrite"
 TITLE = "Files stored again only to change their owner, mode or time"
 SEVERITY = Severity.WARNING
+EXAMPLE = """\
+COPY app.bin /app/app.bin
+RUN chown 1000:1000 /app/app.bin"""
 MIN_BYTES = 1000
 
 

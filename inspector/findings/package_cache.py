@@ -25,6 +25,9 @@ from inspector.inspection import Inspection
 ID = "package-cache"
 TITLE = "Package-manager cache in the image"
 SEVERITY = Severity.WARNING
+EXAMPLE = """\
+RUN apt-get update && apt-get install -y curl
+RUN rm -rf /var/lib/apt/lists/*"""
 MIN_BYTES = 4000
 _HOME = r"(?:root|home/[^/]+)"
 
