@@ -21,7 +21,7 @@ Every finding has these keys, in the JSON (`findings[]`) as in the text report:
 | `id` | stable, kebab-case: the headings below |
 | `title` | one line |
 | `severity` | `info`, `warning` or `error` |
-| `bytes` | what the fix saves in the image (for `cache-busting-order`: the stored bytes rebuilt and pushed again per source edit) |
+| `bytes` | what the fix saves in the image (`cache-busting-order`: bytes rebuilt per edit) |
 | `layers` | `index` (0 = base) and `command` of each layer involved |
 | `paths` | the top paths, each `path` and `bytes`; `pathCount` is how many in all |
 | `evidence` | one sentence on why |
