@@ -1,0 +1,228 @@
+"""Secrets: find credentials in file contents and config text, and hide their values.
+
+A secret's value is never kept: a `SecretHit` holds its kind, where it is, its length and
+a fingerprint (a prefix of its sha256), enough to tell two hits apart and to match a
+rotated key, not to recover it. `redact` is the one place that hides values in text a
+person or a report reads (ENV values, labels, layer commands).
+
+What is scanned, within a bounded budget (the indexer calls `wants` per regular file, and
+`scan` with the content of those it wants, while the layer streams):
+
+* files whose name says credentials (`.npmrc`, `.pypirc`, `.docker/config.json`,
+  `.git-credentials`, `.netrc`, `.aws/credentials`, SSH and TLS private keys, `.env`
+  files), up to 1 MiB each;
+* small text files (configuration extensions, at most 16 kB), up to 16 MiB per layer.
+
+What is found: PEM private keys, AWS access key pairs, GCP service-account keys, npm,
+PyPI, registry (`auths`), git and netrc credentials, well-known token formats (GitHub,
+GitLab, Slack, Stripe, Google API keys) and secret-looking keys in `.env` files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+MAX_NAMED_BYTES = 1 << 20
+"""The most of a file named like credentials that is scanned."""
+MAX_SMALL_BYTES = 16_000
+"""A text file up to this size is scanned whatever its name."""
+SMALL_BUDGET = 16 << 20
+"""Bytes of small text files scanned per layer, at most."""
+
+_NAMED = frozenset(
+    {".npmrc", ".pypirc", ".git-credentials", ".netrc", "_netrc", "id_rsa", "id_dsa",
+     "id_ecdsa", "id_ed25519", ".env", "credentials.json", "service-account.json"}
+)  # fmt: skip
+_NAMED_SUFFIXES = (".pem", ".key", ".env")
+_TEXT_SUFFIXES = (
+    ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties", ".sh",
+    ".txt", ".xml", ".tfvars", ".npmrc",
+)  # fmt: skip
+_CHEAP = re.compile(
+    rb"(?i)PRIVATE KEY|AKIA|ASIA|aws_secret|private_key|_authToken|password|passwd|\"auths?\""
+    rb"|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk_live_|AIza|https?://[^\s:@/]+:[^\s@/]+@"
+    rb"|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretHit:
+    """One secret: its kind, where it is (path and 1-based line, or a config field), and a
+    fingerprint of its value (never the value)."""
+
+    kind: str
+    path: str
+    line: int
+    length: int
+    fingerprint: str
+
+    @property
+    def shown(self) -> str:
+        """`<kind: 40 chars, sha256:1a2b3c4d>`: what reports show instead of the value."""
+        return f"<{self.kind}: {self.length} chars, sha256:{self.fingerprint}>"
+
+
+def fingerprint(value: str | bytes) -> str:
+    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    return hashlib.sha256(data).hexdigest()[:8]
+
+
+def is_named(path: str) -> bool:
+    """True for a file whose name says it holds credentials."""
+    base = posixpath.basename(path)
+    if base in _NAMED or base.startswith(".env.") or base.endswith(_NAMED_SUFFIXES):
+        return True
+    return path.endswith((".docker/config.json", ".aws/credentials"))
+
+
+def wants(path: str, size: int) -> int:
+    """How many bytes of this regular file to scan: 0 for none."""
+    if not size:
+        return 0
+    if is_named(path):
+        return min(size, MAX_NAMED_BYTES)
+    if size <= MAX_SMALL_BYTES and path.endswith(_TEXT_SUFFIXES):
+        return size
+    return 0
+
+
+# (kind, pattern): the value is the group named `value`, else the whole match
+_PATTERNS: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("private-key", rb"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----"
+                        rb"(?P<value>[\s\S]{16,8192}?)-----END"),
+        ("aws-access-key-id", rb"(?<![A-Z0-9])(?P<value>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])"),
+        ("aws-secret-access-key", rb"aws_secret_access_key\s*[=:]\s*(?P<value>[A-Za-z0-9/+=]{40})"),
+        ("gcp-service-account-key", rb"\"private_key\"\s*:\s*\"(?P<value>-----BEGIN[^\"]{32,})\""),
+        ("npm-token", rb"_authToken\s*=\s*(?P<value>[^\s\"']{8,})"),
+        ("registry-auth", rb"\"auth\"\s*:\s*\"(?P<value>[A-Za-z0-9+/=]{8,})\""),
+        ("url-credentials", rb"\b[a-z][a-z0-9+.-]*://[^\s:@/\"']+:(?P<value>[^\s@/\"']{3,})@"),
+        ("github-token", rb"\b(?P<value>gh[pousr]_[A-Za-z0-9]{36,255}"
+                         rb"|github_pat_[A-Za-z0-9_]{22,255})"),
+        ("gitlab-token", rb"\b(?P<value>glpat-[A-Za-z0-9_-]{20,})"),
+        ("slack-token", rb"\b(?P<value>xox[abprs]-[A-Za-z0-9-]{10,})"),
+        ("stripe-key", rb"\b(?P<value>sk_live_[0-9A-Za-z]{24,})"),
+        ("google-api-key", rb"\b(?P<value>AIza[0-9A-Za-z_-]{35})"),
+    )
+)  # fmt: skip
+_PASSWORD_FIELD = re.compile(
+    rb"(?im)^[ \t]*(?:password|passwd)[ \t]*[=:]?[ \t]*(?P<value>\S{3,})[ \t]*\r?$"
+)
+_NETRC = re.compile(rb"\bpassword\s+(?P<value>\S+)")
+_SECRET_KEY = re.compile(
+    r"(?i)(?:^|_)(?:SECRET|TOKEN|PASSWORD|PASSWD|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
+    r"CREDENTIALS?|AUTH)(?:$|_)"
+)
+_ASSIGNMENT = re.compile(
+    rb"(?m)^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_.]*)[ \t]*=[ \t]*"
+    rb"(?P<value>[^\n]*?)[ \t]*\r?$"
+)
+
+
+def scan(path: str, data: bytes | memoryview) -> list[SecretHit]:
+    """The secrets in one file's content (the first bytes `wants` asked for)."""
+    raw = bytes(data)
+    if not _CHEAP.search(raw):
+        return []
+    hits: dict[tuple[int, int], SecretHit] = {}
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(raw):
+            _keep(hits, kind, path, raw, match)
+    base = posixpath.basename(path)
+    if base in (".pypirc",) or base.endswith((".ini", ".cfg", ".conf", ".properties")):
+        for match in _PASSWORD_FIELD.finditer(raw):
+            _keep(hits, "password", path, raw, match)
+    if base in (".netrc", "_netrc"):
+        for match in _NETRC.finditer(raw):
+            _keep(hits, "netrc-password", path, raw, match)
+    if base == ".env" or base.startswith(".env.") or base.endswith(".env"):
+        for match in _ASSIGNMENT.finditer(raw):
+            key = match.group("key").decode("utf-8", "replace")
+            value = match.group("value").strip(b"\"'")
+            if _SECRET_KEY.search(key) and value and not value.startswith(b"$"):
+                _keep(hits, "env-secret", path, raw, match)
+    return sorted(hits.values(), key=lambda hit: (hit.line, hit.kind))
+
+
+def _keep(
+    hits: dict[tuple[int, int], SecretHit], kind: str, path: str, raw: bytes, match: re.Match[bytes]
+) -> None:
+    start, end = match.span("value")
+    value = raw[start:end].strip(b"\"'")
+    if not value:
+        return
+    if any(first <= start and end <= last for first, last in hits):
+        return  # inside a secret already found (an AWS key id in a PEM body…)
+    line = raw.count(b"\n", 0, start) + 1
+    hits[start, end] = SecretHit(kind, path, line, len(value), fingerprint(value))
+
+
+def config_secrets(fields: Iterator[tuple[str, str]]) -> Iterator[tuple[str, SecretHit]]:
+    """Secrets in config text: (where, text) pairs such as ("ENV", "TOKEN=…"), ("LABEL
+    x", "…"), ("history 3", "RUN …"). Yields (where, hit) with the hit's path = where."""
+    for where, text in fields:
+        for hit in _text_hits(where, text):
+            yield where, hit
+
+
+def _text_hits(where: str, text: str) -> list[SecretHit]:
+    raw = text.encode("utf-8", "surrogateescape")
+    found = {(hit.length, hit.fingerprint): hit for hit in scan(where, raw)}
+    for key, value in _assignments(text):
+        if _SECRET_KEY.search(key) and value and not value.startswith("$"):
+            hit = SecretHit("secret-variable", where, 1, len(value), fingerprint(value))
+            found.setdefault((hit.length, hit.fingerprint), hit)
+    return list(found.values())
+
+
+_TEXT_ASSIGNMENT = re.compile(
+    r"(?<![\w.-])(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|\S+)"
+)
+
+
+def _assignments(text: str) -> Iterator[tuple[str, str]]:
+    for match in _TEXT_ASSIGNMENT.finditer(text):
+        yield match.group("key"), match.group("value").strip("\"'")
+
+
+def redact(text: str) -> str:
+    """`text` with every secret value replaced by its `SecretHit.shown` form.
+
+    For ENV values, labels and layer commands, in the text report, the JSON and the UI.
+    """
+    if not text:
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    spans: list[tuple[int, int, str]] = []
+    if _CHEAP.search(raw):
+        for kind, pattern in _PATTERNS:
+            for match in pattern.finditer(raw):
+                start, end = match.span("value")
+                spans.append((start, end, _shown(kind, raw[start:end])))
+    for assigned in _TEXT_ASSIGNMENT.finditer(text):
+        value = assigned.group("value").strip("\"'")
+        if _SECRET_KEY.search(assigned.group("key")) and value and not value.startswith("$"):
+            start = len(text[: assigned.start("value")].encode("utf-8", "surrogateescape"))
+            end = len(text[: assigned.end("value")].encode("utf-8", "surrogateescape"))
+            spans.append((start, end, _shown("secret-variable", value.encode())))
+    if not spans:
+        return text
+    out: list[bytes] = []
+    pos = 0
+    for start, end, shown in sorted(spans):
+        if start < pos:
+            continue  # overlaps one already hidden
+        out += [raw[pos:start], shown.encode()]
+        pos = end
+    out.append(raw[pos:])
+    return b"".join(out).decode("utf-8", "surrogateescape")
+
+
+def _shown(kind: str, value: bytes) -> str:
+    value = value.strip(b"\"'")
+    return f"<{kind}: {len(value)} chars, sha256:{fingerprint(value)}>"
