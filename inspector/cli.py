@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NoReturn
 
-from inspector import __version__, reference
+from inspector import __version__, output, reference
 from inspector.cache import LayerCache
 from inspector.errors import (
     DestinationExists,
@@ -414,10 +414,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         flags = {name: getattr(args, name) for name in rules.ALL_RULES}
         rule_config = rules.load_rule_config(flags, args.ci_config)
-    if args.json and args.json != "-":
-        directory = os.path.dirname(os.path.abspath(args.json))
-        if not os.path.isdir(directory):
-            raise UsageError(f"--json {args.json}: directory {directory} does not exist")
+    if args.json:  # before loading; /dev/stdout and its aliases become "-"
+        args.json = output.checked(args.json, "--json")
 
     if wants_ui(args, ci):
         from inspector.ui.app import run_ui
@@ -455,10 +453,11 @@ def run(argv: Sequence[str] | None = None) -> int:
             file_lists=not args.no_file_lists,
             file_list_text=lambda index: file_list_text(index, cache),
         )
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            report.write_atomically(args.json, text)
+        output.write(args.json, text, "--json")
+
+    if args.text or not (args.json or ci):  # with `--json -`, the text goes to stderr
+        out = sys.stderr if args.json == "-" else sys.stdout
+        out.write(report.summary(analysis, dive, warnings, shared))
 
     if ci:
         from inspector import ci_report, rules
@@ -470,8 +469,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         label = loaded.image.label
         out.write(ci_report.render(args.ci_format, verdict, analysis, dive, label, shown))
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
-    if not args.json:
-        sys.stdout.write(report.summary(analysis, dive, warnings, shared))
     return EXIT_OK
 
 
