@@ -160,7 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         rules.add_argument(f"--{name}", dest=name, metavar="VALUE")
     parser.add_argument(
-        "--text", action="store_true", help="print the text summary instead of opening the UI"
+        "--text",
+        action="store_true",
+        help="print the text summary instead of opening the UI (also with --json FILE; "
+        "to stderr with --json -)",
     )
     parser.add_argument(
         "--no-cache",
