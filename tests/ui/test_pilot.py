@@ -905,6 +905,32 @@ def test_filter_modes_errors_sizes_and_q_typed_in_the_input() -> None:
     run(demo_app(), scenario)
 
 
+def test_the_filter_label_names_a_size_condition_as_a_size_filter() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        bar = main(app).query_one(FilterBar)
+
+        def label() -> str:
+            return str(bar.query_one("#filter-mode").render())
+
+        await pilot.press("ctrl+f")
+        assert label() == "Filter regex: "  # nothing typed yet: the pattern mode
+        await pilot.press(*">1MB")
+        assert label() == "Filter size: "
+        assert main(app).file_tree.match_count == 2
+        await pilot.press(*" lib")
+        assert label() == "Filter regex + size: "
+        await pilot.press("ctrl+t")
+        assert label() == "Filter glob + size: "
+        await pilot.press("ctrl+a", "ctrl+k")
+        assert label() == "Filter glob: "
+        await pilot.press("ctrl+t", *"<10")
+        assert label() == "Filter size: "
+        await pilot.press("escape", "slash")
+        assert label() == "Filter regex: "
+
+    run(demo_app(), scenario)
+
+
 # --- wasted space ---------------------------------------------------------------------------
 
 
