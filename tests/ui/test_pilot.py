@@ -409,9 +409,12 @@ def test_the_tree_panes_keys_all_show_at_120_columns_on_two_lines_that_stay() ->
         await pilot.click(QuietFooter, offset=(x, 1))  # a key on the second line
         await pilot.pause()
         assert isinstance(app.screen, ExtractScreen)
+        # under the dialog, no line of keys that do not apply shows through its backdrop
+        assert footer.render_line(0).text.strip() == ""
         await pilot.press("escape", "shift+tab")
         await pilot.pause()
         assert isinstance(focused(app), LayerStack)
+        assert footer.render_line(0).text.startswith("tab Pane")
         assert footer.region.height == 2  # kept: Tab does not move the panes up and down
         assert footer.render_line(1).text.strip() == ""
 

@@ -129,9 +129,16 @@ class QuietFooter(Widget):
     # ----------------------------------------------------------------- the keys
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self.app.screen_change_signal.subscribe(self, self.screen_changed)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.screen_change_signal.unsubscribe(self)
+
+    def screen_changed(self, screen: Screen[object]) -> None:
+        # under a dialog the keys do not apply, and a line of them would show through the
+        # dialog's backdrop above the dialog's own footer: drawn blank until it closes
+        self.refresh()
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         # one deferred check per burst (a focus move announces the bindings twice or
@@ -191,7 +198,7 @@ class QuietFooter(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        if y >= len(self._lines) or width <= 0:
+        if y >= len(self._lines) or width <= 0 or not self.screen.is_active:
             return Strip.blank(width, base)
         item_style = base + self.get_component_rich_style("footer--item")
         key_style = item_style + self.get_component_rich_style("footer--key")
