@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from inspector import __version__, pipeline
+from inspector import __version__, output, pipeline
 from inspector.cache import LayerCache
 from inspector.display import one_line
 from inspector.errors import DestinationExists, InspectorError, UsageError
@@ -186,7 +186,10 @@ def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.Arg
     ):
         rules.add_argument(f"--{name}", dest=name, metavar="VALUE")
     parser.add_argument(
-        "--text", action="store_true", help="print the text summary instead of opening the UI"
+        "--text",
+        action="store_true",
+        help="print the text summary instead of opening the UI (also with --json FILE; "
+        "to stderr with --json -)",
     )
     parser.add_argument(
         "--no-cache",
@@ -360,10 +363,8 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
 
         flags = {name: getattr(args, name) for name in rules.ALL_RULES}
         rule_config = rules.load_rule_config(flags, args.ci_config)
-    if args.json and args.json != "-":
-        directory = os.path.dirname(os.path.abspath(args.json))
-        if not os.path.isdir(directory):
-            raise UsageError(f"--json {args.json}: directory {directory} does not exist")
+    if args.json:  # before loading; /dev/stdout and its aliases become "-"
+        args.json = output.checked(args.json, "--json")
 
     cache = layer_cache(args)
     if wants_ui(args, ci):
@@ -388,10 +389,11 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
             file_lists=not args.no_file_lists,
             file_list_text=lambda index: file_list_text(index, cache),
         )
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            report.write_atomically(args.json, text)
+        output.write(args.json, text, "--json")
+
+    if args.text or not (args.json or ci):  # with `--json -`, the text goes to stderr
+        out = sys.stderr if args.json == "-" else sys.stdout
+        out.write(report.summary(found.analysis, found.dive, found.warnings, found.sharing))
 
     if ci:
         from inspector import ci_report, rules
@@ -405,8 +407,6 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
             ci_report.render(args.ci_format, verdict, found.analysis, found.dive, label, shown)
         )
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
-    if not args.json:
-        sys.stdout.write(report.summary(found.analysis, found.dive, found.warnings, found.sharing))
     return EXIT_OK
 
 

@@ -5,7 +5,9 @@ on stderr and exits with the error's exit code (2: the image could not be read o
 arguments are wrong).
 
     InspectorError
-    ├── UsageError            bad flags, a bad rules file, a bad transport
+    ├── UsageError            bad flags, a bad rules file, a bad transport, a report
+    │                         destination that cannot be written (a directory, …)
+    ├── OutputError           writing a report file failed (disk full, …)
     ├── SourceError           the image cannot be found or opened
     │   ├── SourceNotFound
     │   ├── EngineUnavailable
@@ -37,6 +39,10 @@ class InspectorError(Exception):
 
 class UsageError(InspectorError):
     """The command line or a rules file is wrong."""
+
+
+class OutputError(InspectorError):
+    """A report file could not be written; an existing file is left as it was."""
 
 
 class SourceError(InspectorError):

@@ -76,6 +76,15 @@ class PathQuery:
     _matcher: Callable[[str], object] | None = field(default=None, repr=False)
 
     @property
+    def kind(self) -> str:
+        """What the filter tests, as the filter bar's label names it: `regex` or `glob` (a
+        path pattern, valid or not), `size` (size conditions only) or `regex + size`."""
+        parts = [str(self.mode)] if self.pattern is not None or self.error is not None else []
+        if self.sizes:
+            parts.append("size")
+        return " + ".join(parts) or str(self.mode)
+
+    @property
     def active(self) -> bool:
         return self.error is None and (self.pattern is not None or bool(self.sizes))
 

@@ -81,3 +81,19 @@ def test_glob_translation() -> None:
     assert glob_to_regex("a*b") == "a[^/]*b"
     assert glob_to_regex("a/**/b") == "a/(?:.*/)?b"
     assert glob_to_regex("[x") == r"\[x"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "kind"),
+    [
+        (">1MB", REGEX, "size"),
+        (">1MB <=4k", GLOB, "size"),
+        ("apt", REGEX, "regex"),
+        ("*.so", GLOB, "glob"),
+        ("*.so >1MB", GLOB, "glob + size"),
+        ("( >1MB", REGEX, "regex + size"),  # an invalid pattern is still a pattern
+        (">huge", REGEX, "regex"),  # not a size condition: a pattern
+    ],
+)
+def test_kind_names_what_the_filter_tests(text: str, mode: PatternMode, kind: str) -> None:
+    assert parse_query(text, mode).kind == kind

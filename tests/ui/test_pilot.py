@@ -35,7 +35,7 @@ from inspector.ui.screens.main import MainScreen
 from inspector.ui.widgets.details import FileDetails, LayerDetails
 from inspector.ui.widgets.file_tree import FileTreeView
 from inspector.ui.widgets.filter_bar import FilterBar
-from inspector.ui.widgets.footer import QuietFooter
+from inspector.ui.widgets.footer import QuietFooter, wrap
 from inspector.ui.widgets.layer_stack import LayerStack
 from inspector.ui.widgets.legend import Legend
 from inspector.ui.widgets.wasted import WastedTable
@@ -392,28 +392,66 @@ def test_clicking_a_footer_key_presses_it() -> None:
     run(demo_app(), scenario)
 
 
-def test_the_mouse_wheel_scrolls_a_footer_wider_than_the_terminal() -> None:
+def test_the_tree_panes_keys_all_show_at_120_columns_on_two_lines_that_stay() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        footer = main(app).query_one(QuietFooter)
+        assert footer.region.height == 1  # the layer list's keys fit in one line
+        await pilot.press("tab")
+        await pilot.pause()
+        drawn = [footer.render_line(y).text.rstrip() for y in range(footer.region.height)]
+        assert footer.region.height == 2
+        assert footer.region.bottom == app.size.height
+        assert drawn == footer.lines  # nothing cut or scrolled away
+        assert " ".join(drawn).split(" ") == " ".join(footer_keys(app)).split(" ")
+        assert drawn[1].endswith("v View x Extract")
+        assert all(len(line) <= app.size.width for line in drawn)
+        x = drawn[1].index("x Extract")
+        await pilot.click(QuietFooter, offset=(x, 1))  # a key on the second line
+        await pilot.pause()
+        assert isinstance(app.screen, ExtractScreen)
+        # under the dialog, no line of keys that do not apply shows through its backdrop
+        assert footer.render_line(0).text.strip() == ""
+        await pilot.press("escape", "shift+tab")
+        await pilot.pause()
+        assert isinstance(focused(app), LayerStack)
+        assert footer.render_line(0).text.startswith("tab Pane")
+        assert footer.region.height == 2  # kept: Tab does not move the panes up and down
+        assert footer.render_line(1).text.strip() == ""
+
+    run(demo_app(), scenario, size=(120, 40))
+
+
+def test_footer_lines_wrap_between_keys() -> None:
+    assert wrap([5, 5, 5], 11) == [[0, 1], [2]]  # "aaaaa bbbbb" is 11 cells
+    assert wrap([5, 5, 5], 10) == [[0], [1, 2]]
+    assert wrap([5, 5, 5, 5, 5], 5) == [[0], [1, 2, 3, 4]]  # the last line takes the rest
+    assert wrap([30], 10) == [[0]]
+    assert wrap([], 10) == [[]]
+
+
+def test_the_mouse_wheel_scrolls_a_footer_wider_than_two_lines() -> None:
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         await pilot.press("tab")  # the tree has the most keys
-        line = footer_line(app)
-        # the general keys come first, as in dive's footer, so a narrow terminal shows them
-        assert line.startswith("tab Pane ^F Filter q Quit ? Help")
         footer = main(app).query_one(QuietFooter)
+        assert footer.region.height == 2
+        # the general keys come first, as in dive's footer, so a narrow terminal shows them
+        assert footer_line(app).startswith("tab Pane ^F Filter q Quit ? Help")
+        line = footer.render_line(1).text
         last = footer.items[-1]
         last_text = f"{last.key_display} {last.description}"
         assert last_text not in line
         for _ in range(40):
-            await pilot._post_mouse_events([events.MouseScrollDown], footer, (5, 0))
+            await pilot._post_mouse_events([events.MouseScrollDown], footer, (5, 1))
         await pilot.pause()
-        line = footer_line(app)
+        line = footer.render_line(1).text
         assert line.rstrip().endswith(last_text)
-        assert not line.startswith("tab Pane")
+        assert footer_line(app).startswith("tab Pane")  # the first line does not scroll
         x = line.index(last_text)
-        await pilot.click(QuietFooter, offset=(x, 0))
+        await pilot.click(QuietFooter, offset=(x, 1))
         await pilot.pause()
         assert isinstance(app.screen, ExtractScreen)  # the last key: x Extract
 
-    run(demo_app(), scenario, size=(80, 24))
+    run(demo_app(), scenario, size=(50, 24))
 
 
 def test_the_footer_stays_when_a_pane_is_maximized() -> None:
@@ -422,8 +460,7 @@ def test_the_footer_stays_when_a_pane_is_maximized() -> None:
         assert maximized_id(app) == "tree-pane"
         footer = main(app).query_one(QuietFooter)
         assert footer.display
-        assert footer.region.height == 1
-        assert footer.region.y == app.size.height - 1
+        assert footer.region.bottom == app.size.height
         assert "space Collapse" in footer_keys(app)
 
     run(demo_app(), scenario)
@@ -867,6 +904,32 @@ def test_filter_modes_errors_sizes_and_q_typed_in_the_input() -> None:
         await pilot.press("space", "q")  # q is text here, not quit
         assert app.is_running
         assert bar.input.value.endswith("q")
+
+    run(demo_app(), scenario)
+
+
+def test_the_filter_label_names_a_size_condition_as_a_size_filter() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        bar = main(app).query_one(FilterBar)
+
+        def label() -> str:
+            return str(bar.query_one("#filter-mode").render())
+
+        await pilot.press("ctrl+f")
+        assert label() == "Filter regex: "  # nothing typed yet: the pattern mode
+        await pilot.press(*">1MB")
+        assert label() == "Filter size: "
+        assert main(app).file_tree.match_count == 2
+        await pilot.press(*" lib")
+        assert label() == "Filter regex + size: "
+        await pilot.press("ctrl+t")
+        assert label() == "Filter glob + size: "
+        await pilot.press("ctrl+a", "ctrl+k")
+        assert label() == "Filter glob: "
+        await pilot.press("ctrl+t", *"<10")
+        assert label() == "Filter size: "
+        await pilot.press("escape", "slash")
+        assert label() == "Filter regex: "
 
     run(demo_app(), scenario)
 

@@ -82,7 +82,7 @@ class ContentsScreen(ModalScreen[None]):
         with VerticalScroll(id="contents-dialog") as dialog:
             dialog.border_title = f"/{contents.path} (layer {contents.layer})"
             dialog.border_subtitle = subtitle(contents)
-            text = self.text
+            text = self.text.removesuffix("\n")  # it ends the last line: no empty line after
             if contents.entry.type in (EntryType.FILE, EntryType.HARDLINK) and is_text(
                 contents.data
             ):

@@ -124,6 +124,19 @@ class DetailsPanel(ScrollView, can_focus=True):
         return self._strips[index].apply_style(base).crop_extend(0, width, base)
 
 
+def blob_sizes(stored: int | None, index: LayerIndex | None) -> str:
+    """A layer blob's size in words: `3 MB, an uncompressed tar` or `1.1 MB
+    gzip-compressed, 3 MB uncompressed` (`3 MB stored` before the layer was read)."""
+    if index is None:
+        return f"{formatting.size(stored)} stored"
+    if index.compression == "none":
+        return f"{formatting.size(stored)}, an uncompressed tar"
+    return (
+        f"{formatting.size(stored)} {index.compression}-compressed, "
+        f"{formatting.size(index.uncompressed_size)} uncompressed"
+    )
+
+
 class LayerDetails(DetailsPanel):
     """Digest, diff_id, media type, sizes, time and the full command of one layer."""
 
@@ -142,10 +155,7 @@ class LayerDetails(DetailsPanel):
         grid.add_row("Diff ID", _digest(info.diff_id))
         grid.add_row("Media type", info.media_type or "(unknown)")
         stored = info.size if info.size is not None else (index.compressed_size if index else None)
-        sizes = f"{formatting.size(stored)} stored"
-        if index is not None:
-            sizes += f", {formatting.size(index.uncompressed_size)} as tar ({index.compression})"
-        grid.add_row("Blob", sizes)
+        grid.add_row("Blob", blob_sizes(stored, index))
         if stats is not None:
             grid.add_row(
                 "Size",

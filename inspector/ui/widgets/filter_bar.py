@@ -17,7 +17,10 @@ from inspector.ui.pathfilter import PathQuery, PatternMode, parse_query
 
 
 class FilterBar(Horizontal):
-    """`Filter [regex]: <input>  12 matches`; posts `Changed`, `Accepted` and `Closed`."""
+    """`Filter regex: <input>  12 matches`; posts `Changed`, `Accepted` and `Closed`.
+
+    The label names what the typed filter tests (`PathQuery.kind`): `regex` or `glob` for
+    a path pattern, `size` for size conditions alone, `glob + size` for both."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close filter"),
@@ -42,14 +45,22 @@ class FilterBar(Horizontal):
         self.mode = PatternMode.REGEX
         self.query_: PathQuery | None = None
         self._status = ""  # the text of #filter-status
+        self._label = self._mode_label()  # the text of #filter-mode
 
     def compose(self) -> ComposeResult:
-        yield Static(self._mode_label(), id="filter-mode")
+        yield Static(self._label, id="filter-mode")
         yield Input(placeholder="path pattern, >10MB …", id="filter-input", compact=True)
         yield Static("", id="filter-status")
 
     def _mode_label(self) -> str:
-        return f"[@click=toggle_mode]Filter [b]{self.mode}[/b][/]: "
+        kind = self.query_.kind if self.query_ is not None else str(self.mode)
+        return f"[@click=toggle_mode]Filter [b]{kind}[/b][/]: "
+
+    def _show_kind(self) -> None:
+        label = self._mode_label()
+        if label != self._label:  # a new width lays the bar out again: only when it changed
+            self._label = label
+            self.query_one("#filter-mode", Static).update(label)
 
     @property
     def input(self) -> Input:
@@ -80,6 +91,7 @@ class FilterBar(Horizontal):
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
         self.query_ = self.parse()
+        self._show_kind()
         self.post_message(self.Changed(self.query_))
 
     @on(Input.Submitted, "#filter-input")
@@ -93,11 +105,12 @@ class FilterBar(Horizontal):
     def action_close(self) -> None:
         self.input.value = ""
         self.query_ = None
+        self._show_kind()
         self.display = False
         self.post_message(self.Closed())
 
     def action_toggle_mode(self) -> None:
         self.mode = PatternMode.GLOB if self.mode is PatternMode.REGEX else PatternMode.REGEX
-        self.query_one("#filter-mode", Static).update(self._mode_label())
         self.query_ = self.parse()
+        self._show_kind()
         self.post_message(self.Changed(self.query_))

@@ -1,14 +1,20 @@
-"""QuietFooter: the keys of the focused pane in one line, drawn by one widget.
+"""QuietFooter: the keys of the focused pane, drawn by one widget.
 
 Textual's Footer is a container of one `FooterKey` widget per key: every focus change
 re-announces the bindings and it recomposes (unmounts and mounts a dozen widgets, then a
 layout of the whole screen: tens of milliseconds on every Tab). This footer looks the
-same (compact style, the same theme variables) but is a single line it repaints, and only
+same (compact style, the same theme variables) but is one widget it repaints, and only
 when the keys it shows changed.
+
+Keys that do not fit in one line wrap, between keys, onto a second one (`MAX_LINES`); a
+footer that needed two lines keeps them while the width stays, so Tab between a pane
+with few keys and one with many does not move the panes up and down. Keys that do not fit
+in two lines either stay on the last line, which the mouse wheel scrolls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,6 +36,24 @@ class FooterItem:
     description: str
     enabled: bool
     tooltip: str
+
+
+MAX_LINES = 2
+
+
+def wrap(lengths: Sequence[int], width: int, max_lines: int = MAX_LINES) -> list[list[int]]:
+    """The items (their indexes) on each line, given each item's length in cells: as many
+    as fit with one cell between them, a new line when the next does not fit; the last
+    of `max_lines` lines takes all the rest."""
+    lines: list[list[int]] = [[]]
+    x = 0
+    for index, length in enumerate(lengths):
+        if lines[-1] and x + 1 + length > width and len(lines) < max_lines:
+            lines.append([])
+            x = 0
+        x += length if not lines[-1] else 1 + length
+        lines[-1].append(index)
+    return lines
 
 
 def footer_items(screen: Screen[object]) -> tuple[FooterItem, ...]:
@@ -56,7 +80,8 @@ def footer_items(screen: Screen[object]) -> tuple[FooterItem, ...]:
 
 
 class QuietFooter(Widget):
-    """The active keys as `^F Filter  Tab Pane …`; a click on one presses it."""
+    """The active keys as `^F Filter  Tab Pane …`, wrapped between keys onto at most
+    MAX_LINES lines; a click on one presses it."""
 
     ALLOW_SELECT = False
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -94,17 +119,26 @@ class QuietFooter(Widget):
         super().__init__(id=id)
         self.items: tuple[FooterItem, ...] = ()
         self._pending = False
-        self._spans: list[tuple[int, int, FooterItem]] = []  # cells of each item
+        self._lines: list[list[int]] = []  # the items on each line, for the width
+        self._spans: dict[int, list[tuple[int, int, int]]] = {}  # line: item cells, index
         self._hover: int | None = None  # the item under the mouse
-        self._scroll_x = 0  # cells scrolled off on the left (the wheel scrolls long footers)
-        self._length = 0  # cells the keys take
+        self._scroll_x = 0  # cells of the last line scrolled off on the left (the wheel)
+        self._length = 0  # cells the last line's keys take
+        self._reserved = (0, 1)  # (width, lines): the most lines needed at that width
 
     # ----------------------------------------------------------------- the keys
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self.app.screen_change_signal.subscribe(self, self.screen_changed)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.screen_change_signal.unsubscribe(self)
+
+    def screen_changed(self, screen: Screen[object]) -> None:
+        # under a dialog the keys do not apply, and a line of them would show through the
+        # dialog's backdrop above the dialog's own footer: drawn blank until it closes
+        self.refresh()
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         # one deferred check per burst (a focus move announces the bindings twice or
@@ -124,7 +158,33 @@ class QuietFooter(Widget):
             self.items = items
             self._hover = None
             self._scroll_x = 0
+            self._wrap()
             self.refresh()
+
+    def on_resize(self) -> None:
+        if self.size.width != self._reserved[0]:
+            self._wrap()
+
+    def _wrap(self) -> None:
+        """Lay the items out in lines for the width; the height grows to the lines needed
+        (and stays while the width does)."""
+        width = self.size.width
+        lengths = [_length(item) for item in self.items]
+        self._lines = wrap(lengths, width) if width > 0 else [list(range(len(lengths)))]
+        if width <= 0:
+            return
+        reserved_width, reserved = self._reserved
+        lines = max(len(self._lines), reserved if reserved_width == width else 1)
+        self._reserved = (width, lines)
+        if self.styles.height is None or self.styles.height.value != lines:
+            self.styles.height = lines
+
+    @property
+    def lines(self) -> list[str]:
+        """The keys on each line as drawn, unscrolled (for tests)."""
+        return [
+            " ".join(_text(self.items[index]) for index in line) for line in self._lines if line
+        ]
 
     def signature(self) -> tuple[tuple[str, str, bool], ...]:
         """What the footer shows (for tests): (key display, description, enabled) each."""
@@ -138,7 +198,7 @@ class QuietFooter(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        if y != 0 or width <= 0:
+        if y >= len(self._lines) or width <= 0 or not self.screen.is_active:
             return Strip.blank(width, base)
         item_style = base + self.get_component_rich_style("footer--item")
         key_style = item_style + self.get_component_rich_style("footer--key")
@@ -148,9 +208,10 @@ class QuietFooter(Widget):
         # between and after the keys: the background only, as Footer's container drew it
         gap = Style(bgcolor=base.bgcolor)
         segments: list[Segment] = []
-        self._spans = []
+        spans: list[tuple[int, int, int]] = []
         x = 0
-        for index, item in enumerate(self.items):
+        for index in self._lines[y]:
+            item = self.items[index]
             parts = [Segment(item.key_display, key_style)]
             if item.description:
                 parts.append(Segment(" " + item.description, description_style))
@@ -158,28 +219,32 @@ class QuietFooter(Widget):
                 parts = [Segment(s.text, s.style + hover) for s in parts]  # type: ignore[operator]
             if not item.enabled:
                 parts = [Segment(s.text, s.style + dim) for s in parts]  # type: ignore[operator]
-            length = sum(cell_len(s.text) for s in parts)
-            self._spans.append((x, x + length, item))
+            length = _length(item)
+            spans.append((x, x + length, index))
             segments.extend(parts)
             segments.append(Segment(" ", gap))
             x += length + 1
-        self._length = x
-        left = self._scroll_x = min(self._scroll_x, max(0, x - width))  # no blank at the end
+        self._spans[y] = spans
+        left = 0
+        if y == len(self._lines) - 1:  # only the last line can be wider than the footer
+            self._length = x
+            left = self._scroll_x = min(self._scroll_x, max(0, x - width))  # no blank at the end
         if x < left + width:
             segments.append(Segment(" " * (left + width - x), gap))
         return Strip(segments).crop(left, left + width)
 
     # ----------------------------------------------------------------- the mouse
-    def _item_at(self, x: int) -> int | None:
-        x += self._scroll_x
-        for index, (start, end, _) in enumerate(self._spans):
+    def _item_at(self, x: int, y: int) -> int | None:
+        if y == len(self._lines) - 1:
+            x += self._scroll_x
+        for start, end, index in self._spans.get(y, ()):
             if start <= x < end:
                 return index
         return None
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         offset = event.get_content_offset(self)
-        self._set_hover(None if offset is None else self._item_at(offset.x))
+        self._set_hover(None if offset is None else self._item_at(offset.x, offset.y))
 
     def on_leave(self) -> None:
         self._set_hover(None)
@@ -208,7 +273,7 @@ class QuietFooter(Widget):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         offset = event.get_content_offset(self)
-        index = None if offset is None else self._item_at(offset.x)
+        index = None if offset is None else self._item_at(offset.x, offset.y)
         if index is None:
             return
         item = self.items[index]
@@ -216,3 +281,11 @@ class QuietFooter(Widget):
             self.app.simulate_key(item.key)
         else:
             self.app.bell()
+
+
+def _text(item: FooterItem) -> str:
+    return f"{item.key_display} {item.description}" if item.description else item.key_display
+
+
+def _length(item: FooterItem) -> int:
+    return cell_len(_text(item))

@@ -35,28 +35,22 @@ _ORDER = (_NUMBER, _STORED, _SIZE, _TOTAL, _CHANGES, _WASTED)
 _MIN_COMMAND = 12
 
 
-def compact_size(n: int | None) -> str:
-    """`24.5 MB` as `24.5M`: the layer list's narrow size cells."""
-    if n is None:
-        return "…"
-    text = formatting.size(n)
-    number, _, unit = text.partition(" ")
-    if unit == "B" and number == "0":
-        return "0"
-    return number + unit[:1]
+def size_cell(n: int | None) -> str:
+    """A size as everywhere else (`formatting.size`: `24.5 MB`); `…` while not known."""
+    return "…" if n is None else formatting.size(n)
 
 
 def cell_text(row: LayerRow, key: str) -> str:
     if key == "index":
         return str(row.position)
     if key == "stored":
-        return compact_size(row.stored)
+        return size_cell(row.stored)
     if key == "size":
-        return compact_size(row.contribution)
+        return size_cell(row.contribution)
     if key == "total":
-        return compact_size(row.cumulative)
+        return size_cell(row.cumulative)
     if key == "wasted":
-        return compact_size(row.wasted)
+        return size_cell(row.wasted)
     if key == "changes":
         if row.added is None or row.modified is None or row.removed is None:
             return "…"
