@@ -167,7 +167,7 @@ class InspectorApp(App[int]):
             self.call_from_thread(self._failed, f"Cannot extract {shown_path(path)}", exc)
             return
         notes = f" Skipped: {'; '.join(map(one_line, result.notes[:3]))}" if result.notes else ""
-        message = f"{shown_path(path)}: {result.summary()}.{notes}"
+        message = f"{shown_path(path)}: {clean(result.summary())}.{notes}"
         self.call_from_thread(self.notify, message, title="Extracted", markup=False)
 
     def _failed(self, what: str, exc: Exception) -> None:
