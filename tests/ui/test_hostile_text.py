@@ -17,10 +17,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 from uisupport import run, settle
 
+from inspector.errors import SourceNotFound
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 from inspector.ui.app import InspectorApp
 from inspector.ui.screens.contents import ContentsScreen
+from inspector.ui.screens.error import ErrorScreen
 from inspector.ui.screens.extract import ExtractScreen
 from inspector.ui.widgets.details import FileDetails, ImageDetails, LayerDetails
 from inspector.ui.widgets.file_tree import FileTreeView
@@ -184,3 +186,25 @@ def test_the_extract_dialog_shows_the_name_escaped() -> None:
         assert app.is_running  # the name was never a link that quits
 
     run(hostile_app(), scenario, size=SIZE)
+
+
+def test_an_error_quoting_the_image_is_one_clean_line() -> None:
+    """A source's error can quote what a registry or an archive said."""
+    said = f"registry said: {hostile.TITLE_NAME}\n{hostile.CLICK_NAME} {hostile.BIDI_NAME}"
+
+    def loader(events: LoadEvents) -> LoadedImage:
+        raise SourceNotFound(said)
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, ErrorScreen)
+        message = str(app.screen.query_one("#error-message").render())
+        assert message == (
+            "inspector: registry said: title\\x1b]0;PWNED-TITLE\\x07\\n"
+            "[@click=app.quit]click invoice\\u202etxt.exe"
+        )
+        assert "registry said: title" in screen_text(app)  # (the dialog wraps the rest)
+        await pilot.press("q")
+
+    app = InspectorApp(loader, "hostile")
+    run(app, scenario)
+    assert app.failure == said  # kept exact; shown clean (and clean on stderr: run_ui)
