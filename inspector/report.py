@@ -98,7 +98,7 @@ def _document(
                 "digestId": str(info.diff_id),
                 "sizeBytes": dive_index.tar_bytes,
                 "command": formatting.dive_command(info.created_by),
-                "fileList": [],  # (below: it is valid already, and can be long)
+                "fileList": [],  # filled in below, after valid_strings (its names are valid)
                 "digest": str(info.digest) if info.digest else None,
                 "diffId": str(info.diff_id),
                 "mediaType": info.media_type,
