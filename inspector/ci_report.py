@@ -6,6 +6,10 @@ test case per rule. When other images were looked at, every format also gives th
 shared with them, the bytes unique to this image and which layers are shared. Non-finite
 numbers (dive's userWastedPercent of a one-layer image) become `null` in JSON and `n/a`
 in text. Paths are shown absolute, as dive shows them.
+
+Image-supplied text (the label, paths, image names, warnings) goes through
+`display.clean` in text, Markdown and JUnit: one line each, nothing a terminal or a
+renderer acts on, nothing XML 1.0 forbids. JSON keeps exact values (`inspector.jsontext`).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from dataclasses import dataclass
 
 from inspector.analysis import Analysis, ExactWaste, WastedFile
 from inspector.compat import DiveNumbers, Inefficiency
+from inspector.display import clean, one_line
 from inspector.errors import UsageError
 from inspector.formatting import size as human_size
+from inspector.jsontext import name_fields, valid_strings
 from inspector.rules import BYTE_RULES, RuleResult, Status, Verdict
 from inspector.sharing import Sharing
 
@@ -75,22 +81,6 @@ def _shown_path(path: str) -> str:
     return path if path.startswith("/") else f"/{path}"
 
 
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _printable(text: str) -> str:
-    """Control characters (a newline in a file name…) and undecodable bytes (lone
-    surrogates) as visible escapes, so every row stays one printable line."""
-    return _UNPRINTABLE.sub(_escape, text)
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:  # a byte decoded with surrogateescape
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
 def _rule_value(rule: str, value: float | None) -> str:
     if value is None:
         return "disabled"
@@ -113,9 +103,9 @@ def _counts(verdict: Verdict) -> tuple[int, int, int, int]:
 
 def _text(report: Report) -> str:
     verdict, analysis, dive, label = report.verdict, report.analysis, report.dive, report.label
-    lines = [f"Image: {_printable(label)}"]
+    lines = [f"Image: {clean(label)}"]
     if verdict.source:
-        lines.append(f"  Using {verdict.source}")
+        lines.append(f"  Using {clean(verdict.source)}")
     lines += [
         "Analysis (dive-compatible):",
         f"  efficiency: {_percent(dive.efficiency)}",
@@ -128,7 +118,7 @@ def _text(report: Report) -> str:
     ]
     if analysis.warnings:
         lines.append("Warnings:")
-        lines += [f"  {_printable(w)}" for w in analysis.warnings]
+        lines += [f"  {one_line(w)}" for w in analysis.warnings]
     lines.append("Results:")
     lines += [_text_result(r) for r in verdict.results]
     total, passed, failed, skipped = _counts(verdict)
@@ -149,7 +139,7 @@ def _inefficiency_table(rows: tuple[Inefficiency, ...]) -> list[str]:
     lines = ["Count  Wasted Space  File Path"]
     for row in rows[:TEXT_ROWS]:
         size = human_size(row.cumulative_size)
-        lines.append(f"{row.count:>5}  {size:>12}  {_printable(row.path)}")
+        lines.append(f"{row.count:>5}  {size:>12}  {clean(row.path)}")
     return lines + _more(min(len(rows), TEXT_ROWS), len(rows))
 
 
@@ -173,7 +163,7 @@ def _exact_section(exact: ExactWaste) -> list[str]:
     for f in files[:TEXT_ROWS]:
         lines.append(
             f"{human_size(f.size):>12}  {f.size:>10}  {f'layer {f.stored_in}':>9}  "
-            f"{f'layer {f.hidden_by}':>9}  {f.how.value:<14}  {_printable(_shown_path(f.path))}"
+            f"{f'layer {f.hidden_by}':>9}  {f.how.value:<14}  {clean(_shown_path(f.path))}"
         )
     return lines + _more(min(len(files), TEXT_ROWS), len(files))
 
@@ -188,7 +178,7 @@ def _sharing_section(shared: Sharing) -> list[str]:
     if not layers:
         return [*lines, "  no layer is shared"]
     for i, names in layers[:TEXT_ROWS]:
-        lines.append(f"  layer {i}: {_printable(', '.join(names))}")
+        lines.append(f"  layer {i}: {clean(', '.join(names))}")
     return lines + _more(min(len(layers), TEXT_ROWS), len(layers))
 
 
@@ -214,7 +204,7 @@ def _json(report: Report) -> str:
         "sharing": _json_sharing(report.shared) if report.shared is not None else None,
         "warnings": list(analysis.warnings),
     }
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    return json.dumps(valid_strings(document), indent=2, allow_nan=False) + "\n"
 
 
 def _json_number(rule: str, value: float | None) -> float | int | None:
@@ -241,7 +231,7 @@ def _json_dive(dive: DiveNumbers) -> dict[str, object]:
         "sizeBytes": dive.size_bytes,
         "userSizeBytes": dive.user_size_bytes,
         "inefficientFiles": [
-            {"path": i.path, "count": i.count, "cumulativeBytes": i.cumulative_size}
+            {**name_fields("path", i.path), "count": i.count, "cumulativeBytes": i.cumulative_size}
             for i in dive.inefficiencies
         ],
     }
@@ -269,7 +259,7 @@ def _json_sharing(shared: Sharing) -> dict[str, object]:
 
 def _json_wasted(wasted: WastedFile) -> dict[str, object]:
     return {
-        "path": _shown_path(wasted.path),
+        **name_fields("path", _shown_path(wasted.path)),
         "size": wasted.size,
         "storedIn": wasted.stored_in,
         "hiddenBy": wasted.hidden_by,
@@ -284,8 +274,8 @@ _BADGES = {Status.PASS: "✅ PASS", Status.FAIL: "❌ FAIL", Status.SKIP: "➖ S
 
 
 def _md(text: str) -> str:
-    """Text safe inside a GFM table cell: punctuation escaped, one line."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _printable(text))
+    """Text safe inside a GFM table cell: `clean`ed (one line), punctuation escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean(text))
 
 
 def _md_row(cells: Iterable[str]) -> str:
@@ -376,13 +366,6 @@ def _markdown_wasted(exact: ExactWaste) -> list[str]:
 
 # ------------------------------------------------------------------------------- junit
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _xml(text: str) -> str:
-    """Text XML 1.0 can carry: characters it forbids become visible escapes."""
-    return _NOT_XML.sub(_escape, text)
-
 
 def _junit(report: Report) -> str:
     verdict, label = report.verdict, report.label
@@ -398,22 +381,22 @@ def _junit(report: Report) -> str:
         },
     )
     properties = ET.SubElement(suite, "properties")
-    ET.SubElement(properties, "property", {"name": "image", "value": _xml(label)})
+    ET.SubElement(properties, "property", {"name": "image", "value": clean(label)})
     if verdict.source:
-        ET.SubElement(properties, "property", {"name": "config", "value": _xml(verdict.source)})
+        ET.SubElement(properties, "property", {"name": "config", "value": clean(verdict.source)})
     for result in verdict.results:
         case = ET.SubElement(
             suite, "testcase", {"classname": "inspector.rules", "name": result.rule}
         )
         if result.status is Status.FAIL:
             failure = ET.SubElement(
-                case, "failure", {"message": _xml(result.message), "type": "RuleFailed"}
+                case, "failure", {"message": clean(result.message), "type": "RuleFailed"}
             )
-            failure.text = _xml(result.message)
+            failure.text = clean(result.message)
         elif result.status is Status.SKIP:
-            ET.SubElement(case, "skipped", {"message": _xml(result.message)})
+            ET.SubElement(case, "skipped", {"message": clean(result.message)})
     out = ET.SubElement(suite, "system-out")
-    out.text = _xml(_text(report))
+    out.text = _text(report)  # its image-supplied text is clean: valid XML
     ET.indent(suite)
     body = ET.tostring(suite, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'

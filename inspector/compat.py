@@ -30,6 +30,7 @@ from inspector.analysis import pack_ints, unpack_ints
 from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
 from inspector.gcpause import gc_paused
 from inspector.indexer import WHITEOUT, LayerIndex
+from inspector.jsontext import name_fields, name_json
 from inspector.model import Image
 from inspector.overlay import Overlay
 
@@ -321,7 +322,9 @@ def _modes(index: Mapping[str, FileEntry | None]) -> dict[tuple[int, EntryType],
 
 
 def file_list(index: LayerIndex) -> list[dict[str, object]]:
-    """dive's `fileList` for one layer: every tree node, children first, in name order."""
+    """dive's `fileList` for one layer: every tree node, children first, in name order.
+
+    A name that is not UTF-8 gets a `pathBytes` / `linkNameBytes` sibling (`jsontext`)."""
     nodes = _tree_nodes(index)
     modes = _modes(nodes)
     flags = TYPE_FLAGS
@@ -336,9 +339,9 @@ def file_list(index: LayerIndex) -> list[dict[str, object]]:
         kind = info.type
         append(
             {
-                "path": path,
+                **name_fields("path", path),
                 "typeFlag": flags[kind],
-                "linkName": info.link,
+                **name_fields("linkName", info.link),
                 "size": info.size,
                 "fileMode": modes[info.mode, kind],
                 "uid": info.uid,
@@ -368,8 +371,14 @@ def file_list_json(index: LayerIndex) -> str:
             append(empty)
             continue
         _, kind, size, mode, uid, gid, _, link, _ = info
+        # an ASCII name is UTF-8: only others can need a *Bytes sibling (jsontext)
+        name = enc(path) if path.isascii() else name_json(path, "pathBytes")
+        if link:
+            target = enc(link) if link.isascii() else name_json(link, "linkNameBytes")
+        else:
+            target = no_link
         append(
-            f'{{"path":{enc(path)}{heads[kind]}{enc(link) if link else no_link},"size":{size},'
+            f'{{"path":{name}{heads[kind]}{target},"size":{size},'
             f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},"isDir":{tails[kind]}'
         )
     return "[" + ",".join(parts) + "]"

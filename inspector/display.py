@@ -17,8 +17,9 @@ What `clean` changes, in the manner of `ls --quoting-style=escape` and git's quo
   bidi overrides U+202A–U+202E and U+2066–U+2069, zero-width characters, line and paragraph
   separators, other lone surrogates, unassigned code points): `\\uXXXX` or `\\UXXXXXXXX`.
 
-Printable text, spaces and backslashes included, is left as it is. The JSON reports keep
-exact values instead (see `inspector.report`).
+Printable text, spaces and backslashes included, is left as it is. `clean_text` does the
+same for text of many lines (a file's contents): line breaks and tabs stay. The JSON reports
+keep exact values instead (see `inspector.jsontext`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,20 @@ def _escape(ch: str) -> str:
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+def clean_text(text: str) -> str:
+    """Text of many lines (a file shown in the viewer), each line `clean`ed: line feeds and
+    tabs stay, a carriage return that ends a line (`\\r\\n`) is dropped as a terminal
+    shows it, and every other control character becomes a visible escape."""
+    if text.isprintable():
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.isprintable():
+            line = line.removesuffix("\r")
+            lines[i] = "\t".join(map(clean, line.split("\t")))
+    return "\n".join(lines)
 
 
 def one_line(text: str, limit: int = ERROR_LIMIT) -> str:

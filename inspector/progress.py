@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from inspector import formatting
+from inspector.display import clean
 from inspector.indexer import LayerIndex
 from inspector.source import LoadEvents
 
@@ -30,7 +31,7 @@ class TerminalProgress(LoadEvents):
         return cls(stream if stream.isatty() else None)
 
     def layer_started(self, name: str, total: int | None) -> None:
-        self._name = name.removeprefix("sha256:")[:20]
+        self._name = clean(name.removeprefix("sha256:")[:20])  # the archive's name for it
         self._done = 0
         self._total = total
         self._count += 1

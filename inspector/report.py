@@ -4,6 +4,10 @@ The JSON is a superset of dive's `--json` document: `layer[]` and `image{sizeByt
 inefficientBytes, efficiencyScore, fileReference[]}` carry dive-compatible values under
 dive's keys; everything else (the exact accounting under `image.exact`, digests, sizes,
 change counts, warnings) is added beside them. NaN and infinity become null.
+
+Values are exact and the text is valid UTF-8: a name that is not UTF-8 gets a `…Bytes`
+sibling with its bytes, and every other string is made valid (`inspector.jsontext`).
+The text summary (`summary`) shows image-supplied text `display.clean`ed instead.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from inspector import formatting
-from inspector.analysis import Analysis
+from inspector.analysis import Analysis, WastedFile
 from inspector.changes import Removal
-from inspector.compat import DiveNumbers, dive_view, file_list, file_list_json
+from inspector.compat import DiveNumbers, Inefficiency, dive_view, file_list, file_list_json
+from inspector.display import clean, one_line
 from inspector.indexer import LayerIndex
+from inspector.jsontext import name_fields, name_json, valid_strings
 from inspector.model import Image
 from inspector.sharing import Sharing
 
@@ -78,7 +84,7 @@ def _document(
 ) -> dict[str, Any]:
     """The document; without `lists`, fileReference and wastedFiles are left empty."""
     image = analysis.image
-    layer_docs = []
+    layer_docs: list[dict[str, Any]] = []
     seen_by_dive = dive_view(image, layers)
     for info, stats, index, dive_index in zip(
         image.layers, analysis.layers, layers, seen_by_dive, strict=True
@@ -90,7 +96,7 @@ def _document(
                 "digestId": str(info.diff_id),
                 "sizeBytes": dive_index.tar_bytes,
                 "command": formatting.dive_command(info.created_by),
-                "fileList": file_list(dive_index) if file_lists else [],
+                "fileList": [],  # filled in below, after valid_strings (its names are valid)
                 "digest": str(info.digest) if info.digest else None,
                 "diffId": str(info.diff_id),
                 "mediaType": info.media_type,
@@ -113,16 +119,13 @@ def _document(
             }
         )
     exact = analysis.exact
-    return {
+    doc: dict[str, Any] = {
         "layer": layer_docs,
         "image": {
             "sizeBytes": dive.size_bytes,
             "inefficientBytes": dive.wasted_bytes,
             "efficiencyScore": _number(dive.efficiency),
-            "fileReference": [
-                {"count": i.count, "sizeBytes": i.cumulative_size, "file": i.path}
-                for i in (dive.inefficiencies if lists else ())
-            ],
+            "fileReference": [_file_reference(i) for i in (dive.inefficiencies if lists else ())],
             "userSizeBytes": dive.user_size_bytes,
             "userWastedPercent": _number(dive.user_wasted_percent),
             "name": image.label,
@@ -143,20 +146,34 @@ def _document(
                 "wastedBytes": exact.wasted_bytes,
                 "efficiency": exact.efficiency,
                 "userWastedPercent": exact.user_wasted_percent,
-                "wastedFiles": [
-                    {
-                        "path": "/" + w.path,
-                        "bytes": w.size,
-                        "storedIn": w.stored_in,
-                        "hiddenBy": w.hidden_by,
-                        "how": str(w.how),
-                    }
-                    for w in (exact.wasted_files if lists else ())
-                ],
+                "wastedFiles": [_wasted_file(w) for w in (exact.wasted_files if lists else ())],
             },
         },
         "warnings": list(warnings),
         "schemaVersion": SCHEMA_VERSION,
+    }
+    doc = valid_strings(doc)  # history, labels, tags… from JSON that may hold lone surrogates
+    if file_lists:
+        for layer_doc, dive_index in zip(doc["layer"], seen_by_dive, strict=True):
+            layer_doc["fileList"] = file_list(dive_index)
+    return doc
+
+
+def _file_reference(item: Inefficiency) -> dict[str, Any]:
+    return {
+        "count": item.count,
+        "sizeBytes": item.cumulative_size,
+        **name_fields("file", item.path),
+    }
+
+
+def _wasted_file(wasted: WastedFile) -> dict[str, Any]:
+    return {
+        **name_fields("path", "/" + wasted.path),
+        "bytes": wasted.size,
+        "storedIn": wasted.stored_in,
+        "hiddenBy": wasted.hidden_by,
+        "how": str(wasted.how),
     }
 
 
@@ -205,12 +222,12 @@ _encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # a
 
 
 def _file_references(dive: DiveNumbers) -> str:
-    enc = _encode_string
     return (
         "["
         + ",".join(
             [
-                f'{{"count":{i.count},"sizeBytes":{i.cumulative_size},"file":{enc(i.path)}}}'
+                f'{{"count":{i.count},"sizeBytes":{i.cumulative_size},'
+                f'"file":{name_json(i.path, "fileBytes")}}}'
                 for i in dive.inefficiencies
             ]
         )
@@ -225,7 +242,8 @@ def _wasted_files(analysis: Analysis) -> str:
         "["
         + ",".join(
             [
-                f'{{"path":{enc("/" + w.path)},"bytes":{w.size},"storedIn":{w.stored_in},'
+                f'{{"path":{name_json("/" + w.path, "pathBytes")},"bytes":{w.size},'
+                f'"storedIn":{w.stored_in},'
                 f'"hiddenBy":{w.hidden_by},"how":{hows[w.how]}}}'
                 for w in analysis.exact.wasted_files
             ]
@@ -240,14 +258,17 @@ def summary(
     warnings: tuple[str, ...],
     shared: Sharing | None = None,
 ) -> str:
-    """The plain-text summary `inspector IMAGE` prints when no terminal UI is wanted."""
+    """The plain-text summary `inspector IMAGE` prints when no terminal UI is wanted.
+
+    Every image-supplied string in it is `display.clean`ed: one line each, nothing a
+    terminal acts on."""
     image = analysis.image
     exact = analysis.exact
-    lines = [f"Image: {image.label}"]
+    lines = [f"Image: {clean(image.label)}"]
     if image.tags:
-        lines.append(f"Tags: {', '.join(image.tags)}")
+        lines.append(f"Tags: {', '.join(map(clean, image.tags))}")
     if image.platform:
-        lines.append(f"Platform: {image.platform}")
+        lines.append(f"Platform: {clean(str(image.platform))}")
     lines.append("")
     lines.append(f"{'#':>3}  {'Stored':>9}  {'Adds':>9}  {'+':>6} {'~':>6} {'-':>6}  "
                  f"{'Wasted':>9}  Command")  # fmt: skip
@@ -258,7 +279,7 @@ def summary(
             f"{formatting.signed_size(stats.contribution):>9}  "
             f"{stats.added:>6} {stats.modified:>6} {stats.removed:>6}  "
             f"{formatting.size(stats.wasted_bytes):>9}  "
-            f"{formatting.command(info.created_by)[:80]}"
+            f"{clean(formatting.command(info.created_by)[:80])}"
         )
     lines.append("")
     lines.append(f"Stored in layers:   {formatting.size(exact.stored_bytes)}")
@@ -283,11 +304,11 @@ def summary(
         for wasted in exact.wasted_files[:20]:
             lines.append(
                 f"{formatting.size(wasted.size):>9}  {wasted.stored_in:>6}  "
-                f"{wasted.hidden_by:>6}  {wasted.how:<15} /{wasted.path}"
+                f"{wasted.hidden_by:>6}  {wasted.how:<15} {clean('/' + wasted.path)}"
             )
         more = len(exact.wasted_files) - 20
         if more > 0:
             lines.append(f"... and {more} more (see --json)")
     for warning in warnings:
-        lines.append(f"warning: {warning}")
+        lines.append(f"warning: {one_line(warning)}")
     return "\n".join(lines) + "\n"

@@ -67,11 +67,11 @@ from inspector.indexer import LayerIndex
 from inspector.model import Image
 
 RESULT_FORMAT = 1
-FILE_LIST_FORMAT = 1
+FILE_LIST_FORMAT = 2  # 2: names that are not UTF-8 get *Bytes siblings
 STATE_FORMAT = 1
 STATE_DEPTHS = (1,)  # prefix states stored on a miss: all layers but the top one
 _CODE = ("analysis.py", "compat.py", "indexer.py", "tarstream.py", "changes.py", "results.py",
-         "overlay.py")  # fmt: skip
+         "overlay.py", "jsontext.py")  # fmt: skip
 __all__ = ["RecomputedChanges"]
 _REMOVALS = list(Removal)
 _REMOVAL_CODE = {r: i for i, r in enumerate(_REMOVALS)}

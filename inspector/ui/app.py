@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 
 from inspector import contents
 from inspector.cache import LayerCache
-from inspector.display import one_line
+from inspector.display import clean, one_line
 from inspector.errors import InspectorError
 from inspector.inspection import Inspection
 from inspector.pipeline import InspectOptions, Resolved, inspect
@@ -28,6 +28,7 @@ from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree, Node
 from inspector.ui.loading import Loader, load_into
 from inspector.ui.messages import LoadFailed
+from inspector.ui.rows import shown_path
 from inspector.ui.screens.contents import ContentsScreen
 from inspector.ui.screens.error import ErrorScreen
 from inspector.ui.screens.extract import ExtractScreen
@@ -96,7 +97,7 @@ class InspectorApp(App[int]):
         self.failure: str | None = None
         self.loaded: LoadedImage | None = None
         self.main_screen = MainScreen(label, self.files)
-        self.title = f"inspector · {label}"
+        self.title = f"inspector · {clean(label)}"
 
     def on_mount(self) -> None:
         self.push_screen(self.main_screen)
@@ -134,7 +135,8 @@ class InspectorApp(App[int]):
             self.notify("The image is still loading.", severity="warning")
             return
         if extract:
-            default = contents.default_destination(node.path)
+            # cleaned: the input shows it (and a local name is better without escapes too)
+            default = clean(contents.default_destination(node.path))
 
             def chosen(destination: str | None) -> None:
                 if destination:
@@ -142,7 +144,7 @@ class InspectorApp(App[int]):
 
             self.push_screen(ExtractScreen(node.path, layer, default), chosen)
         elif node.is_dir:
-            self.notify(f"/{node.path} is a directory: x extracts it.")
+            self.notify(f"{shown_path(node.path)} is a directory: x extracts it.", markup=False)
         else:
             self.read_file(node.path, layer)
 
@@ -153,7 +155,7 @@ class InspectorApp(App[int]):
         try:
             found = contents.read_file(loaded, path, layer)
         except Exception as exc:
-            self.call_from_thread(self._failed, f"Cannot read /{path}", exc)
+            self.call_from_thread(self._failed, f"Cannot read {shown_path(path)}", exc)
             return
         self.call_from_thread(self.push_screen, ContentsScreen(found))
 
@@ -164,16 +166,15 @@ class InspectorApp(App[int]):
         try:
             result = contents.extract(loaded, path, layer, destination)
         except Exception as exc:
-            self.call_from_thread(self._failed, f"Cannot extract /{path}", exc)
+            self.call_from_thread(self._failed, f"Cannot extract {shown_path(path)}", exc)
             return
-        notes = f" Skipped: {'; '.join(result.notes[:3])}" if result.notes else ""
-        self.call_from_thread(
-            self.notify, f"/{path}: {result.summary()}.{notes}", title="Extracted"
-        )
+        notes = f" Skipped: {'; '.join(map(one_line, result.notes[:3]))}" if result.notes else ""
+        message = f"{shown_path(path)}: {clean(result.summary())}.{notes}"
+        self.call_from_thread(self.notify, message, title="Extracted", markup=False)
 
     def _failed(self, what: str, exc: Exception) -> None:
         text = exc.message if isinstance(exc, InspectorError) else f"{type(exc).__name__}: {exc}"
-        self.notify(text, title=what, severity="error")
+        self.notify(one_line(text), title=what, severity="error", markup=False)
 
 
 def app_for(

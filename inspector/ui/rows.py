@@ -3,6 +3,9 @@
 `build_rows` flattens a `FileTree` view plus the collapse, hide and filter state into the
 visible rows, walking only expanded directories: its cost is the number of rows shown plus
 the children of the directories opened, never the size of the layer.
+
+The text a row shows of the image (`label`, `shown_path`, `layer_command`) is
+`display.clean`ed here, where it becomes display text: the widgets draw it as it is.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import NamedTuple
 from inspector import formatting
 from inspector.analysis import Analysis, WastedFile
 from inspector.changes import ChangeKind, EntryType
+from inspector.display import clean
 from inspector.model import Image, LayerInfo
 from inspector.tree import KIND_BITS, FileTree, LayerSummary, Node
 
@@ -278,13 +282,26 @@ def attributes(node: Node) -> tuple[str, str, str]:
 
 
 def label(node: Node) -> str:
-    """The name as the tree shows it, with `→ target` for links."""
+    """The name as the tree shows it (`clean`ed), with `→ target` for links."""
     entry = node.entry
     if entry.type is EntryType.SYMLINK:
-        return f"{node.name} → {entry.link}"
+        return clean(f"{node.name} → {entry.link}")
     if entry.type is EntryType.HARDLINK:
-        return f"{node.name} → /{entry.link}"
-    return node.name
+        return clean(f"{node.name} → /{entry.link}")
+    return clean(node.name)
+
+
+def label_span(name: str, start: int, end: int) -> tuple[int, int]:
+    """A span `[start, end)` of the name `name` as a span of its `label`: a character that
+    `clean` writes as an escape takes the escape's length."""
+    head = clean(name[:start])
+    return len(head), len(head) + len(clean(name[start:end]))
+
+
+def shown_path(path: str) -> str:
+    """A path of the image as the details, the wasted-files list and the dialogs show it:
+    absolute and `clean`ed."""
+    return clean("/" + path)
 
 
 # --------------------------------------------------------------------------- layers
@@ -353,10 +370,11 @@ def layer_rows(
 
 
 def layer_command(info: LayerInfo) -> str:
+    """The layer's history command as the layer list shows it, `clean`ed."""
     text = formatting.command(info.created_by)
     if not text:
         return f"({info.diff_id.short})" if info.position else "FROM (base layer)"
-    return text
+    return clean(text)
 
 
 # --------------------------------------------------------------------------- wasted files

@@ -156,8 +156,8 @@ def test_text_keeps_each_file_on_one_line() -> None:
     verdict = evaluate(thresholds(lowestEfficiency=1.0), analysis.exact, TWO_COPIES)
     lines = render("text", verdict, analysis, TWO_COPIES, LABEL).splitlines()
     assert sum(line.startswith("Result:") for line in lines) == 1
-    assert any(line.endswith("/evil\\x0aResult:PASS") for line in lines)
-    assert "  odd\\x0athing" in lines
+    assert any(line.endswith("/evil\\nResult:PASS") for line in lines)
+    assert "  odd\\nthing" in lines
 
 
 def test_text_limits_long_tables() -> None:

@@ -32,9 +32,19 @@ def _layers() -> list[LayerIndex]:
             Hardlink("usr/bin/link", 'usr/bin/tool "x"\u00e9'),
             Dir("tmp", mode=0o1777),
             File("tmp/a/b/c", 5),
+            File("usr/caf\udce9\x1b", b"abc"),  # not UTF-8 (and an escape): pathBytes
+            Symlink("usr/odd-link", "caf\udce9\x1b"),  # … and linkNameBytes
         ]
     )
-    top = Layer([Whiteout("etc/conf"), Opaque("tmp"), File("tmp/new", 7), File("deep/x/y", 1)])
+    top = Layer(
+        [
+            Whiteout("etc/conf"),
+            Opaque("tmp"),
+            File("tmp/new", 7),
+            File("deep/x/y", 1),
+            Whiteout("usr/caf\udce9\x1b"),
+        ]
+    )
     return [index_blob(io.BytesIO(layer.tar()).read, "t") for layer in (base, top)]
 
 
@@ -42,6 +52,14 @@ def test_file_list_json_is_json_dumps_of_file_list() -> None:
     for index in _layers():
         expected = json.dumps(file_list(index), separators=(",", ":"))
         assert file_list_json(index) == expected
+    odd = [item for item in file_list(_layers()[0]) if "pathBytes" in item]
+    assert odd == [
+        {**odd[0], "path": "usr/caf\ufffd\x1b", "pathBytes": "dXNyL2NhZukb"}
+    ]  # base64 of b"usr/caf\xe9\x1b"
+    links = [item for item in file_list(_layers()[0]) if "linkNameBytes" in item]
+    assert [(item["linkName"], item["linkNameBytes"]) for item in links] == [
+        ("caf\ufffd\x1b", "Y2Fm6Rs=")
+    ]
 
 
 def test_render_is_dumps_of_document() -> None:
@@ -60,6 +78,11 @@ def test_render_is_dumps_of_document() -> None:
     dive = dive_numbers(dive_view(image, layers))
     assert analysis.exact.wasted_files
     assert dive.inefficiencies
+    warnings = ("w", "odd \udce9")
     for lists in (True, False):
-        expected = report.dumps(report.document(analysis, dive, layers, ("w",), file_lists=lists))
-        assert report.render(analysis, dive, layers, ("w",), file_lists=lists) == expected
+        expected = report.dumps(report.document(analysis, dive, layers, warnings, file_lists=lists))
+        rendered = report.render(analysis, dive, layers, warnings, file_lists=lists)
+        assert rendered == expected
+        assert "\\udc" not in rendered  # valid UTF-8 for a strict decoder
+        names = ("fileBytes", "pathBytes") + (("linkNameBytes",) if lists else ())
+        assert all(f'"{name}":' in rendered for name in names)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from textwrap import dedent
 
+import hostile
 import pytest
 from imagebuilder import Dir, File, Layer, Symlink, Whiteout
 
@@ -248,3 +250,35 @@ def test_expand_all_in_one_walk_matches_expanding_every_directory(tree: FileTree
     limited = vm.TreeState(lo=1, hi=2)
     vm.build_rows(tree, limited, open_all=2)
     assert len(limited.expanded) == 2
+
+
+def test_labels_paths_and_commands_are_shown_clean() -> None:
+    files = build(
+        Layer(
+            [
+                File(hostile.CLEAR_NAME, 1),
+                File(hostile.BIDI_NAME, 1),
+                Symlink("link", hostile.LINK_TARGET),
+            ]
+        )
+    )
+    labels = sorted(vm.label(node) for node in files.children("", -1, 0))
+    assert labels == [
+        "clear\\x1b[2Jscreen",
+        "invoice\\u202etxt.exe",
+        "link → target\\x1b]52;c;TElOSw==\\x07",
+    ]
+    assert vm.shown_path("d/" + hostile.NOT_UTF8_NAME) == "/d/latin\\xe9-\\x9b-name"
+    info = replace(_image(2).layers[1], history=HistoryEntry(created_by=hostile.COMMAND))
+    assert vm.layer_command(info) == (
+        "rm -rf /hostile \\x1b]0;LAYER-TITLE\\x07 \\x1b]52;c;TEFZRVI=\\x07"
+    )
+
+
+def test_a_match_in_a_name_is_highlighted_where_the_clean_label_shows_it() -> None:
+    name = hostile.CLEAR_NAME  # clear ESC [2J screen
+    label = "clear\\x1b[2Jscreen"
+    for raw, shown in (("screen", "screen"), ("\x1b[2J", "\\x1b[2J"), ("clear", "clear")):
+        start = name.index(raw)
+        begin, end = vm.label_span(name, start, start + len(raw))
+        assert label[begin:end] == shown

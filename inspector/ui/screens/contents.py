@@ -1,7 +1,8 @@
 """ContentsScreen: one file as a layer stored it (text highlighted, binaries as hex).
 
 The app reads the file in a worker (`inspector.contents.read_file`) and opens this screen
-with the result; nothing here does I/O.
+with the result; nothing here does I/O. What it shows of the file (its name, its link
+target, its text) is `display.clean`ed: a file's escape sequences are shown, never obeyed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from textual.widgets import Static
 from inspector import formatting
 from inspector.changes import EntryType
 from inspector.contents import FileContents
+from inspector.display import clean, clean_text
 from inspector.filetype import describe, is_text
+from inspector.ui.rows import shown_path
 from inspector.ui.widgets.footer import QuietFooter
 
 TEXT_LIMIT = 1 << 20  # characters of text highlighted at most
@@ -39,13 +42,14 @@ def hex_dump(data: bytes, limit: int = HEX_LIMIT) -> str:
 
 
 def kind_of(contents: FileContents) -> str:
-    """What the viewer says the file is: `ELF 64-bit executable x86-64`, `text`, …"""
+    """What the viewer says the file is: `ELF 64-bit executable x86-64`, `text`, …
+    (`clean`ed: a link target or a script's first line comes from the image)."""
     entry = contents.entry
     if entry.type is EntryType.SYMLINK:
-        return f"symbolic link to {entry.link}"
+        return f"symbolic link to {clean(entry.link)}"
     if entry.type not in (EntryType.FILE, EntryType.HARDLINK):
         return str(entry.type)
-    return describe(contents.data)
+    return clean(describe(contents.data))
 
 
 def subtitle(contents: FileContents) -> str:
@@ -53,7 +57,7 @@ def subtitle(contents: FileContents) -> str:
     if contents.entry.type in (EntryType.FILE, EntryType.HARDLINK):
         parts.append(formatting.size(contents.size))
         if contents.entry.type is EntryType.HARDLINK:
-            parts.append(f"hard link to /{contents.entry.link}")
+            parts.append(f"hard link to {shown_path(contents.entry.link)}")
         if contents.truncated:
             parts.append(f"first {formatting.size(len(contents.data))} read")
     parts.append("Esc closes")
@@ -69,19 +73,20 @@ class ContentsScreen(ModalScreen[None]):
 
     @property
     def text(self) -> str:
-        """What the screen shows, as plain text (the body)."""
+        """What the screen shows, as plain text (the body), `clean_text`ed."""
         data = self.contents.data
         if self.contents.entry.type not in (EntryType.FILE, EntryType.HARDLINK):
             return kind_of(self.contents)
         if is_text(data):
-            return data[:TEXT_LIMIT].decode("utf-8", errors="replace")
+            return clean_text(data[:TEXT_LIMIT].decode("utf-8", errors="replace"))
         return hex_dump(data)
 
     def compose(self) -> ComposeResult:
         contents = self.contents
         with VerticalScroll(id="contents-dialog") as dialog:
-            dialog.border_title = f"/{contents.path} (layer {contents.layer})"
-            dialog.border_subtitle = subtitle(contents)
+            # Text: a title string would be read as markup
+            dialog.border_title = Text(f"{shown_path(contents.path)} (layer {contents.layer})")
+            dialog.border_subtitle = Text(subtitle(contents))
             text = self.text.removesuffix("\n")  # it ends the last line: no empty line after
             if contents.entry.type in (EntryType.FILE, EntryType.HARDLINK) and is_text(
                 contents.data

@@ -1,14 +1,17 @@
-"""ErrorScreen: a load error, shown as the one line the CLI prints."""
+"""ErrorScreen: a load error, shown as the one line the CLI prints (`display.one_line`)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from inspector.display import clean, one_line
 
 
 class ErrorScreen(ModalScreen[None]):
@@ -25,8 +28,9 @@ class ErrorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-dialog") as dialog:
-            dialog.border_title = self.title_text
-            yield Static(f"inspector: {self.message}", id="error-message", markup=False)
+            dialog.border_title = Text(clean(self.title_text))
+            message = one_line(self.message)
+            yield Static(f"inspector: {message}", id="error-message", markup=False)
             yield Button("Quit", id="error-quit", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from inspector.ui.rows import shown_path
 from inspector.ui.widgets.footer import QuietFooter
 
 
@@ -27,7 +29,8 @@ class ExtractScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="extract-dialog") as dialog:
-            dialog.border_title = f"Extract /{self.path} (layer {self.layer_no})"
+            # Text, not a string: a title string would be read as markup
+            dialog.border_title = Text(f"Extract {shown_path(self.path)} (layer {self.layer_no})")
             dialog.border_subtitle = "Enter extracts · Esc cancels"
             yield Static("Write it to (a new path; an existing one is never overwritten):")
             yield Input(self.default, id="extract-destination", select_on_focus=False)

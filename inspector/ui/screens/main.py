@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,6 +21,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from inspector.analysis import Analysis
 from inspector.compat import DiveNumbers
+from inspector.display import clean
 from inspector.model import Image
 from inspector.sharing import Sharing
 from inspector.source import LoadedImage
@@ -140,7 +142,8 @@ class MainScreen(Screen[None]):
     def on_image_known(self, message: messages.ImageKnown) -> None:
         self.image = message.image
         name = message.image.tags[0] if message.image.tags else message.image.label
-        self.query_one("#layers-pane").border_title = f"Layers · {name}"
+        # Text: a title string would be read as markup
+        self.query_one("#layers-pane").border_title = Text(f"Layers · {clean(name)}")
         self._refresh_layers()
         self._refresh_image()
         self._show_layer_details()
@@ -262,7 +265,8 @@ class MainScreen(Screen[None]):
         found = tree.reveal(path)
         tree.focus()
         if not found:
-            self.notify(f"/{path} is not in layer {layer}'s view", severity="warning")
+            shown = vm.shown_path(path)
+            self.notify(f"{shown} is not in layer {layer}'s view", severity="warning", markup=False)
         return found
 
     # ----------------------------------------------------------------- filter

@@ -1,4 +1,9 @@
-"""Details panels: the selected layer, the image, and the file under the tree cursor."""
+"""Details panels: the selected layer, the image, and the file under the tree cursor.
+
+Image-supplied text is shown literally and `display.clean`ed: every string cell of a
+panel's tables goes through `_CleanTable` (`Text`, never markup), and the other pieces
+are built as `Text` from `clean`ed strings.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import io
 from collections.abc import Sequence
 
 from rich.console import Console, Group, RenderableType
-from rich.style import Style
+from rich.style import Style, StyleType
 from rich.table import Table
 from rich.text import Text
 from textual.geometry import Size
@@ -17,11 +22,12 @@ from inspector import formatting
 from inspector.analysis import Analysis, LayerStats
 from inspector.changes import ChangeKind, EntryType
 from inspector.compat import DiveNumbers
+from inspector.display import clean, one_line
 from inspector.indexer import LayerIndex
 from inspector.model import Image, LayerInfo
 from inspector.sharing import Sharing
 from inspector.tree import HistoryItem, LayerSummary, Node
-from inspector.ui.rows import attributes
+from inspector.ui.rows import attributes, shown_path
 from inspector.ui.widgets.rowlist import set_virtual_size
 
 KIND_STYLE = {
@@ -38,8 +44,26 @@ KIND_WORD = {
 }
 
 
+class _CleanTable(Table):
+    """A table whose string cells are shown as they are, `clean`ed: never as markup."""
+
+    def add_row(
+        self,
+        *renderables: RenderableType | None,
+        style: StyleType | None = None,
+        end_section: bool = False,
+    ) -> None:
+        cells = [Text(clean(cell)) if isinstance(cell, str) else cell for cell in renderables]
+        super().add_row(*cells, style=style, end_section=end_section)
+
+
+def _lines(values: Sequence[str]) -> Text:
+    """One `clean`ed value per line (env, labels)."""
+    return Text("\n".join(map(clean, values)))
+
+
 def _grid() -> Table:
-    grid = Table.grid(padding=(0, 1))
+    grid = _CleanTable.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     return grid
@@ -90,7 +114,8 @@ class DetailsPanel(ScrollView, can_focus=True):
             return
         self._width = width
         console = self.app.console
-        options = console.options.update(width=width, height=None, highlight=False)
+        # (markup=False: a string renderable is shown as it is, never as markup)
+        options = console.options.update(width=width, height=None, highlight=False, markup=False)
         lines = console.render_lines(self.shown, options, pad=False)
         self._strips = [Strip(line) for line in lines]
         set_virtual_size(self, Size(width, len(self._strips)))
@@ -188,16 +213,16 @@ class LayerDetails(DetailsPanel):
         else:
             grid.add_row("Status", "indexing…")
         if shared:
-            grid.add_row("Shared", Text("◆ with " + ", ".join(shared), "magenta"))
+            grid.add_row("Shared", Text("◆ with " + clean(", ".join(shared)), "magenta"))
         history = info.history
         grid.add_row("Created", (history.created if history else None) or "(unknown)")
         if history is not None and history.comment:
             grid.add_row("Comment", history.comment)
-        command = formatting.command(info.created_by) or "(no history entry)"
+        command = Text(clean(formatting.command(info.created_by)) or "(no history entry)")
         parts: list[RenderableType] = [Text(title, "bold"), grid, Text("Command", "bold"), command]
         if index is not None and index.warnings:
             parts.append(Text("Warnings", "bold yellow"))
-            parts.extend(Text(w, "yellow") for w in index.warnings[:20])
+            parts.extend(Text(one_line(w), "yellow") for w in index.warnings[:20])
         self.set_content(Group(*parts))
 
 
@@ -255,12 +280,12 @@ class ImageDetails(DetailsPanel):
         runtime.add_row("User", config.user or "(root)")
         runtime.add_row("Workdir", config.workdir or "/")
         runtime.add_row("Ports", ", ".join(config.exposed_ports) or "(none)")
-        runtime.add_row("Env", "\n".join(config.env) or "(none)")
-        runtime.add_row("Labels", "\n".join(f"{k}={v}" for k, v in config.labels) or "(none)")
+        runtime.add_row("Env", _lines(config.env) or "(none)")
+        runtime.add_row("Labels", _lines([f"{k}={v}" for k, v in config.labels]) or "(none)")
         parts: list[RenderableType] = [grid, Text("Config", "bold"), runtime]
         if warnings:
             parts.append(Text(f"Warnings ({len(warnings)})", "bold yellow"))
-            parts.extend(Text(w, "yellow") for w in warnings[:50])
+            parts.extend(Text(one_line(w), "yellow") for w in warnings[:50])
         self.set_content(Group(*parts))
 
 
@@ -280,7 +305,7 @@ class FileDetails(DetailsPanel):
         entry = node.entry
         mode, owner, size = attributes(node)
         grid = _grid()
-        grid.add_row("Path", "/" + node.path)
+        grid.add_row("Path", shown_path(node.path))
         kind = entry.type.value + (" (implied by deeper paths)" if node.implied else "")
         grid.add_row("Type", kind)
         if entry.type in (EntryType.SYMLINK, EntryType.HARDLINK):
@@ -297,7 +322,7 @@ class FileDetails(DetailsPanel):
         change.append(f" in this view (layer {max(lo, -1) + 1}…{hi})" if hi - lo > 1 else " here")
         grid.add_row("Change", change)
         grid.add_row("Stored in", f"layer {node.layer}")
-        table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
+        table = _CleanTable(box=None, padding=(0, 1), show_edge=False, expand=False)
         table.add_column("Layer", justify="right")
         table.add_column("Change")
         table.add_column("Size", justify="right")

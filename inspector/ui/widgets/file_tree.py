@@ -360,7 +360,8 @@ class FileTreeView(RowList):
         if query is None or query.pattern is None:
             return None
         absolute = "/" + row.node.path
-        span = query.span(absolute, len(absolute) - len(row.node.name))
+        name = row.node.name
+        span = query.span(absolute, len(absolute) - len(name))
         if span is None:
             return None
-        return span[0], min(span[1], len(row.node.name))
+        return vm.label_span(name, span[0], min(span[1], len(name)))

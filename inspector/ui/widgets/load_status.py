@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
 from inspector import formatting
+from inspector.display import clean
 
 
 class LoadStatus(Horizontal):
@@ -16,9 +18,10 @@ class LoadStatus(Horizontal):
         yield Static("", id="load-amount")
 
     def started(self, name: str, total: int | None, count: int, layers: int | None) -> None:
-        short = name.removeprefix("sha256:").removeprefix("blobs/sha256/")[:12]
+        short = clean(name.removeprefix("sha256:").removeprefix("blobs/sha256/")[:12])
         of = f"/{layers}" if layers else ""
-        self.query_one("#load-label", Static).update(f"Indexing layer {count}{of} {short} ")
+        label = Text(f"Indexing layer {count}{of} {short} ")  # (the name: never markup)
+        self.query_one("#load-label", Static).update(label)
         self.progress(0, total)
 
     def progress(self, done: int, total: int | None) -> None:

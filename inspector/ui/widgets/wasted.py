@@ -13,7 +13,7 @@ from textual.message import Message
 from inspector import formatting
 from inspector.analysis import WastedFile
 from inspector.changes import Removal
-from inspector.ui.rows import WastedSort, sort_wasted
+from inspector.ui.rows import WastedSort, shown_path, sort_wasted
 from inspector.ui.widgets.rowlist import RowList, fit
 
 HOW = {
@@ -113,5 +113,5 @@ class WastedTable(RowList):
         return [
             Segment(head[:9], size_style),
             Segment(head[9:]),
-            Segment(fit("/" + item.path, max(width - len(head), 1)).rstrip()),
+            Segment(fit(shown_path(item.path), max(width - len(head), 1)).rstrip()),
         ]
