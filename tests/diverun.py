@@ -23,6 +23,7 @@ from typing import Any
 import services
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ROW = re.compile(r"^ *(?P<count>\d+) +(?P<size>\S+ \S+)  (?P<path>.+)$")
 RULES = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
 STRICTEST = (
     "--lowestEfficiency", "1", "--highestWastedBytes", "0", "--highestUserWastedPercent", "0",
@@ -54,15 +55,15 @@ class CiReport:
         return f"  {name}: {self.field(name)}"
 
     def inefficient_files(self) -> list[tuple[int, str, str]]:
-        """The rows of dive's inefficient-files table: (count, human size, path)."""
+        """The rows of the inefficient-files table: (count, human size, path). The
+        inspector's text report has the same table, so its lines parse here too."""
         start = self.lines.index("Count  Wasted Space  File Path") + 1
         rows: list[tuple[int, str, str]] = []
         for line in self.lines[start:]:
-            if line == "Results:" or line == "None":
+            match = _ROW.match(line)
+            if match is None:
                 break
-            count, rest = line.split(maxsplit=1)
-            size, _, path = rest.partition("  ")
-            rows.append((int(count), size.strip(), path.strip()))
+            rows.append((int(match["count"]), match["size"], match["path"]))
         return rows
 
     def result_lines(self) -> dict[str, str]:
