@@ -6,19 +6,14 @@ import asyncio
 import functools
 import io
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-import pytest
+import sampleimage
 from textual.pilot import Pilot
 
 from inspector.demo import build_demo
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 from inspector.ui.app import InspectorApp
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "dive"
-DIVE_IMAGE = FIXTURES / "test-docker-image.tar"
 
 
 @functools.cache
@@ -38,15 +33,17 @@ def demo_app() -> InspectorApp:
     return InspectorApp(demo_loader, "demo")
 
 
-def dive_app() -> InspectorApp:
-    if not DIVE_IMAGE.exists():
-        pytest.skip(f"{DIVE_IMAGE} is not present")
-    path = str(DIVE_IMAGE)
+def sample_loader(events: LoadEvents) -> LoadedImage:
+    """The sample image (sampleimage.py, 14 layers) as its `docker save` archive."""
+    data = sampleimage.docker_archive()
+    source = ArchiveSource(
+        None, sampleimage.NAME, stream=io.BytesIO(data), reopen_file=lambda: io.BytesIO(data)
+    )
+    return source.load(events)
 
-    def loader(events: LoadEvents) -> LoadedImage:
-        return ArchiveSource(path, "test-docker-image.tar").load(events)
 
-    return InspectorApp(loader, "test-docker-image.tar")
+def sample_app() -> InspectorApp:
+    return InspectorApp(sample_loader, sampleimage.NAME)
 
 
 async def settle(pilot: Pilot[int]) -> None:
