@@ -8,8 +8,9 @@
   concurrent `scripts/test` runs never lose the engine under their feet. `scripts/test`
   follows the same protocol with flock(1).
 * `ImageFactory` imports a busybox base (Debian's busybox-static binary plus its applet
-  links) once, builds Dockerfiles on top of it with the classic builder, and saves each
-  image to a tar cached by a hash of its Dockerfile, so reruns cost a cache lookup.
+  links) once, builds Dockerfiles on top of it (or FROM scratch) with the classic builder,
+  and saves each image to a tar cached by a hash of its Dockerfile, so reruns cost a cache
+  lookup. diveimages.py builds on it.
 * `run_cli` runs the installed inspector in a subprocess with CI mode set explicitly.
 
 Everything lives under `cache_dir()`: `$INSPECTOR_TEST_CACHE`, else
