@@ -4,7 +4,7 @@
     python scripts/screenshots.py main help  # some of them
 
 Each SVG is also converted to PNG with `rsvg-convert` (or `cairosvg` when installed).
-Scenes that need the dive fixture images skip when ../shared/fixtures is absent.
+The `sample-image` scene shows the tests' byte-exact sample image (tests/sampleimage.py).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from inspector.ui.app import InspectorApp, app_for
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "screenshots"
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "dive"
-DIVE_IMAGE = FIXTURES / "test-docker-image.tar"
+SAMPLE = "sample"  # the scene image that is the tests' sample image, not a CLI argument
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "ui")]
+
+from uisupport import sample_app  # noqa: E402  (found through the sys.path line above)
 
 Steps = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -99,11 +101,13 @@ SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
     "hex-viewer": ("demo", (120, 36), hex_viewer),
     "extract": ("demo", (120, 36), extract_dialog),
     "small-80x24": ("demo", (80, 24), layer_view),
-    "dive-fixture": (str(DIVE_IMAGE), (120, 36), nothing),
+    "sample-image": (SAMPLE, (120, 36), nothing),
 }
 
 
 def make_app(image: str) -> InspectorApp:
+    if image == SAMPLE:
+        return sample_app()
     return app_for(image)
 
 
@@ -142,9 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     for name in args.scenes or list(SCENES):
         image, size, steps = SCENES[name]
-        if image != "demo" and not Path(image).exists():
-            print(f"screenshots: {name}: {image} is missing; skipped", file=sys.stderr)
-            continue
         svg = asyncio.run(shoot(name, image, size, steps))
         to_png(svg)
         print(f"screenshots: wrote {svg.relative_to(ROOT)}")

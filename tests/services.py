@@ -8,8 +8,9 @@
   concurrent `scripts/test` runs never lose the engine under their feet. `scripts/test`
   follows the same protocol with flock(1).
 * `ImageFactory` imports a busybox base (Debian's busybox-static binary plus its applet
-  links) once, builds Dockerfiles on top of it with the classic builder, and saves each
-  image to a tar cached by a hash of its Dockerfile, so reruns cost a cache lookup.
+  links) once, builds Dockerfiles on top of it (or FROM scratch) with the classic builder,
+  and saves each image to a tar cached by a hash of its Dockerfile, so reruns cost a cache
+  lookup. diveimages.py builds on it.
 * `run_cli` runs the installed inspector in a subprocess with CI mode set explicitly.
 
 Everything lives under `cache_dir()`: `$INSPECTOR_TEST_CACHE`, else
@@ -71,20 +72,6 @@ def dockerd_dir() -> Path:
     if len(str(directory)) > MAX_DOCKERD_DIR:  # the same rule as scripts/test
         directory = Path(tempfile.gettempdir()) / f"inspector-tests-{os.getuid()}" / "dockerd"
     return directory
-
-
-def fixtures_dir() -> Path:
-    """dive's fixture archives: `shared/fixtures/dive` beside the repository checkout."""
-    explicit = os.environ.get("INSPECTOR_DIVE_FIXTURES")
-    if explicit:
-        return Path(explicit)
-    return REPO_ROOT.parent / "shared" / "fixtures" / "dive"
-
-
-def dive_fixture_archives() -> list[Path]:
-    """Every `*.tar` in fixtures_dir(), sorted (empty when the directory is missing)."""
-    directory = fixtures_dir()
-    return sorted(directory.glob("*.tar")) if directory.is_dir() else []
 
 
 def dive_binary() -> str | None:
@@ -471,7 +458,7 @@ class ImageFactory:
         client = self.engine.client()
         with file_lock(self.directory / "base.lock"):
             if not _has_image(client, tag):
-                _write_atomically(path, [rootfs])
+                write_atomically(path, [rootfs])
                 repository, _, version = tag.rpartition(":")
                 client.api.import_image_from_file(
                     str(path), repository=repository, tag=version, changes=['CMD ["/bin/sh"]']
@@ -480,18 +467,27 @@ class ImageFactory:
                     raise RuntimeError(f"docker import did not create {tag}")
         return tag
 
-    def build(self, name: str, steps: str, files: Mapping[str, bytes] | None = None) -> BuiltImage:
-        """`FROM <busybox base>` + `steps`, built (or found in the cache) and saved.
+    def build(
+        self,
+        name: str,
+        steps: str,
+        files: Mapping[str, bytes] | None = None,
+        *,
+        scratch: bool = False,
+    ) -> BuiltImage:
+        """`FROM <busybox base>` (`FROM scratch` when `scratch`) + `steps`, built (or found
+        in the cache) and saved.
 
         `files` are put in the build context for COPY/ADD steps. The image is tagged
         `inspector-test/NAME:<hash of everything that went into it>`.
         """
         context = dict(files or {})
         body = "\n".join(line.strip() for line in steps.strip().splitlines())
-        dockerfile = f"FROM {self.base}\n{body}\n"
+        base, base_key = ("scratch", "scratch") if scratch else (self.base, self._base_key)
+        dockerfile = f"FROM {base}\n{body}\n"
         key = hashlib.sha256(
             json.dumps(
-                [CACHE_VERSION, self._base_key, dockerfile, sorted(context.items())],
+                [CACHE_VERSION, base_key, dockerfile, sorted(context.items())],
                 default=lambda b: hashlib.sha256(b).hexdigest(),
             ).encode()
         ).hexdigest()[:16]
@@ -508,9 +504,9 @@ class ImageFactory:
             else:
                 image_id = _image_id(client, tag) or self._docker_build(tag, dockerfile, context)
                 image = client.images.get(image_id)
-                _write_atomically(archive, image.save(chunk_size=1 << 20, named=tag))
+                write_atomically(archive, image.save(chunk_size=1 << 20, named=tag))
                 meta = {"id": image_id, "diff_ids": image.attrs["RootFS"]["Layers"]}
-                _write_atomically(sidecar, [json.dumps(meta).encode()])
+                write_atomically(sidecar, [json.dumps(meta).encode()])
         return BuiltImage(tag, str(meta["id"]), archive, tuple(meta["diff_ids"]))
 
     def _docker_build(self, tag: str, dockerfile: str, context: Mapping[str, bytes]) -> str:
@@ -597,7 +593,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _write_atomically(path: Path, chunks: Iterator[bytes] | Sequence[bytes]) -> None:
+def write_atomically(path: Path, chunks: Iterator[bytes] | Sequence[bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -38,12 +38,9 @@ def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def real_archive() -> Path:
-    """A real `docker save` archive: dive's test image (14 layers)."""
-    path = services.fixtures_dir() / "test-docker-image.tar"
-    if not path.is_file():
-        pytest.skip(f"no dive fixture archive {path}")
-    return path
+def real_archive(dive_like: Callable[[str], Path]) -> Path:
+    """A real `docker save` archive: the dive-like image Docker built (14 layers)."""
+    return dive_like("dive-like")
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -131,8 +128,11 @@ def _layer_blob_offset(archive: Path) -> int:
     raise AssertionError(f"no gzip blob in {archive}")
 
 
-def _bad_input(kind: str, tmp: Path, real: Callable[[], Path]) -> tuple[list[str], bytes | None]:
-    """(arguments, standard input) for one kind of bad input."""
+def _bad_input(
+    kind: str, tmp: Path, real: Callable[[], Path], dive_like: Callable[[], Callable[[str], Path]]
+) -> tuple[list[str], bytes | None]:
+    """(arguments, standard input) for one kind of bad input; `real` and `dive_like` give
+    the archives the damaged kinds start from (built only for those kinds)."""
     if kind == "missing-file":
         return [str(tmp / "missing.tar")], None
     if kind == "missing-oci-dir":
@@ -170,9 +170,7 @@ def _bad_input(kind: str, tmp: Path, real: Callable[[], Path]) -> tuple[list[str
         (tmp / "cut.tar.gz").write_bytes(packed[: len(packed) // 2])
         return [str(tmp / "cut.tar.gz")], None
     if kind == "corrupt-gzip-layer":
-        oci = services.fixtures_dir() / "test-oci-gzip-image.tar"
-        if not oci.is_file():
-            pytest.skip(f"no dive fixture archive {oci}")
+        oci = dive_like()("one-file-oci-gzip")
         raw = oci.read_bytes()
         (tmp / "oci.tar").write_bytes(_corrupt(raw, _layer_blob_offset(oci) + 200, 32))
         return [str(tmp / "oci.tar")], None
@@ -225,7 +223,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_no_json(
     if kind in BAD_ARGUMENTS:
         args = BAD_ARGUMENTS[kind]
     else:
-        args, stdin = _bad_input(kind, tmp_path, lambda: request.getfixturevalue("real_archive"))
+        args, stdin = _bad_input(
+            kind,
+            tmp_path,
+            lambda: request.getfixturevalue("real_archive"),
+            lambda: request.getfixturevalue("dive_like"),
+        )
     out = tmp_path / "out.json"
     result = services.run_cli(*args, "--json", out, stdin=stdin, cwd=tmp_path, timeout=120)
     assert_one_line_error(result)
@@ -257,11 +260,11 @@ def test_stdin_equals_the_file(packing: str, real_archive: Path) -> None:
 # ---------------------------------------------------------------------------- layer cache
 
 
-@pytest.mark.parametrize("name", ["test-docker-image.tar", "test-oci-gzip-image.tar"])
-def test_cached_reads_equal_uncached_ones(name: str, tmp_path: Path) -> None:
-    archive = services.fixtures_dir() / name
-    if not archive.is_file():
-        pytest.skip(f"no dive fixture archive {archive}")
+@pytest.mark.parametrize("name", ["dive-like", "one-file-oci-gzip"])
+def test_cached_reads_equal_uncached_ones(
+    name: str, dive_like: Callable[[str], Path], tmp_path: Path
+) -> None:
+    archive = dive_like(name)
     cache = {"INSPECTOR_CACHE_DIR": str(tmp_path / "cache")}
     uncached = services.inspector_json(archive, "--no-cache", env=cache)
     assert not (tmp_path / "cache").exists()
@@ -273,11 +276,10 @@ def test_cached_reads_equal_uncached_ones(name: str, tmp_path: Path) -> None:
     assert without_name(from_stdin) == without_name(uncached)
 
 
-def test_one_layer_in_two_compressions_shares_the_cache(tmp_path: Path) -> None:
-    archives = [services.fixtures_dir() / f"test-oci-{kind}-image.tar" for kind in ("zstd", "gzip")]
-    for archive in archives:
-        if not archive.is_file():
-            pytest.skip(f"no dive fixture archive {archive}")
+def test_one_layer_in_two_compressions_shares_the_cache(
+    dive_like: Callable[[str], Path], tmp_path: Path
+) -> None:
+    archives = [dive_like(f"one-file-oci-{kind}") for kind in ("zstd", "gzip")]
     cache = {"INSPECTOR_CACHE_DIR": str(tmp_path / "cache")}
     for archive in [*archives, *archives]:
         result = services.run_cli(archive, "--json", tmp_path / "out.json", env=cache)

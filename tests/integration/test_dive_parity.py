@@ -1,10 +1,12 @@
 """The dive-compatible numbers and CI verdicts, checked against the real dive 0.13.1.
 
-Every archive (the Docker-built scenarios and dive's own fixture archives) goes through
-`dive --source docker-archive X -j out.json` and through the inspector; the values under
-dive's keys must be dive's, float for float. CI verdicts are compared by exit code for
-several threshold sets, with CI=true in the environment for both tools, as a CI job
-runs them.
+Every archive goes through `dive --source docker-archive X -j out.json` and through the
+inspector, and the values under dive's keys must be dive's, float for float: the
+Docker-built scenarios (services.SCENARIOS), the images the suite builds in the spirit of
+dive's own test images (diveimages.py: a `docker save`, its kaniko shape, one-file OCI
+archives with gzip, zstd, zstd:chunked and uncompressed layers) and the byte-exact sample
+image (sampleimage.py). CI verdicts are compared by exit code for several threshold sets,
+with CI=true in the environment for both tools, as a CI job runs them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import diveimages
+import diverun
 import pytest
+import sampleimage
 import services
 
 from inspector import cli
@@ -28,13 +33,11 @@ pytestmark = pytest.mark.dive
 def _archive_params() -> list[Any]:
     params: list[Any] = []
     for name in sorted(services.SCENARIOS):
-        marks = [pytest.mark.docker]
-        params.append(pytest.param(f"docker:{name}", marks=marks, id=f"docker-{name}"))
-    fixtures = services.dive_fixture_archives()
-    for path in fixtures:
-        params.append(pytest.param(f"fixture:{path.name}", id=path.name))
-    if not fixtures:
-        params.append(pytest.param("fixture:", id="dive-fixtures-missing"))
+        params.append(pytest.param(f"docker:{name}", marks=pytest.mark.docker, id=f"docker-{name}"))
+    for name in diveimages.ARCHIVES:
+        params.append(pytest.param(f"dive-like:{name}", marks=pytest.mark.docker, id=name))
+    for shape in sampleimage.SHAPES:
+        params.append(pytest.param(f"sample:{shape}", id=f"sample-{shape}"))
     return params
 
 
@@ -43,37 +46,30 @@ ARCHIVES = _archive_params()
 
 @pytest.fixture
 def archive(request: pytest.FixtureRequest) -> Path:
-    """The archive a `docker:NAME` or `fixture:FILE` parameter names."""
+    """The archive a `docker:SCENARIO`, `dive-like:NAME` or `sample:SHAPE` parameter names."""
     kind, _, name = str(request.param).partition(":")
     if kind == "docker":
         scenario_image: Callable[[str], services.BuiltImage] = request.getfixturevalue(
             "scenario_image"
         )
         return scenario_image(name).archive
-    path = services.fixtures_dir() / name
-    if not name or not path.is_file():
-        pytest.skip(f"no dive fixture archive {path}")
-    return path
+    if kind == "dive-like":
+        dive_like: Callable[[str], Path] = request.getfixturevalue("dive_like")
+        return dive_like(name)
+    sample_archives: dict[str, Path] = request.getfixturevalue("sample_archives")
+    return sample_archives[name]
 
 
 class DiveDocs:
     """dive's and the inspector's `--json` documents for an archive, each made once."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, runs: diverun.DiveRuns) -> None:
         self.directory = directory
-        self._dive: dict[Path, dict[str, Any]] = {}
+        self.runs = runs
         self._ours: dict[Path, dict[str, Any]] = {}
 
     def dive(self, archive: Path) -> dict[str, Any]:
-        if archive not in self._dive:
-            work = self.directory / f"run-{len(self._dive)}"
-            work.mkdir()  # a fresh file: dive 0.13.1 does not truncate what it overwrites
-            result = services.run_dive(
-                "--source", "docker-archive", archive, "-j", work / "out.json", cwd=work
-            )
-            assert result.returncode == 0, result.stdout + result.stderr
-            self._dive[archive] = json.loads((work / "out.json").read_text())
-        return self._dive[archive]
+        return self.runs.document(archive)
 
     def cache_for(self, archive: Path) -> Path:
         """A layer cache of the archive's own: the first run fills it, later runs (the CI
@@ -93,8 +89,8 @@ class DiveDocs:
 
 
 @pytest.fixture(scope="session")
-def dive_docs(dive: str, tmp_path_factory: pytest.TempPathFactory) -> DiveDocs:
-    return DiveDocs(tmp_path_factory.mktemp("dive"))
+def dive_docs(dive_runs: diverun.DiveRuns, tmp_path_factory: pytest.TempPathFactory) -> DiveDocs:
+    return DiveDocs(tmp_path_factory.mktemp("dive"), dive_runs)
 
 
 def is_oci_shaped(doc: dict[str, Any]) -> bool:
@@ -139,8 +135,9 @@ def test_file_lists_equal_dives(archive: Path, dive_docs: DiveDocs) -> None:
 Thresholds = tuple[str, str, str] | None  # lowestEfficiency, highestWastedBytes, ...Percent
 
 CI_ARCHIVES = [
-    pytest.param("fixture:test-docker-image.tar", id="test-docker-image.tar"),
-    pytest.param("fixture:test-oci-gzip-image.tar", id="test-oci-gzip-image.tar"),
+    pytest.param("dive-like:dive-like", marks=pytest.mark.docker, id="dive-like"),
+    pytest.param("dive-like:one-file-oci-gzip", marks=pytest.mark.docker, id="one-file-oci-gzip"),
+    pytest.param("sample:docker", id="sample-docker"),
     pytest.param("docker:deletions", marks=pytest.mark.docker, id="docker-deletions"),
     pytest.param("docker:rewrites", marks=pytest.mark.docker, id="docker-rewrites"),
     pytest.param("docker:single", marks=pytest.mark.docker, id="docker-single"),
@@ -214,16 +211,38 @@ def test_ci_verdict_equals_dives(
         assert ours == 0
 
 
-def test_json_export_wins_over_ci_environment_like_dive(tmp_path: Path) -> None:
-    archive = services.fixtures_dir() / "test-docker-image.tar"
-    if not archive.is_file():
-        pytest.skip(f"no dive fixture archive {archive}")
+@pytest.mark.docker
+def test_json_export_wins_over_ci_environment_like_dive(
+    dive_like: Callable[[str], Path], tmp_path: Path
+) -> None:
+    archive = dive_like("dive-like")
     dive = services.run_dive(
         "--source", "docker-archive", archive, "-j", tmp_path / "dive.json", ci=True, cwd=tmp_path
     )
     assert dive.returncode == 0  # the premise, verified on dive 0.13.1
+    assert "Results:" not in dive.stdout  # dive exported instead of judging
+    judged = services.run_dive("--source", "docker-archive", archive, ci=True, cwd=tmp_path)
+    assert judged.returncode == 1  # dive's default rules fail this image
     ours = services.run_cli(
         "--source", "docker-archive", archive, "-j", tmp_path / "ours.json", ci=True, cwd=tmp_path
     )
     assert json.loads((tmp_path / "ours.json").read_text())["image"]["sizeBytes"] > 0
     assert ours.returncode == dive.returncode
+
+
+def test_the_dive_like_images_give_dive_something_to_find(
+    dive_like: Callable[[str], Path], dive_runs: diverun.DiveRuns
+) -> None:
+    """Premises of the comparisons above: the multi-layer images waste bytes in dive's
+    eyes, dive misses the file `rm -rf` removed, and a one-file OCI archive has one layer."""
+    for archive in (dive_like("dive-like"), dive_like("dive-like-kaniko")):
+        doc = dive_runs.document(archive)
+        assert len(doc["layer"]) == 14
+        assert doc["image"]["inefficientBytes"] > 0
+        paths = {ref["file"] for ref in doc["image"]["fileReference"]}
+        assert "/srv/app/a.txt" in paths
+        assert diveimages.DIVE_LIKE_UNTOUCHED not in paths
+    for name in diveimages.OCI_ARCHIVES:
+        doc = dive_runs.document(dive_like(name))
+        assert [layer["sizeBytes"] for layer in doc["layer"]] == [11_000]
+        assert is_oci_shaped(doc)

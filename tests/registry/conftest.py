@@ -14,13 +14,12 @@ Missing tools skip the tests, and the suite's CI hook turns those skips into fai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import imagebuilder as ib
 import pytest
-import services
 
 from registry import servers
 from registry.servers import RegistryServer, TokenServer
@@ -198,9 +197,6 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sample]:
 
 
 @pytest.fixture(scope="session")
-def dive_archive() -> Path:
-    """dive's real `docker save` test image (14 layers)."""
-    path = services.fixtures_dir() / "test-docker-image.tar"
-    if not path.is_file():
-        pytest.skip(f"no dive fixture archive at {path}")
-    return path
+def dive_archive(dive_like: Callable[[str], Path]) -> Path:
+    """A real `docker save` archive: the dive-like image Docker built (14 layers)."""
+    return dive_like("dive-like")

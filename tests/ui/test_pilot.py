@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from diverun import DiveRuns
 from rich.console import Console, RenderableType
 from rich.segment import ControlType
 from rich.style import Style
@@ -19,7 +20,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, TabbedContent
-from uisupport import demo_app, demo_bytes, demo_loader, dive_app, inspecting, run, settle
+from uisupport import demo_app, demo_bytes, demo_loader, inspecting, run, sample_app, settle
 
 from inspector.changes import ChangeKind
 from inspector.errors import SourceNotFound
@@ -238,7 +239,7 @@ def test_page_down_at_the_last_layer_does_not_crash() -> None:
         await pilot.press("up", "pageup", "home")
         assert screen.selected == 0
 
-    run(dive_app(), scenario, size=(100, 20))
+    run(sample_app(), scenario, size=(100, 20))
 
 
 def test_layer_and_aggregated_modes_and_the_base_layer() -> None:
@@ -1026,15 +1027,21 @@ def test_every_size_and_cursor_position_renders(size: tuple[int, int]) -> None:
     run(demo_app(), scenario, size=size)
 
 
-def test_dive_fixture_image_loads_with_its_fourteen_layers() -> None:
+@pytest.mark.dive
+def test_sample_image_loads_with_dives_layers_and_score(
+    sample_archives: dict[str, Path], dive_runs: DiveRuns
+) -> None:
+    theirs = dive_runs.document(sample_archives["docker"])
+
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         screen = main(app)
-        assert len(screen.layer_stack.items) == 14
+        assert len(screen.layer_stack.items) == len(theirs["layer"]) == 14
         assert screen.analysis is not None
         assert screen.dive is not None
-        assert round(screen.dive.efficiency, 6) == round(0.9844212134184309, 6)
+        assert screen.dive.efficiency == theirs["image"]["efficiencyScore"]
+        assert screen.dive.wasted_bytes == theirs["image"]["inefficientBytes"]
 
-    run(dive_app(), scenario)
+    run(sample_app(), scenario)
 
 
 def test_settle_helper_waits_for_the_worker() -> None:

@@ -1,6 +1,6 @@
 """Snapshot SVGs of the main screens (pytest-textual-snapshot).
 
-Every app is built on the in-memory demo image (or the dive fixture), loaded before the
+Every app is built on the in-memory demo image (or the sample image), loaded before the
 screenshot, at a fixed terminal size. Review `snapshot_report.html` before updating:
 
     pytest tests/ui/test_snapshots.py --snapshot-update
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from textual.pilot import Pilot
 from textual.widgets import Input
-from uisupport import demo_app, dive_app, inspecting, settle
+from uisupport import demo_app, inspecting, sample_app, settle
 
 from inspector.errors import ManifestError
 from inspector.source import LoadedImage, LoadEvents
@@ -63,9 +63,9 @@ class TestMainScreen:
         """80×24: the columns that fit, attributes reduced to the size."""
         assert shoot(snap_compare, demo_app(), ("end", "tab", "space"), SMALL)
 
-    def test_dive_fixture(self, snap_compare: SnapCompare) -> None:
-        """dive's 14-layer test image, last layer, sorted by size."""
-        assert shoot(snap_compare, dive_app(), ("end", "tab", "ctrl+o"), WIDE)
+    def test_sample_image(self, snap_compare: SnapCompare) -> None:
+        """The 14-layer sample image (sampleimage.py), last layer, sorted by size."""
+        assert shoot(snap_compare, sample_app(), ("end", "tab", "ctrl+o"), WIDE)
 
 
 class TestDetails:

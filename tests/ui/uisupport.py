@@ -6,9 +6,8 @@ import asyncio
 import functools
 import io
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-import pytest
+import sampleimage
 from textual.pilot import Pilot
 
 from inspector import pipeline
@@ -19,10 +18,6 @@ from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 from inspector.ui.app import InspectorApp
 from inspector.ui.loading import Loader
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "dive"
-DIVE_IMAGE = FIXTURES / "test-docker-image.tar"
 
 
 @functools.cache
@@ -65,15 +60,17 @@ def demo_app() -> InspectorApp:
     return InspectorApp(inspecting(demo_loader), "demo")
 
 
-def dive_app() -> InspectorApp:
-    if not DIVE_IMAGE.exists():
-        pytest.skip(f"{DIVE_IMAGE} is not present")
-    path = str(DIVE_IMAGE)
+def sample_loader(events: LoadEvents) -> LoadedImage:
+    """The sample image (sampleimage.py, 14 layers) as its `docker save` archive."""
+    data = sampleimage.docker_archive()
+    source = ArchiveSource(
+        None, sampleimage.NAME, stream=io.BytesIO(data), reopen_file=lambda: io.BytesIO(data)
+    )
+    return source.load(events)
 
-    def loader(events: LoadEvents) -> LoadedImage:
-        return ArchiveSource(path, "test-docker-image.tar").load(events)
 
-    return InspectorApp(inspecting(loader), "test-docker-image.tar")
+def sample_app() -> InspectorApp:
+    return InspectorApp(inspecting(sample_loader), sampleimage.NAME)
 
 
 async def settle(pilot: Pilot[int]) -> None:

@@ -1,16 +1,21 @@
 """dive 0.13.1's numbers, reproduced rule for rule, including where dive is wrong.
 
-The scenario table is dive-reference §2.6 (base layer = one 10 kB file; kB = 1000 B); the
-fixture numbers are the ones dive's own tests and dive 0.13.1 give for its test images.
+The scenario table is dive-reference §2.6 (base layer = one 10 kB file; kB = 1000 B). The
+images the suite builds (diveimages.py, sampleimage.py) are compared with what the real
+dive reports for the same archive, in the same run.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 
+import diveimages
 import pytest
+import sampleimage
+from diverun import DiveRuns
 from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Symlink, Whiteout
 
 from inspector.compat import DiveNumbers, dive_numbers
@@ -19,7 +24,6 @@ from inspector.source import LoadEvents
 from inspector.sources.archive import ArchiveSource
 
 KB = 1000
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "dive"
 BASE = Layer([File("base.txt", 10 * KB)])
 
 
@@ -255,51 +259,61 @@ def test_layer_sizes_count_every_header_size() -> None:
     assert numbers.size_bytes == 147
 
 
-# --- dive's test images -------------------------------------------------------------------------
+# --- images the suite builds, against the real dive --------------------------------------------
+
+IMAGES = [
+    *(pytest.param(f"dive-like:{name}", marks=pytest.mark.docker, id=name)
+      for name in diveimages.ARCHIVES),
+    *(pytest.param(f"sample:{shape}", id=f"sample-{shape}") for shape in sampleimage.SHAPES),
+]  # fmt: skip
 
 
-def _fixture(name: str) -> list[LayerIndex]:
-    path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"dive fixture {path} is not present")
-    return list(ArchiveSource(str(path), name).load(LoadEvents()).layers)
+@pytest.fixture
+def image_archive(request: pytest.FixtureRequest) -> Path:
+    """The archive a `dive-like:NAME` or `sample:SHAPE` parameter names."""
+    kind, _, name = str(request.param).partition(":")
+    if kind == "dive-like":
+        dive_like: Callable[[str], Path] = request.getfixturevalue("dive_like")
+        return dive_like(name)
+    sample_archives: dict[str, Path] = request.getfixturevalue("sample_archives")
+    return sample_archives[name]
 
 
-def test_dive_test_docker_image() -> None:
-    numbers = dive_numbers(_fixture("test-docker-image.tar"))
-    assert numbers.efficiency == 0.9844212134184309
-    assert numbers.size_bytes == 1220598
-    assert numbers.user_size_bytes == 66237
-    assert numbers.wasted_bytes == 32025
-    assert numbers.user_wasted_percent == 0.4834911001404049
-    assert numbers.layer_sizes == (
-        1154361, 6405, 0, 6405, 6405, 6405, 6405, 6405, 6405, 0, 2187, 6405, 6405, 6405,
-    )  # fmt: skip
-    assert set(paths(numbers)) == {
-        (2, 12810, "/root/saved.txt"),
-        (2, 12810, "/root/example/somefile1.txt"),
-        (2, 6405, "/root/example/somefile3.txt"),
-    }
-    assert [i.cumulative_size for i in numbers.inefficiencies] == [12810, 12810, 6405]
+def _load(path: Path) -> list[LayerIndex]:
+    return list(ArchiveSource(str(path), path.name).load(LoadEvents()).layers)
 
 
-def test_dive_test_kaniko_image() -> None:
-    layers = _fixture("test-kaniko-image.tar")
+@pytest.mark.dive
+@pytest.mark.parametrize("image_archive", IMAGES, indirect=True)
+def test_dive_numbers_are_what_dive_reports(image_archive: Path, dive_runs: DiveRuns) -> None:
+    layers = _load(image_archive)
     numbers = dive_numbers(layers)
-    assert len(layers) == 14
-    assert numbers.size_bytes == 1326410
-    assert numbers.wasted_bytes == 46245
-    assert numbers.efficiency == 0.9793688490216431
-    assert numbers.user_wasted_percent == 0.4884502043790995
+    doc = dive_runs.document(image_archive)
+    image = doc["image"]
+    assert len(layers) == len(doc["layer"])
+    assert numbers.layer_sizes == tuple(layer["sizeBytes"] for layer in doc["layer"])
+    assert numbers.size_bytes == image["sizeBytes"]
+    assert numbers.wasted_bytes == image["inefficientBytes"]
+    assert numbers.efficiency == image["efficiencyScore"]
+    theirs = [(r["count"], r["sizeBytes"], r["file"]) for r in image["fileReference"]]
+    assert sorted(paths(numbers)) == sorted(theirs)
+    assert [size for _, size, _ in paths(numbers)] == [size for _, size, _ in theirs]
 
 
-@pytest.mark.parametrize("kind", ["uncompressed", "gzip", "zstd", "estargz"])
-def test_dive_test_oci_images(kind: str) -> None:
-    layers = _fixture(f"test-oci-{kind}-image.tar")
-    numbers = dive_numbers(layers)
-    assert len(layers) == 1
-    assert numbers.size_bytes == 11189
-    assert numbers.efficiency == 1.0
-    assert numbers.wasted_bytes == 0
-    assert numbers.inefficiencies == ()
-    assert math.isnan(numbers.user_wasted_percent)
+@pytest.mark.dive
+@pytest.mark.parametrize("image_archive", IMAGES, indirect=True)
+def test_user_wasted_percent_is_what_dive_reports(image_archive: Path, dive_runs: DiveRuns) -> None:
+    """dive prints the exact value when its rule fails (threshold 0), else rounds it."""
+    numbers = dive_numbers(_load(image_archive))
+    strictest = dive_runs.strictest(image_archive)
+    revealed = strictest.revealed("highestUserWastedPercent")
+    if len(numbers.layer_sizes) == 1:
+        assert math.isnan(numbers.user_wasted_percent)
+        assert strictest.field("userWastedPercent") == "NaN %"
+        assert revealed is None
+        return
+    assert revealed is not None, "every multi-layer image here wastes bytes in dive's eyes"
+    assert numbers.user_wasted_percent == revealed
+    assert numbers.user_size_bytes == round(numbers.wasted_bytes / revealed)
+    assert strictest.revealed("lowestEfficiency") == numbers.efficiency
+    assert strictest.revealed("highestWastedBytes") == numbers.wasted_bytes

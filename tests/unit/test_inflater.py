@@ -154,7 +154,10 @@ def test_caller_stopping_early_stops_the_worker(kind: str, monkeypatch: pytest.M
     def work() -> int:
         with Inflater(raw.read, "x", kind) as stream:
             first = stream.read(blobs.INFLATE_CHUNK)
-            threading.Event().wait(0.3)  # the worker fills the queue and waits
+            for _ in range(500):  # the worker fills the queue and waits; on a loaded
+                if stream._output:  # machine it may take a while to run (up to 5 s here)
+                    break
+                threading.Event().wait(0.01)
             assert stream._output  # it is mid-stream
         return len(first)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from diverun import DiveRuns
 
 from inspector.analysis import ExactWaste
 from inspector.compat import DiveNumbers
@@ -25,7 +26,6 @@ from inspector.rules import (
 )
 from inspector.sharing import Sharing
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared/fixtures/dive/test-docker-image.tar"
 ALL = DIVE_RULES + EXACT_RULES + SHARING_RULES
 DIVE_CI = """\
 rules:
@@ -409,52 +409,77 @@ def test_results_come_in_rule_order_with_skip_message() -> None:
     assert verdict.passed
 
 
-# ------------------------------------------- dive's evaluator cases on its own test image
+# -------------------------------------- dive's evaluator cases on the sample image, live
 
 
 @pytest.fixture(scope="module")
-def fixture_numbers() -> tuple[ExactWaste, DiveNumbers]:
-    if not FIXTURE.is_file():
-        pytest.skip(f"dive fixture image not found: {FIXTURE}")
+def sample_numbers(sample_archives: dict[str, Path]) -> tuple[ExactWaste, DiveNumbers]:
     from inspector.analysis import analyse
     from inspector.compat import dive_numbers as compute_dive_numbers
     from inspector.source import LoadEvents
     from inspector.sources.archive import ArchiveSource
 
-    loaded = ArchiveSource(str(FIXTURE), str(FIXTURE)).load(LoadEvents())
+    path = sample_archives["docker"]
+    loaded = ArchiveSource(str(path), path.name).load(LoadEvents())
     analysis = analyse(loaded.image, loaded.layers)
     return analysis.exact, compute_dive_numbers(loaded.layers)
 
 
+@pytest.mark.dive
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
         (("0.99", "1B", "0.01"), ("fail", "fail", "fail")),
-        (("0.9", "50kB", "0.5"), ("pass", "pass", "pass")),
+        (("0.85", "60kB", "0.9"), ("pass", "pass", "pass")),
         (("disabled", "disabled", "disabled"), ("skip", "skip", "skip")),
-        (("0.9", "1B", "0.5"), ("pass", "fail", "pass")),
+        (("0.85", "1B", "0.9"), ("pass", "fail", "pass")),
     ],
 )
 def test_dive_evaluator_cases(
     values: tuple[str, str, str],
     expected: tuple[str, str, str],
-    fixture_numbers: tuple[ExactWaste, DiveNumbers],
+    sample_numbers: tuple[ExactWaste, DiveNumbers],
+    sample_archives: dict[str, Path],
+    dive_runs: DiveRuns,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    exact, dive = fixture_numbers
-    assert dive.efficiency == 0.9844212134184309
-    assert dive.wasted_bytes == 32025
-    assert dive.user_wasted_percent == 0.4834911001404049
+    exact, dive = sample_numbers
     flags = dict(zip(DIVE_RULES, values, strict=True)) | dict(zip(EXACT_RULES, values, strict=True))
     verdict = evaluate(config(flags), exact, dive)
     statuses = {r.rule: r.status for r in verdict.results}
     assert tuple(statuses[rule] for rule in DIVE_RULES) == expected
-    # the exact numbers (efficiency 0.9738, 32025 B, 0.4835) land on the same side
+    # the real dive, given the same flags, says the same for its rules
+    theirs = dive_runs.ci(
+        sample_archives["docker"],
+        *(
+            part
+            for rule, value in zip(DIVE_RULES, values, strict=True)
+            for part in (f"--{rule}", value)
+        ),
+    )
+    assert {rule: status.lower() for rule, status in theirs.statuses().items()} == {
+        rule: statuses[rule] for rule in DIVE_RULES
+    }
+    # the exact numbers land on the same side of these thresholds
     assert tuple(statuses[rule] for rule in EXACT_RULES) == expected
     assert verdict.passed == ("fail" not in expected)
     assert verdict.count(Status.FAIL) == 2 * expected.count("fail")
+
+
+@pytest.mark.dive
+def test_the_dive_numbers_of_the_sample_image_are_dives(
+    sample_numbers: tuple[ExactWaste, DiveNumbers],
+    sample_archives: dict[str, Path],
+    dive_runs: DiveRuns,
+) -> None:
+    """The values the cases above judge: what dive prints when every rule fails."""
+    _, dive = sample_numbers
+    theirs = dive_runs.strictest(sample_archives["docker"])
+    assert dive.efficiency == theirs.revealed("lowestEfficiency")
+    assert dive.wasted_bytes == theirs.revealed("highestWastedBytes")
+    assert dive.user_wasted_percent == theirs.revealed("highestUserWastedPercent")
 
 
 @pytest.mark.parametrize("value", ["1.1", "-0.1", "not-a-number"])

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sampleimage
 from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Symlink, Whiteout
 
 import inspector.tree as tree_module
@@ -38,7 +39,6 @@ ADDED, MODIFIED, REMOVED, UNCHANGED = (
     ChangeKind.UNCHANGED,
 )
 IMAGE = Image("test", (), Digest.sha256_of(b"{}"), None, (), ())
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "dive"
 
 
 def indexes(*layers: Layer) -> list[LayerIndex]:
@@ -391,16 +391,12 @@ def _load(image: str) -> tuple[list[LayerIndex], FileTree]:
     return list(loaded.layers), FileTree(loaded.layers)
 
 
-@pytest.mark.parametrize(
-    "image",
-    ["demo", "test-docker-image.tar", "test-kaniko-image.tar"],
-)
-def test_summaries_match_the_analysis_on_real_images(image: str) -> None:
+@pytest.mark.parametrize("image", ["demo", *sampleimage.SHAPES])
+def test_summaries_match_the_analysis_on_real_images(
+    image: str, sample_archives: dict[str, Path]
+) -> None:
     if image != "demo":
-        path = FIXTURES / image
-        if not path.exists():
-            pytest.skip(f"{path} is not present")
-        image = str(path)
+        image = str(sample_archives[image])
     layers, tree = _load(image)
     result = analyse(IMAGE, layers)
     for i, stats in enumerate(result.layers):
