@@ -62,6 +62,8 @@ class Resolved:
 
 
 _PATHS = (reference.ARCHIVE, reference.OCI_ARCHIVE, reference.OCI)
+# where a layer chain costs a few small reads (an archive's is a pass over the whole file)
+_CHEAP_CHAINS = (reference.OCI, reference.REGISTRY, reference.PODMAN)
 
 
 def parse(text: str, options: InspectOptions) -> reference.SourceSpec:
@@ -82,8 +84,9 @@ def resolve(
 
     A path must exist. An engine image must be in the engine, else (unless a transport or
     `--source` named the engine) it is read from its registry, whose manifest must then
-    be there; both causes make one error. With `verify`, every other source reads its
-    manifest and config too (no layer blob), so a mistyped tag fails before a UI opens.
+    be there; both causes make one error. With `verify`, an OCI layout, a registry or a
+    Podman image reads its manifest and config too (no layer blob), so a mistyped tag
+    fails before a UI opens.
     """
     spec = parse(text, options)
     if spec.transport in _PATHS and spec.location != "-" and not os.path.exists(spec.location):
@@ -91,11 +94,12 @@ def resolve(
         raise SourceNotFound(f"{text}: no such {kind}")
     source = open_source(spec, text, options.sources, cache)
     if spec.transport != reference.DAEMON:
-        if verify and spec.transport != DEMO and spec.location != "-":
-            return Resolved(source, chain=source.chain())
+        if verify and spec.transport in _CHEAP_CHAINS:
+            # a source object of its own: reading a chain may leave state behind
+            return Resolved(source, chain=open_source(spec, text, options.sources).chain())
         return Resolved(source)
     try:
-        return Resolved(source, chain=source.chain())
+        return Resolved(source, chain=open_source(spec, text, options.sources).chain())
     except (ImageNotFound, EngineUnavailable) as exc:
         explicit = options.source is not None or text.startswith("docker-daemon:")
         if explicit and not options.pull_from_registry:
