@@ -17,12 +17,16 @@ from inspector.findings import (
     duplicate_content,
     metadata_only_rewrite,
     package_cache,
+    secret_in_image,
+    secret_recoverable,
 )
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Severity
 from inspector.inspection import Inspection
 
 DETECTORS: tuple[ModuleType, ...] = (
+    secret_recoverable,
+    secret_in_image,
     deleted_later,
     package_cache,
     cache_busting_order,

@@ -16,6 +16,7 @@ from inspector.analysis import WastedFile
 from inspector.changes import EntryType, FileEntry
 from inspector.findings.model import LayerRef
 from inspector.inspection import Inspection
+from inspector.secrets import SecretHit
 
 KEYWORDS = frozenset(
     "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL "  # noqa: SIM905
@@ -128,3 +129,14 @@ class Facts:
 
     def entry(self, position: int, path: str) -> FileEntry | None:
         return self.layers[position].entries.get(path)
+
+    def secrets_by_path(self, *, visible: bool) -> dict[str, list[tuple[int, SecretHit]]]:
+        """The secrets the layers' files hold, by path: in copies the final file system
+        shows (`visible`), or in copies it hides."""
+        found: dict[str, list[tuple[int, SecretHit]]] = {}
+        for position, index in enumerate(self.layers):
+            for hit in index.secrets:
+                shown = (hit.path, position) not in self.wasted
+                if shown == visible:
+                    found.setdefault(hit.path, []).append((position, hit))
+        return found
