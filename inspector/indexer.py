@@ -21,6 +21,7 @@ from inspector.blobs import INFLATE_CHUNK, HashingReader, Inflater, PeekReader, 
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.errors import CorruptStream
+from inspector.secrets import SecretHit
 from inspector.tarstream import _ADLER_MOD, BLOCK, TarReader, _text
 
 WHITEOUT = ".wh."
@@ -56,6 +57,7 @@ class LayerIndex:
     compressed_size: int = 0
     uncompressed_size: int = 0
     compression: str = "none"
+    secrets: list[SecretHit] = field(default_factory=list)
 
 
 def normalize(name: str) -> tuple[str, bool]:

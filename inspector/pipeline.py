@@ -33,6 +33,7 @@ from inspector.errors import (
 )
 from inspector.findings import detect_all
 from inspector.inspection import Inspection
+from inspector.secrets import redact_image
 from inspector.sharing import OtherImage, sharing
 from inspector.source import ImageSource, LoadedImage, LoadEvents
 from inspector.transports import DEMO, SourceOptions, open_source
@@ -192,7 +193,9 @@ def analyse(loaded: LoadedImage, cache: LayerCache | None = None) -> Inspection:
         loaded.others,
     )
     found = Inspection(loaded, analysis, dive, shared, loaded.warnings + analysis.warnings)
-    return replace(found, findings=detect_all(found))
+    findings = detect_all(found)  # from the config as it is; then its secrets are hidden
+    shown = replace(loaded, image=redact_image(loaded.image))
+    return replace(found, loaded=shown, findings=findings)
 
 
 def inspect(

@@ -24,7 +24,9 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from inspector.model import HistoryEntry, Image
 
 MAX_NAMED_BYTES = 1 << 20
 """The most of a file named like credentials that is scanned."""
@@ -174,15 +176,24 @@ def _text_hits(where: str, text: str) -> list[SecretHit]:
     raw = text.encode("utf-8", "surrogateescape")
     found = {(hit.length, hit.fingerprint): hit for hit in scan(where, raw)}
     for key, value in _assignments(text):
-        if _SECRET_KEY.search(key) and value and not value.startswith("$"):
+        if secret_assignment(key, value):
             hit = SecretHit("secret-variable", where, 1, len(value), fingerprint(value))
             found.setdefault((hit.length, hit.fingerprint), hit)
     return list(found.values())
 
 
 _TEXT_ASSIGNMENT = re.compile(
-    r"(?<![\w.-])(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|\S+)"
+    r"(?<![\w.-])(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>\"[^\"]*\"|'[^']*'|\S+)"
 )
+
+
+def secret_assignment(key: str, value: str) -> bool:
+    """True when `KEY=VALUE` looks like a secret: a secret-sounding key (`DB_PASSWORD`,
+    `com.example.api-token`) with a literal value (not empty, not `$VARIABLE`)."""
+    value = value.strip("\"'")
+    if not value or value.startswith("$"):
+        return False
+    return _SECRET_KEY.search(re.sub(r"[.-]", "_", key)) is not None
 
 
 def _assignments(text: str) -> Iterator[tuple[str, str]]:
@@ -206,7 +217,7 @@ def redact(text: str) -> str:
                 spans.append((start, end, _shown(kind, raw[start:end])))
     for assigned in _TEXT_ASSIGNMENT.finditer(text):
         value = assigned.group("value").strip("\"'")
-        if _SECRET_KEY.search(assigned.group("key")) and value and not value.startswith("$"):
+        if secret_assignment(assigned.group("key"), value):
             start = len(text[: assigned.start("value")].encode("utf-8", "surrogateescape"))
             end = len(text[: assigned.end("value")].encode("utf-8", "surrogateescape"))
             spans.append((start, end, _shown("secret-variable", value.encode())))
@@ -226,3 +237,41 @@ def redact(text: str) -> str:
 def _shown(kind: str, value: bytes) -> str:
     value = value.strip(b"\"'")
     return f"<{kind}: {len(value)} chars, sha256:{fingerprint(value)}>"
+
+
+def redact_image(image: Image) -> Image:
+    """`image` with every secret value in its config text hidden (`redact`): ENV values,
+    labels, and the history's commands, the whole history as each layer's own entry.
+
+    The pipeline calls it once the findings are made, so every front end (text, JSON, CI
+    reports, the UI) shows the same hidden values and none can forget to.
+    """
+    config = image.config
+    clean_config = replace(
+        config,
+        env=tuple(redact(value) for value in config.env),
+        labels=tuple(
+            (key, redact(f"{key}={value}").split("=", 1)[1]) for key, value in config.labels
+        ),
+    )
+    entries: dict[int, HistoryEntry] = {}
+
+    def hidden(entry: HistoryEntry) -> HistoryEntry:
+        known = entries.get(id(entry))
+        if known is None:
+            known = replace(entry, created_by=redact(entry.created_by))
+            entries[id(entry)] = known
+        return known
+
+    history = tuple(hidden(entry) for entry in image.history)
+    layers = tuple(
+        replace(info, history=hidden(info.history)) if info.history is not None else info
+        for info in image.layers
+    )
+    return replace(image, config=clean_config, history=history, layers=layers)
+
+
+def _label(key: str, value: str) -> str:
+    if secret_assignment(key, value):
+        return _shown("secret-variable", value.encode("utf-8", "surrogateescape"))
+    return redact(value)

@@ -13,7 +13,7 @@ Fix: never COPY secrets or pass them as ENV or build arguments; use `RUN
 from __future__ import annotations
 
 from inspector.findings.facts import Facts
-from inspector.findings.model import Finding, Fix, PathRef, Severity
+from inspector.findings.model import Finding, Fix, LayerRef, PathRef, Severity
 from inspector.inspection import Inspection
 from inspector.secrets import SecretHit, config_secrets
 
@@ -35,8 +35,8 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     found = []
     for path, hits in sorted(facts.secrets_by_path(visible=True).items()):
         found.append(_finding(facts, path, hits, visible=True))
-    for where, hit in config_secrets(_config_fields(facts)):
-        layers = ()
+    for where, hit in config_secrets(iter(_config_fields(facts))):
+        layers: tuple[LayerRef, ...] = ()
         if where.startswith("layer "):
             layers = (facts.layer_ref(int(where.split()[1])),)
         found.append(
