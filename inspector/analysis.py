@@ -337,6 +337,34 @@ def _apply(
     stack.live_bytes += live
 
 
+@dataclass(frozen=True, slots=True)
+class FinalFileSystem:
+    """What the layers stack up to: every path the file system shows (the root aside),
+    with the layer that left it there and its entry (a directory that only a deeper path
+    implies has the entry `drwxr-xr-x 0:0`, named ``), and, for each path some layer
+    removed and no later layer put back, the last layer that removed it."""
+
+    shown: dict[str, tuple[int, FileEntry]]
+    removed_by: dict[str, int]
+
+
+@gc_paused
+def final_file_system(layers: Sequence[LayerIndex]) -> FinalFileSystem:
+    """The final file system of a layer stack, by the same stacking as `analyse`."""
+    stack = _Stack()
+    warnings: list[str] = []
+    removed_by: dict[str, int] = {}
+    removed = ChangeKind.REMOVED
+    for position, index in enumerate(layers):
+        changes = LayerChanges()
+        _apply(stack, position, index, LayerStats(position), changes, warnings)
+        for path, kind in changes.kinds.items():
+            if kind is removed:
+                removed_by[path] = position
+    shown = {path: (node.layer, node.entry or _IMPLIED_DIR) for path, node in stack.nodes.items()}
+    return FinalFileSystem(shown, {p: n for p, n in removed_by.items() if p not in shown})
+
+
 def _classify(
     entry: FileEntry,
     before: FileEntry | None,
