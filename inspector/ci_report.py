@@ -368,12 +368,17 @@ def _markdown_wasted(exact: ExactWaste) -> list[str]:
 
 
 def _junit(report: Report) -> str:
-    verdict, label = report.verdict, report.label
+    return junit_suite(report.verdict, report.label, _text(report))
+
+
+def junit_suite(verdict: Verdict, label: str, system_out: str, name: str = "inspector") -> str:
+    """A verdict as a JUnit test suite: one test case per rule, `system_out` (clean text)
+    as its output; `label` is the image."""
     total, _, failed, skipped = _counts(verdict)
     suite = ET.Element(
         "testsuite",
         {
-            "name": "inspector",
+            "name": name,
             "tests": str(total),
             "failures": str(failed),
             "errors": "0",
@@ -396,11 +401,15 @@ def _junit(report: Report) -> str:
         elif result.status is Status.SKIP:
             ET.SubElement(case, "skipped", {"message": clean(result.message)})
     out = ET.SubElement(suite, "system-out")
-    out.text = _text(report)  # its image-supplied text is clean: valid XML
+    out.text = system_out  # its image-supplied text is clean: valid XML
     ET.indent(suite)
     body = ET.tostring(suite, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
 
+
+# shared with the diff report (diff_report.py)
+markdown_cell, markdown_row, text_result, counts = _md, _md_row, _text_result, _counts
+BADGES = _BADGES
 
 _RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": _text,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -119,8 +119,7 @@ def load_rule_config(flags: Mapping[str, str | None], ci_config: str | None) -> 
     the --ci-config path, or None for `.dive-ci` in the current directory when it exists.
     Every problem raises UsageError with one line naming the file or flag.
     """
-    path, source = _config_path(ci_config)
-    from_file = _read_rules(path) if path is not None else {}
+    path, source, from_file = rules_file(ci_config, ALL_RULES)
     thresholds = dict(DEFAULTS)
     for rule, (spelling, value) in from_file.items():
         thresholds[rule] = _threshold(rule, value, f"{path}: rules.{spelling}")
@@ -132,6 +131,16 @@ def load_rule_config(flags: Mapping[str, str | None], ci_config: str | None) -> 
             raise UsageError(f"--{name}: unknown CI rule (known: {', '.join(ALL_RULES)})")
         thresholds[flagged] = _threshold(flagged, given, f"--{name}")
     return RuleConfig(MappingProxyType(thresholds), source)
+
+
+def rules_file(
+    ci_config: str | None, names: Sequence[str]
+) -> tuple[Path | None, str, dict[str, tuple[str, object]]]:
+    """The rules file (`--ci-config`, else `.dive-ci` when it exists): its path, how a
+    report names it, and the values it sets for the rules in `names` (canonical name ->
+    (spelling used, value)); keys for other rules are ignored."""
+    path, source = _config_path(ci_config)
+    return path, source, _read_rules(path, names) if path is not None else {}
 
 
 def _config_path(ci_config: str | None) -> tuple[Path | None, str]:
@@ -148,7 +157,7 @@ def _config_path(ci_config: str | None) -> tuple[Path | None, str]:
     return path, f"CI config {ci_config}"
 
 
-def _read_rules(path: Path) -> dict[str, tuple[str, object]]:
+def _read_rules(path: Path, names: Sequence[str]) -> dict[str, tuple[str, object]]:
     """The rule values a rules file sets: canonical rule name -> (spelling used, value)."""
     try:
         text = path.read_bytes().decode("utf-8")
@@ -170,7 +179,7 @@ def _read_rules(path: Path) -> dict[str, tuple[str, object]]:
     if not isinstance(rules, dict):
         raise UsageError(f"{path}: `rules` must be a mapping of rule names to thresholds")
     found: dict[str, tuple[str, object]] = {}
-    for rule in ALL_RULES:  # camelCase first, so it wins over a kebab-case duplicate
+    for rule in names:  # camelCase first, so it wins over a kebab-case duplicate
         for spelling in (rule, kebab(rule)):
             if spelling in rules and rule not in found:
                 found[rule] = (spelling, rules[spelling])
