@@ -3,6 +3,7 @@
     inspector [OPTIONS] IMAGE          inspect an image (also `inspector inspect IMAGE`)
     inspector demo [OPTIONS]           the built-in demo image
     inspector extract IMAGE PATH       write a file or directory of an image
+    inspector diff OLD NEW             compare two images (and gate a regression)
     inspector cache info|clear         the layer cache
 
 Everything below the argument parsing is `inspector.pipeline`. Exit codes: 0 success (and
@@ -14,10 +15,12 @@ line on stderr (`display.one_line`); `--debug` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn
 
 from inspector import __version__, output, pipeline
@@ -120,6 +123,7 @@ COMMANDS_HELP = """commands:
   IMAGE                 inspect an image (the default; also: inspector inspect IMAGE)
   demo                  inspect the built-in demo image
   extract IMAGE PATH    write a file or directory of an image to a local path
+  diff OLD NEW          compare two images; with --ci, a regression gate
   cache info|clear      show or empty the layer cache
 
 Each command has its own --help. An image named like a command is given with its
@@ -410,10 +414,118 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
     return EXIT_OK
 
 
+def diff_parser() -> argparse.ArgumentParser:
+    from inspector.diff_report import FORMATS
+
+    parser = _Parser(
+        prog="inspector diff",
+        description="Compare two images: the layers they share, the first layer that "
+        "diverged and why, the layers rebuilt for nothing, the files added, removed and "
+        "modified, the sizes, what pulling NEW costs a host that holds OLD, and the findings "
+        "new and gone; with --ci, a regression gate. Shared layers are read once (the "
+        "layer cache; --no-cache uses a private one for the run). See docs/diff.md.",
+        epilog=f"{IMAGE_FORMS}\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("old", metavar="OLD", help="the image before (any IMAGE form)")
+    parser.add_argument("new", metavar="NEW", help="the image after (any IMAGE form)")
+    _source_arguments(parser)
+    parser.add_argument(
+        "-j", "--json", metavar="FILE", help="write the diff as JSON to FILE (- = stdout)"
+    )
+    parser.add_argument(
+        "--format",
+        "--ci-format",
+        dest="format",
+        choices=FORMATS,
+        help="the report on stdout: text (default), json, markdown (a pull-request "
+        "comment), junit (the rules, with --ci)",
+    )
+    parser.add_argument(
+        "--text", action="store_true", help="print the report also with --json FILE"
+    )
+    parser.add_argument(
+        "--ci", action="store_true", help="evaluate the gate's rules (also CI=true)"
+    )
+    parser.add_argument("--ci-config", metavar="FILE", help="rules file (default: ./.dive-ci)")
+    rules = parser.add_argument_group("gate rules (each off unless given here or in the file)")
+    rules.add_argument("--maxGrowthBytes", metavar="SIZE", help="e.g. 10MB: uncompressed growth")
+    rules.add_argument("--maxGrowthPercent", metavar="PCT", help="e.g. 5: growth in %% of OLD")
+    rules.add_argument("--maxPullBytes", metavar="SIZE", help="bytes a host holding OLD pulls")
+    rules.add_argument(
+        "--noNewFindings",
+        metavar="SEVERITY",
+        nargs="?",
+        const="info",
+        help="no finding new in NEW (at SEVERITY or above: info, warning, error)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the layer cache (a private one holds the run's layers)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parser
+
+
+@contextlib.contextmanager
+def _run_cache(args: argparse.Namespace) -> Iterator[LayerCache]:
+    """The layer cache, or with --no-cache a private one removed afterwards: the two
+    images' shared layers are still read once."""
+    if not args.no_cache:
+        yield LayerCache.default()
+        return
+    with tempfile.TemporaryDirectory(prefix="inspector-diff-") as directory:
+        yield LayerCache(directory)
+
+
+def diff_command(argv: Sequence[str]) -> int:
+    """`inspector diff OLD NEW`: the report, and with --ci the gate's verdict."""
+    from inspector import diff_report
+    from inspector.diff import diff
+    from inspector.diff.gate import GATE_RULES, evaluate, load_gate_config
+
+    args = diff_parser().parse_args(argv)
+    if args.old == "-" and args.new == "-":
+        raise UsageError("diff: standard input can be OLD or NEW, not both")
+    ci = ci_requested(args)
+    fmt = args.format or "text"
+    if fmt == "junit" and not ci:
+        raise UsageError("--format junit reports the gate's rules: add --ci")
+    gate = None
+    if ci:
+        gate = load_gate_config({rule: getattr(args, rule) for rule in GATE_RULES}, args.ci_config)
+    if args.json:
+        args.json = output.checked(args.json, "--json")
+    options = options_from(args)
+    with _run_cache(args) as cache:
+        resolved = [pipeline.resolve(text, options, cache) for text in (args.old, args.new)]
+        found: list[Inspection] = []
+        for which, target in zip(("OLD", "NEW"), resolved, strict=True):
+            for note in target.notes:
+                sys.stderr.write(f"inspector: {which}: {one_line(note)}\n")
+            progress = TerminalProgress.for_stderr()
+            try:
+                found.append(pipeline.inspect(target, options, progress, cache))
+            finally:
+                progress.close()
+        result = diff(found[0], found[1])  # (a lazy layer index may still read its cache)
+    for warning in result.warnings:
+        sys.stderr.write(f"inspector: warning: {one_line(warning)}\n")
+    verdict = evaluate(gate, result) if gate is not None else None
+    if args.json:
+        output.write(args.json, diff_report.render("json", result, verdict), "--json")
+    if ci or args.text or args.format or not args.json:
+        out = sys.stderr if args.json == "-" else sys.stdout
+        out.write(diff_report.render(fmt, result, verdict))
+    return EXIT_OK if verdict is None or verdict.passed else EXIT_RULE_FAILED
+
+
 _COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "inspect": lambda argv: inspect_command(argv, "inspector inspect"),
     "demo": lambda argv: inspect_command(argv, "inspector demo", image=False),
     "extract": extract_command,
+    "diff": diff_command,
     "cache": cache_command,
 }
 
