@@ -80,7 +80,7 @@ def _shown_path(path: str) -> str:
 def _command(layer: Layer | None, width: int = COMMAND_WIDTH) -> str:
     if layer is None:
         return ""
-    text = clean(layer.instruction or layer.command)
+    text = clean(layer.instruction or layer.command) or "(no history)"
     return text if len(text) <= width else f"{text[: width - 1]}…"
 
 
@@ -212,7 +212,8 @@ def _cost_text(result: ImageDiff) -> list[str]:
     ]
     for r in result.reordered:
         lines += [
-            f"Had the manifests been copied first ({clean(r.finding.title)}):",
+            f"Had the manifests been copied first ({r.finding.id}, layers "
+            f"{', '.join(str(x.index) for x in r.finding.layers)}):",
             f"  pull {_cost_line(r.cost)}, push {_bytes(r.cost.push_bytes)}",
             f"  {clean(r.reason)}",
         ]

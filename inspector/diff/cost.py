@@ -83,8 +83,8 @@ def reordered(
         unchanged = tuple(j for j in cost.layers if j not in saved)
         span = f"layer {install}" if copy + 1 == install else f"layers {copy + 1}-{install}"
         reason = (
-            f"with the manifests copied first, {count(len(between), 'layer')} after the COPY "
-            f"up to the install ({span}) would have been cache hits"
+            f"with the manifests copied first, the {count(len(between), 'layer')} after the "
+            f"COPY up to the install ({span}) would come from the build cache"
         )
     return Reordered(finding, cost_of(new, unchanged), saved, reason)
 
