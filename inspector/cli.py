@@ -419,11 +419,11 @@ def diff_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="inspector diff",
-        description="Compare two images: the layers they share, the first layer that "
-        "diverged and why, the layers rebuilt for nothing, the files added, removed and "
-        "modified, the sizes, what pulling NEW costs a host that holds OLD, and the findings "
-        "new and gone; with --ci, a regression gate. Shared layers are read once (the "
-        "layer cache; --no-cache uses a private one for the run). See docs/diff.md.",
+        description="Compare two images: the layers they share, the first layer that diverged\n"
+        "and why, the layers rebuilt for nothing, the files added, removed and modified,\n"
+        "the sizes, what pulling NEW costs a host that holds OLD, and the findings new\n"
+        "and gone; with --ci, a regression gate. Shared layers are read once (the layer\n"
+        "cache; --no-cache uses a private one for the run). See docs/diff.md.",
         epilog=f"{IMAGE_FORMS}\n{EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -457,7 +457,8 @@ def diff_parser() -> argparse.ArgumentParser:
         metavar="SEVERITY",
         nargs="?",
         const="info",
-        help="no finding new in NEW (at SEVERITY or above: info, warning, error)",
+        help="no finding new in NEW (at SEVERITY or above: info, warning, error; "
+        "write --noNewFindings=SEVERITY before OLD NEW)",
     )
     parser.add_argument(
         "--no-cache",
