@@ -18,6 +18,7 @@ FRONT_ENDS = [
     "inspector.ui",
     "inspector.report",
     "inspector.ci_report",
+    "inspector.sarif",
     "inspector.progress",
     "inspector.__main__",
 ]

@@ -92,13 +92,13 @@ def _split_row(line: str) -> list[str]:
 
 
 def test_formats() -> None:
-    assert FORMATS == ("text", "json", "markdown", "junit")
+    assert FORMATS == ("text", "json", "markdown", "junit", "sarif")
 
 
 def test_unknown_format() -> None:
     verdict = evaluate(thresholds(), synthetic().exact, ONE_LAYER)
-    with pytest.raises(UsageError, match="unknown report format 'sarif'"):
-        render("sarif", verdict, synthetic(), ONE_LAYER, LABEL)
+    with pytest.raises(UsageError, match="unknown report format 'xml'"):
+        render("xml", verdict, synthetic(), ONE_LAYER, LABEL)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -476,6 +476,13 @@ def test_sample_failing_verdict_in_every_format(
         statuses = [row[1].split()[-1] for row in table(text, "Rule")]
         assert statuses == ["FAIL", "FAIL", "FAIL", "PASS", "SKIP", "SKIP", "SKIP"]
         assert len(table(text, "File")) == min(len(wasted), MARKDOWN_ROWS)
+    elif fmt == "sarif":  # findings only; the rules' verdict is in the run's property bag
+        run = strict_json(text)["runs"]
+        assert isinstance(run, list)
+        assert run[0]["results"] == []
+        assert run[0]["properties"]["passed"] is False
+        statuses = [rule["status"] for rule in run[0]["properties"]["rules"]]
+        assert statuses == ["fail", "fail", "fail", "pass", "skip", "skip", "skip"]
     else:
         suite = ET.fromstring(text)
         assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["skipped"]) == (
