@@ -487,6 +487,11 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
                 dockerfile=args.dockerfile,
             )
         )
+        if args.ci_format == "sarif" and not verdict.passed:  # SARIF holds findings only
+            failed = [r.rule for r in verdict.failures] + [
+                r.finding.id for r in verdict.findings if r.status is rules.Status.FAIL
+            ]
+            sys.stderr.write(f"inspector: CI verdict FAIL: {', '.join(failed)}\n")
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
     return EXIT_OK
 
