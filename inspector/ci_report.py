@@ -381,7 +381,7 @@ def _markdown_findings(verdict: Verdict) -> list[str]:
         lines.append(
             _md_row(
                 (
-                    f"`{_md(f.id)}` {_md(f.title)}",
+                    f"`{f.id}` {_md(f.title)}",
                     _BADGES[r.status],
                     f.severity.value,
                     human_size(f.bytes),
