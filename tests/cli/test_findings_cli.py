@@ -204,3 +204,11 @@ def test_every_ci_format_carries_the_findings(fmt: str, demo: Path, tmp_path: Pa
     else:
         assert all(f"{i}" in out for i in IDS)
         assert out.count("FAIL") >= 3
+
+
+def test_the_json_example_in_the_findings_page_is_what_the_demo_gives(demo: Path) -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "findings.md").read_text()
+    example = page.split("```json\n", 1)[1].split("\n```", 1)[0]
+    shown = json.loads(example)
+    (found,) = [f for f in services.inspector_json(demo)["findings"] if f["id"] == shown["id"]]
+    assert shown == found
