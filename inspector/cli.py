@@ -6,8 +6,9 @@
     inspector cache info|clear         the layer cache
 
 Everything below the argument parsing is `inspector.pipeline`. Exit codes: 0 success (and
-every CI rule passed), 1 a CI rule failed, 2 the image could not be read or the arguments
-are wrong, 3 an internal error (a bug: please report it), 130 interrupted. Errors are one
+every CI rule passed), 1 a CI rule failed or a finding reached `--fail-on`, 2 the image
+could not be read or the arguments are wrong, 3 an internal error (a bug: please report
+it), 130 interrupted. Errors are one
 line on stderr (`display.one_line`); `--debug` adds the traceback.
 """
 
@@ -127,7 +128,11 @@ def _finding_arguments(parser: argparse.ArgumentParser) -> None:
         "(default) or none",
     )
     group.add_argument(
-        "--disable-finding", metavar="ID", action="append", default=[], help="repeatable"
+        "--disable-finding",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="turn that finding off; repeatable",
     )
     group.add_argument(
         "--enable-finding",
@@ -155,8 +160,8 @@ def _finding_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID:GLOB",
         action="append",
         default=[],
-        help="paths kept on purpose (ID * for every finding; the glob matches a path or a "
-        "parent directory); repeatable",
+        help="paths kept on purpose (ID '*': any finding; GLOB matches a path or one of "
+        "its directories); repeatable",
     )
     group.add_argument(
         "--dockerfile",
@@ -192,8 +197,8 @@ docker-daemon:NAME, podman:NAME, docker://REF, a path to an archive (- for stand
 input), an OCI layout directory, or an engine image name (read from its registry when
 the engine does not hold it)."""
 EXIT_CODES = (
-    "Exit codes: 0 ok, 1 a CI rule failed (or a finding at --fail-on), 2 bad input or "
-    "arguments, 3 internal error."
+    "Exit codes: 0 ok, 1 a CI rule failed or a finding reached --fail-on,\n"
+    "2 bad input or arguments, 3 internal error."
 )
 
 
