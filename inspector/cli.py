@@ -7,8 +7,9 @@
     inspector cache info|clear         the layer cache
 
 Everything below the argument parsing is `inspector.pipeline`. Exit codes: 0 success (and
-every CI rule passed), 1 a CI rule failed, 2 the image could not be read or the arguments
-are wrong, 3 an internal error (a bug: please report it), 130 interrupted. Errors are one
+every CI rule passed), 1 a CI rule failed or a finding reached `--fail-on`, 2 the image
+could not be read or the arguments are wrong, 3 an internal error (a bug: please report
+it), 130 interrupted. Errors are one
 line on stderr (`display.one_line`); `--debug` adds the traceback.
 """
 
@@ -27,6 +28,7 @@ from inspector import __version__, output, pipeline
 from inspector.cache import LayerCache
 from inspector.display import one_line
 from inspector.errors import DestinationExists, InspectorError, UsageError
+from inspector.finding_rules import Flags
 from inspector.inspection import Inspection
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
@@ -119,6 +121,71 @@ def _sharing_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _finding_arguments(parser: argparse.ArgumentParser) -> None:
+    """CI rules on findings (docs/ci.md); each is also a key of the rules file."""
+    group = parser.add_argument_group("CI rules on findings (see docs/findings.md for the IDs)")
+    group.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="a finding of this severity or worse fails the build: info, warning, error "
+        "(default) or none",
+    )
+    group.add_argument(
+        "--disable-finding",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="turn that finding off; repeatable",
+    )
+    group.add_argument(
+        "--enable-finding",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="one the rules file disables; repeatable",
+    )
+    group.add_argument(
+        "--finding-min-bytes",
+        metavar="ID:SIZE",
+        action="append",
+        default=[],
+        help="drop that finding below SIZE (e.g. duplicate-content:10MB); repeatable",
+    )
+    group.add_argument(
+        "--finding-severity",
+        metavar="ID:SEVERITY",
+        action="append",
+        default=[],
+        help="give that finding another severity (info, warning, error); repeatable",
+    )
+    group.add_argument(
+        "--allow",
+        metavar="ID:GLOB",
+        action="append",
+        default=[],
+        help="paths kept on purpose (ID '*': any finding; GLOB matches a path or one of "
+        "its directories); repeatable",
+    )
+    group.add_argument(
+        "--dockerfile",
+        metavar="PATH",
+        default="Dockerfile",
+        help="where the Dockerfile is in the repository: the SARIF location of findings "
+        "that have no path (default: Dockerfile)",
+    )
+
+
+def finding_flags(args: argparse.Namespace) -> Flags:
+    return Flags(
+        fail_on=args.fail_on,
+        disable=tuple(args.disable_finding),
+        enable=tuple(args.enable_finding),
+        min_bytes=tuple(args.finding_min_bytes),
+        severity=tuple(args.finding_severity),
+        allow=tuple(args.allow),
+    )
+
+
 COMMANDS_HELP = """commands:
   IMAGE                 inspect an image (the default; also: inspector inspect IMAGE)
   demo                  inspect the built-in demo image
@@ -133,7 +200,10 @@ IMAGE_FORMS = """IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archi
 docker-daemon:NAME, podman:NAME, docker://REF, a path to an archive (- for standard
 input), an OCI layout directory, or an engine image name (read from its registry when
 the engine does not hold it)."""
-EXIT_CODES = "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error."
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 a CI rule failed or a finding reached --fail-on,\n"
+    "2 bad input or arguments, 3 internal error."
+)
 
 
 def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.ArgumentParser:
@@ -175,9 +245,9 @@ def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.Arg
     parser.add_argument("--ci-config", metavar="FILE", help="rules file (default: ./.dive-ci)")
     parser.add_argument(
         "--ci-format",
-        choices=("text", "json", "markdown", "junit"),
+        choices=("text", "json", "markdown", "junit", "sarif"),
         default="text",
-        help="CI report format (default: text)",
+        help="CI report format (default: text; sarif: SARIF 2.1.0 for code scanning)",
     )
     rules = parser.add_argument_group("CI rules (dive's names; 'disabled' turns one off)")
     for name in ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"):
@@ -189,6 +259,7 @@ def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.Arg
         "highestUniqueBytes",
     ):
         rules.add_argument(f"--{name}", dest=name, metavar="VALUE")
+    _finding_arguments(parser)
     parser.add_argument(
         "--text",
         action="store_true",
@@ -366,7 +437,7 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
         from inspector import rules
 
         flags = {name: getattr(args, name) for name in rules.ALL_RULES}
-        rule_config = rules.load_rule_config(flags, args.ci_config)
+        rule_config = rules.load_rule_config(flags, args.ci_config, finding_flags(args))
     if args.json:  # before loading; /dev/stdout and its aliases become "-"
         args.json = output.checked(args.json, "--json")
 
@@ -392,24 +463,44 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
             shared=found.sharing,
             file_lists=not args.no_file_lists,
             file_list_text=lambda index: file_list_text(index, cache),
+            findings=found.findings,
         )
         output.write(args.json, text, "--json")
 
     if args.text or not (args.json or ci):  # with `--json -`, the text goes to stderr
         out = sys.stderr if args.json == "-" else sys.stdout
-        out.write(report.summary(found.analysis, found.dive, found.warnings, found.sharing))
+        out.write(
+            report.summary(
+                found.analysis, found.dive, found.warnings, found.sharing, found.findings
+            )
+        )
 
     if ci:
         from inspector import ci_report, rules
 
         assert rule_config is not None
-        verdict = rules.evaluate(rule_config, found.analysis.exact, found.dive, found.sharing)
+        verdict = rules.evaluate(
+            rule_config, found.analysis.exact, found.dive, found.sharing, found.findings
+        )
         out = sys.stderr if args.json == "-" else sys.stdout
         shown = found.sharing if found.loaded.others else None
         label = found.image.label
         out.write(
-            ci_report.render(args.ci_format, verdict, found.analysis, found.dive, label, shown)
+            ci_report.render(
+                args.ci_format,
+                verdict,
+                found.analysis,
+                found.dive,
+                label,
+                shown,
+                dockerfile=args.dockerfile,
+            )
         )
+        if args.ci_format == "sarif" and not verdict.passed:  # SARIF holds findings only
+            failed = [r.rule for r in verdict.failures] + [
+                r.finding.id for r in verdict.findings if r.status is rules.Status.FAIL
+            ]
+            sys.stderr.write(f"inspector: CI verdict FAIL: {', '.join(failed)}\n")
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
     return EXIT_OK
 

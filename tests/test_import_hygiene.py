@@ -19,6 +19,7 @@ FRONT_ENDS = [
     "inspector.report",
     "inspector.ci_report",
     "inspector.diff_report",
+    "inspector.sarif",
     "inspector.progress",
     "inspector.__main__",
 ]

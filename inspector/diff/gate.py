@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from inspector.bytesize import parse_bytes
 from inspector.diff.model import ImageDiff
 from inspector.errors import UsageError
 from inspector.findings.model import Severity
@@ -32,7 +33,6 @@ from inspector.rules import (
     Status,
     Verdict,
     kebab,
-    parse_bytes,
     rules_file,
 )
 
