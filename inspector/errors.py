@@ -89,3 +89,11 @@ class RegistryError(SourceError):
 
 class AuthenticationError(RegistryError):
     """A registry refused the credentials, or wants credentials none were found for."""
+
+
+def excerpt(value: object, limit: int = 120) -> str:
+    """`repr(value)` cut to about `limit` characters: how an error names a value an image
+    supplied (a name, a field), which may be megabytes long. (Escaping for the terminal
+    happens when the line is printed, see `inspector.display`.)"""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import json
 import os
 import random
 import re
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from inspector import __version__
+from inspector import __version__, documents
 from inspector.digest import Digest
 from inspector.errors import (
     AuthenticationError,
@@ -68,7 +67,6 @@ SCHEMA1_TYPES = frozenset(
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
-MAX_MANIFEST = 4 << 20
 MAX_ERROR_BODY = 64 << 10
 MAX_LISTED_TAGS = 10
 MAX_TAG_PAGES = 20
@@ -96,6 +94,14 @@ class Manifest:
     media_type: str
     digest: Digest
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TokenAnswer:
+    """A token service's answer: its status and (for a 200) its body, read within a cap."""
+
+    status_code: int
+    content: bytes
 
 
 class Cancelled(Exception):
@@ -296,9 +302,16 @@ class RegistryClient:
         *,
         headers: Mapping[str, str],
         data: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        response = self.send(method, url, headers, data=data)
-        return self._follow(response, method, headers, stream=False)
+    ) -> TokenAnswer:
+        response = self.send(method, url, headers, data=data, stream=True)
+        response = self._follow(response, method, headers, stream=True)
+        try:
+            body = b""
+            if response.status_code == 200:
+                body = self._read_limited(response, documents.SMALL, "the token answer")
+        finally:
+            response.close()
+        return TokenAnswer(response.status_code, body)
 
     # --- the registry API ----------------------------------------------------------
     def base_url(self) -> str:
@@ -412,7 +425,7 @@ class RegistryClient:
                 error = self._missing(what)
             raise error
         try:
-            data = self._read_limited(response, MAX_MANIFEST, what)
+            data = self._read_limited(response, documents.MANIFEST, what)
         finally:
             response.close()
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -460,12 +473,12 @@ class RegistryClient:
             if response.status_code != 200:
                 raise self.error(response, "the tag list")
             try:
-                data = self._read_limited(response, MAX_MANIFEST, "the tag list")
+                data = self._read_limited(response, documents.MANIFEST, "the tag list")
             finally:
                 response.close()
             try:
-                doc = json.loads(data)
-            except (ValueError, UnicodeDecodeError):
+                doc = documents.load(data, f"{self.label}: the tag list", documents.MANIFEST)
+            except ManifestError:
                 break
             page = doc.get("tags") if isinstance(doc, dict) else None
             if not isinstance(page, list) or not page:
@@ -479,10 +492,7 @@ class RegistryClient:
             raise ManifestError(
                 f"{self.label}: {what} is a Docker schema 1 manifest (deprecated, not supported)"
             )
-        try:
-            doc: Any = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise ManifestError(f"{self.label}: {what} is not valid JSON") from None
+        doc: Any = documents.load(data, f"{self.label}: {what}", documents.MANIFEST)
         if not isinstance(doc, dict):
             raise ManifestError(f"{self.label}: {what} is not a JSON object")
         declared = doc.get("mediaType")
@@ -505,14 +515,18 @@ class RegistryClient:
             return "application/vnd.oci.image.manifest.v1+json"
         raise ManifestError(f"{self.label}: {what} is neither an image manifest nor an index")
 
-    def _read_limited(self, response: httpx.Response, limit: int, what: str) -> bytes:
+    def _read_limited(self, response: httpx.Response, limit: documents.Limit, what: str) -> bytes:
+        """The body of a document, refused as soon as it passes `limit`."""
         parts: list[bytes] = []
         total = 0
+        length = response.headers.get("content-length", "")
+        if length.isdigit():
+            limit.check(f"{self.label}: {what}", int(length))
         try:
             for chunk in response.iter_bytes():
                 total += len(chunk)
-                if total > limit:
-                    raise ManifestError(f"{self.label}: {what} is larger than {limit} bytes")
+                if total > limit.bytes:
+                    raise limit.exceeded(f"{self.label}: {what}")
                 parts.append(chunk)
         except httpx.TransportError as exc:
             raise RegistryError(
@@ -520,7 +534,7 @@ class RegistryClient:
             ) from exc
         return b"".join(parts)
 
-    def get_blob(self, digest: Digest, *, limit: int, what: str) -> bytes:
+    def get_blob(self, digest: Digest, *, limit: documents.Limit, what: str) -> bytes:
         """A small blob (a config) read whole and checked against its digest."""
         response = self.request("GET", f"/v2/{self.ref.repository}/blobs/{digest}", stream=True)
         if response.status_code != 200:
@@ -556,8 +570,8 @@ _NEXT_LINK = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?')
 
 def _error_details(body: bytes) -> tuple[list[str], str]:
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        doc = documents.load(body, "an error body", documents.SMALL)
+    except ManifestError:
         return [], ""
     errors = doc.get("errors") if isinstance(doc, dict) else None
     if not isinstance(errors, list):

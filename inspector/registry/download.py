@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from inspector.blobs import check_blob_size
 from inspector.digest import Digest
 from inspector.errors import DigestMismatch, RegistryError
 from inspector.registry.client import RegistryClient, describe
@@ -107,9 +108,8 @@ class BlobStream:
             self._failures = 0
             if self.size is not None and self.offset > self.size:
                 self.close()
-                raise DigestMismatch(
-                    f"{self._client.label}: {self.what} is longer than the {self.size} bytes "
-                    "its descriptor gives"
+                check_blob_size(
+                    f"{self._client.label}: {self.what}", self.size, self.offset, known=False
                 )
             self._pending, self._pos = chunk, 0
         pending, pos = self._pending, self._pos

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from inspector import documents
+from inspector.blobs import check_blob_size
 from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import (
@@ -38,7 +40,6 @@ from inspector.manifest import (
     build_layers,
     layer_descriptors,
     parse_config,
-    parse_json,
     select_manifest,
 )
 from inspector.model import Image, Platform
@@ -48,7 +49,6 @@ from inspector.registry.reference import ImageReference, parse_reference
 from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 
-MAX_CONFIG = 16 << 20
 _POLL = 0.2  # seconds between checks for Ctrl-C while waiting on workers
 
 
@@ -137,21 +137,26 @@ class RegistrySource:
         single = top.media_type not in INDEX_TYPES
         if single:
             desc = Descriptor(top.media_type, top.digest, len(top.data), None, {})
-            manifest = parse_json(top.data, f"{label}: manifest {top.digest}")
+            what = f"{label}: manifest {top.digest}"
+            manifest = documents.load(top.data, what, documents.MANIFEST)
             if not isinstance(manifest, dict):
-                raise ManifestError(f"{label}: manifest {top.digest} is not a JSON object")
+                raise ManifestError(f"{what} is not a JSON object")
         else:
 
             def fetch(wanted: Descriptor) -> bytes:
-                return client.get_manifest(str(wanted.digest), wanted.digest).data
+                data = client.get_manifest(str(wanted.digest), wanted.digest).data
+                check_blob_size(f"{label}: manifest {wanted.digest}", wanted.size, len(data))
+                return data
 
-            index_doc = parse_json(top.data, f"{label}: index {top.digest}")
+            what = f"{label}: index {top.digest}"
+            index_doc = documents.load(top.data, what, documents.MANIFEST)
             desc, manifest, _ = select_manifest(
                 index_doc, fetch, label, ref=None, platform=self.platform
             )
         config_desc, layer_descs = layer_descriptors(manifest, label)
         config_what = f"config {config_desc.digest}"
-        config_bytes = client.get_blob(config_desc.digest, limit=MAX_CONFIG, what=config_what)
+        config_bytes = client.get_blob(config_desc.digest, limit=documents.CONFIG, what=config_what)
+        check_blob_size(f"{label}: {config_what}", config_desc.size, len(config_bytes))
         config = parse_config(config_bytes, f"{label}: {config_what}")
         wanted = self.platform
         if single and wanted and config.platform and not wanted.matches(config.platform):
@@ -219,10 +224,7 @@ class RegistrySource:
                 raise ManifestError(f"{self.label}: layer {layer.digest} is encrypted")
         infos = build_layers(
             config,
-            [
-                (d.digest, d.media_type, d.size if d.size >= 0 else None, f"blobs/{d.digest.hex}")
-                for d in layer_descs
-            ],
+            [(d.digest, d.media_type, d.size, f"blobs/{d.digest.hex}") for d in layer_descs],
         )
         tags = (ref.familiar,) if ref.tag else ()
         image = Image(
@@ -325,8 +327,7 @@ class RegistrySource:
 
     @staticmethod
     def _start(job: _Job, events: LoadEvents) -> None:
-        size = job.desc.size if job.desc.size >= 0 else None
-        events.layer_started(str(job.desc.digest), size)
+        events.layer_started(str(job.desc.digest), job.desc.size)
 
     def _index_job(
         self, client: RegistryClient, job: _Job, progress: Callable[[int], None]
@@ -334,7 +335,7 @@ class RegistrySource:
         desc = job.desc
         label = f"{self.label}: layer {desc.digest}"
         what = f"layer {desc.digest}"
-        size = desc.size if desc.size >= 0 else None
+        size = desc.size
         index = self._cached(job)
         if index is None:
             stream = client.open_blob(desc.digest, size, what)
@@ -355,12 +356,9 @@ class RegistrySource:
                 raise DigestMismatch(
                     f"{label}: blob does not match its digest (got {index.digest})"
                 )
-            if size is not None and index.compressed_size != size:
-                raise DigestMismatch(
-                    f"{label}: blob is {index.compressed_size} bytes, the manifest says {size}"
-                )
+            check_blob_size(label, size, index.compressed_size)
         else:
-            progress(size or index.compressed_size)
+            progress(size)
         for position, diff_id in job.diff_ids:
             if index.diff_id != diff_id:
                 raise DigestMismatch(
@@ -382,7 +380,7 @@ class RegistrySource:
         return index
 
     @staticmethod
-    def _rehash(client: RegistryClient, desc: Descriptor, size: int | None, what: str) -> Digest:
+    def _rehash(client: RegistryClient, desc: Descriptor, size: int, what: str) -> Digest:
         hasher = desc.digest.hasher()
         stream = client.open_blob(desc.digest, size, what)
         try:
