@@ -278,7 +278,7 @@ def _pax_number(key: str, value: str) -> Build:
 
 
 def _base256_mtime(d: Path) -> str:
-    header = tar_header("etc/file", size=4, mtime=base256(1 << 90, 12), magic=b"ustar  \0")
+    header = tar_header("etc/file", size=4, mtime=base256(1 << 80, 12), magic=b"ustar  \0")
     return oci_image(d / "layout", [layer_of(header + b"data" + bytes(BLOCK - 4))])
 
 
