@@ -84,6 +84,13 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read an engine image name that the engine does not hold from its registry",
     )
+    registry.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        help="most a registry request may take, and a blob download may stall "
+        "(else INSPECTOR_TIMEOUT; default 60)",
+    )
 
 
 def _compare_tags(text: str) -> int:
@@ -212,6 +219,7 @@ def open_source(
             tls_verify=getattr(args, "tls_verify", True),
             cache=cache,
             compare_tags=getattr(args, "compare_tags", 0),
+            timeout=getattr(args, "timeout", None),
         )
     if spec.transport in (reference.ARCHIVE, reference.OCI_ARCHIVE):
         from inspector.sources.archive import ArchiveSource

@@ -18,7 +18,7 @@ import os
 import queue
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from inspector import documents
 from inspector.blobs import check_blob_size
@@ -43,6 +43,7 @@ from inspector.manifest import (
     select_manifest,
 )
 from inspector.model import Image, Platform
+from inspector.registry import deadline
 from inspector.registry.client import Cancelled, ClientOptions, RegistryClient
 from inspector.registry.credentials import Credential, CredentialStore, parse_user_password
 from inspector.registry.reference import ImageReference, parse_reference
@@ -90,15 +91,21 @@ class RegistrySource:
         options: ClientOptions | None = None,
         env: Mapping[str, str] | None = None,
         compare_tags: int = 0,
+        timeout: float | None = None,
     ) -> None:
+        """`timeout` (`--timeout`), else INSPECTOR_TIMEOUT in `env`, replaces the timeout
+        of `options` (see `inspector.registry.deadline`)."""
         self.reference = reference
         self.label = label
         self.platform = platform
         self.creds = creds
         self.tls_verify = tls_verify
         self.cache = cache
-        self.options = options or ClientOptions()
         self.env = os.environ if env is None else env
+        self.options = options or ClientOptions()
+        seconds = deadline.timeout_seconds(timeout, self.env)
+        if seconds is not None:
+            self.options = replace(self.options, timeout=seconds)
         self.notes: list[str] = []
         self.compare_tags = compare_tags  # how many other tags to read layer chains from
 
