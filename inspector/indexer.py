@@ -333,12 +333,17 @@ def index_blob(
     label: str,
     *,
     progress: Progress | None = None,
+    inflated: Progress | None = None,
 ) -> LayerIndex:
-    """Index a layer blob (plain, gzip or zstd tar), computing its digest and diff_id."""
+    """Index a layer blob (plain, gzip or zstd tar), computing its digest and diff_id.
+
+    `progress` is told the stored bytes read, `inflated` the bytes decompressed (for a
+    compressed layer, every chunk the tar reader takes: also a point to stop at).
+    """
     peek = PeekReader(raw)
     compression = compression_of(peek.peek(4))
     if compression != "none":
-        return _index_compressed(peek.read, label, compression, progress)
+        return _index_compressed(peek.read, label, compression, progress, inflated)
     raw_hash = HashingReader(peek.read)
     reader = TarReader(_reporting(raw_hash, progress), label)
     try:
@@ -355,24 +360,29 @@ def index_blob(
 
 def _reporting(raw_hash: HashingReader, progress: Progress | None) -> Read:
     """`raw_hash.read`, telling `progress` how many raw bytes each read returned."""
-    if progress is None:
-        return raw_hash.read
+    return _telling(raw_hash.read, progress)
 
-    def read(n: int) -> bytes:
-        data = raw_hash.read(n)
+
+def _telling(read: Read, progress: Progress | None) -> Read:
+    """`read`, telling `progress` how many bytes each call returned."""
+    if progress is None:
+        return read
+
+    def told(n: int) -> bytes:
+        data = read(n)
         progress(len(data))
         return data
 
-    return read
+    return told
 
 
 def _index_compressed(
-    raw: Read, label: str, compression: str, progress: Progress | None
+    raw: Read, label: str, compression: str, progress: Progress | None, inflated: Progress | None
 ) -> LayerIndex:
     """Index a gzip or zstd layer, decompressing and hashing on worker threads."""
     raw_hash = HashingReader(raw)
     with Inflater(_reporting(raw_hash, progress), label, compression) as stream:
-        reader = TarReader(stream.read, label, chunk=INFLATE_CHUNK)
+        reader = TarReader(_telling(stream.read, inflated), label, chunk=INFLATE_CHUNK)
         try:
             index = index_tar(reader, label)
             reader.drain()

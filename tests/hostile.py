@@ -321,6 +321,18 @@ def zeros_gzip(head: bytes, mebibytes: int, tail: bytes) -> bytes:
     return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + first + block * mebibytes + last + trailer
 
 
+def zstd_zeros(head: bytes, gibibytes: int) -> bytes:
+    """A zstd frame of `head` (at most 128 KiB) then `gibibytes` GiB of zeros, written by
+    hand: a raw block, then run-length blocks of 128 KiB at 4 bytes each (32,768:1)."""
+    assert len(head) <= 1 << 17
+    blocks = gibibytes << 13
+    frame = b"\x28\xb5\x2f\xfd" + bytes([0x00, 7 << 3])  # no size, checksum; 128 KiB window
+    raw = (len(head) << 3 | 0 << 1).to_bytes(3, "little") + head
+    rle = ((1 << 17) << 3 | 1 << 1).to_bytes(3, "little") + b"\x00"
+    last = ((1 << 17) << 3 | 1 << 1 | 1).to_bytes(3, "little") + b"\x00"
+    return frame + raw + rle * (blocks - 1) + last
+
+
 def layout_of_blob(root: Path, blob: bytes, diff_id: str) -> str:
     """An OCI layout whose one layer is `blob`, which the config says is `diff_id`."""
     layout = Layout.new()

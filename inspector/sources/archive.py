@@ -289,7 +289,12 @@ class ArchiveSource:
                     )
             events.layer_progress(size)
             return cached
-        index = index_blob(reader.read_content, label, progress=events.layer_progress)
+        index = index_blob(
+            reader.read_content,
+            label,
+            progress=events.layer_progress,
+            inflated=events.layer_inflated,
+        )
         if self.cache is not None:
             self.cache.put(index, hint or "")
         return index

@@ -160,7 +160,12 @@ class OciLayoutSource:
         with self._open_blob(desc, label) as handle:
             events.layer_started(str(desc.digest), desc.size)
             exact = ExactReader(handle.read, desc.size, label)
-            index = index_blob(exact.read, label, progress=events.layer_progress)
+            index = index_blob(
+                exact.read,
+                label,
+                progress=events.layer_progress,
+                inflated=events.layer_inflated,
+            )
         if index.digest != desc.digest:
             raise DigestMismatch(f"{label}: blob does not match its digest (got {index.digest})")
         if self.cache is not None:

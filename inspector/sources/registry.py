@@ -281,7 +281,12 @@ class RegistrySource:
 
         def work(job: _Job) -> None:
             try:
-                index = self._index_job(client, job, lambda n: post(job.number, "bytes", n))
+                index = self._index_job(
+                    client,
+                    job,
+                    lambda n: post(job.number, "bytes", n),
+                    lambda n: post(job.number, "inflated", n),
+                )
             except Cancelled:
                 return
             except BaseException as exc:  # handed to the caller's thread, raised there
@@ -292,6 +297,7 @@ class RegistrySource:
                 post(job.number, "done", index)
 
         held = [0] * len(jobs)
+        held_inflated = [0] * len(jobs)
         current = 0
         workers = max(1, min(self.options.parallel, len(jobs)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspector-pull")
@@ -307,12 +313,14 @@ class RegistrySource:
                 if kind == "error":
                     assert isinstance(value, BaseException)
                     raise value
-                if kind == "bytes":
+                if kind in ("bytes", "inflated"):
                     assert isinstance(value, int)
-                    if number == current:
+                    if number != current:
+                        (held if kind == "bytes" else held_inflated)[number] += value
+                    elif kind == "bytes":
                         events.layer_progress(value)
                     else:
-                        held[number] += value
+                        events.layer_inflated(value)
                     continue
                 assert isinstance(value, LayerIndex)
                 results[number] = value
@@ -326,6 +334,9 @@ class RegistrySource:
                         if held[current]:
                             events.layer_progress(held[current])
                             held[current] = 0
+                        if held_inflated[current]:
+                            events.layer_inflated(held_inflated[current])
+                            held_inflated[current] = 0
         finally:
             if current < len(jobs):
                 client.cancelled.set()  # an error or Ctrl-C: stop the other downloads
@@ -337,8 +348,15 @@ class RegistrySource:
         events.layer_started(str(job.desc.digest), job.desc.size)
 
     def _index_job(
-        self, client: RegistryClient, job: _Job, progress: Callable[[int], None]
+        self,
+        client: RegistryClient,
+        job: _Job,
+        progress: Callable[[int], None],
+        inflated: Callable[[int], None],
     ) -> LayerIndex:
+        """Index one blob on a worker thread; `progress` and `inflated` post to the
+        caller's thread, and raise Cancelled once the pull is stopped (a decompression
+        bomb then stops within a chunk, not at its next stored batch)."""
         desc = job.desc
         label = f"{self.label}: layer {desc.digest}"
         what = f"layer {desc.digest}"
@@ -347,7 +365,7 @@ class RegistrySource:
         if index is None:
             stream = client.open_blob(desc.digest, size, what)
             try:
-                index = index_blob(stream.read, label, progress=progress)
+                index = index_blob(stream.read, label, progress=progress, inflated=inflated)
             except CorruptStream:
                 # A registry that serves the wrong bytes usually breaks the decompressor
                 # before the digest can be compared: hash the blob again to tell.
