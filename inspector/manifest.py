@@ -113,7 +113,7 @@ def parse_config(data: bytes, what: str) -> Config:
         env=_strs(cfg.get("Env")) or (),
         user=str(cfg.get("User") or ""),
         workdir=str(cfg.get("WorkingDir") or ""),
-        exposed_ports=tuple(sorted(str(p) for p in ports))
+        exposed_ports=tuple(sorted(p for p in ports if isinstance(p, str)))
         if isinstance(ports, dict | list)
         else (),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items()))

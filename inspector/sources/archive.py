@@ -64,7 +64,7 @@ from inspector.tarstream import CHUNK, SYMLINK, TarReader, looks_like_tar
 
 MAX_DOCUMENTS = 256 << 20
 """The most JSON the members of one archive may hold in all (each one within its cap)."""
-MAX_LISTED = 10
+MAX_LISTED = 5
 """The most image names an error lists."""
 _DIGEST_NAMES = ("blobs/sha256/", "sha256:")
 
