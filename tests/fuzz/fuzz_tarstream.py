@@ -21,6 +21,7 @@ with atheris.instrument_imports():
 
 import fuzzing
 from imagebuilder import (
+    END_OF_ARCHIVE,
     Dir,
     File,
     Hardlink,
@@ -65,8 +66,11 @@ def seeds() -> Iterable[bytes]:
         yield layer
         yield compress(layer, "gzip")
         yield compress(layer, "zstd")
-    yield tar_entry("PaxHeader", pax_records({"mtime": "1.5", "uid": "7"}), typeflag=b"x")
-    yield tar_entry("GlobalHead", pax_records({"comment": "x"}), typeflag=b"g")
+    records = {"mtime": "1.5", "uid": "7", "gid": "8", "size": "1", "path": "p/q"}
+    for kind in (b"x", b"g"):
+        head = tar_entry("PaxHeader", pax_records(records), typeflag=kind)
+        yield head + tar_entry("f", b"x") + END_OF_ARCHIVE
+    yield tar_entry("././@LongLink", b"n" * 300, typeflag=b"L") + tar_entry("f") + END_OF_ARCHIVE
 
 
 if __name__ == "__main__":
