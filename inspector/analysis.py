@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, overload
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
+from inspector.errors import add_warning
 from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
 from inspector.model import Image
@@ -255,7 +256,7 @@ def _apply(
         if path in stack.nodes:
             stack.remove(path, layer, Removal.DELETED, Removal.PARENT_DELETED, changes, stats)
         elif path not in index.entries:
-            warnings.append(f"layer {layer}: whiteout for {path!r}, which no lower layer has")
+            add_warning(warnings, f"layer {layer}: whiteout for {path!r}, which no lower layer has")
     nodes = stack.nodes
     children = stack.children
     kinds = changes.kinds
@@ -321,7 +322,7 @@ def _apply(
                 copy = target.copy
                 refs[copy] += 1
             elif target is None:
-                warnings.append(f"layer {layer}: hard link {path!r} names missing {link!r}")
+                add_warning(warnings, f"layer {layer}: hard link {path!r} names missing {link!r}")
         is_dir = etype is dir_type
         nodes[path] = node_type(entry, layer, copy, is_dir)  # stack.add, inline
         siblings = children.get(parent)

@@ -87,6 +87,13 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read an engine image name that the engine does not hold from its registry",
     )
+    registry.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        help="most a registry request may take, and a blob download may stall "
+        "(else INSPECTOR_TIMEOUT; default 60)",
+    )
 
 
 def _compare_tags(text: str) -> int:
@@ -306,6 +313,7 @@ def options_from(args: argparse.Namespace) -> pipeline.InspectOptions:
             creds=getattr(args, "creds", None),
             tls_verify=getattr(args, "tls_verify", True),
             compare_tags=getattr(args, "compare_tags", 0),
+            timeout=getattr(args, "timeout", None),
         ),
         pull_from_registry=getattr(args, "pull_from_registry", False),
         compare=tuple(getattr(args, "compare", None) or ()),
