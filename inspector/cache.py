@@ -2,14 +2,14 @@
 
 Layout under the cache root (`INSPECTOR_CACHE_DIR`, else the user cache directory):
 
-    v3/layers/<diff_id hex>      one LayerIndex: magic, xxh3 checksum, marshal payload
-    v3/hints/<hex>               "<diff_id> <blob digest> <size> <compression>": a blob
+    v4/layers/<diff_id hex>      one LayerIndex: magic, xxh3 checksum, marshal payload
+    v4/hints/<hex>               "<diff_id> <blob digest> <size> <compression>": a blob
                                  digest or a
                                  64-hex name seen in an archive, mapped to its layer
-    v3/results/<key hex>         one analysis result (inspector/results.py): magic, xxh3
+    v4/results/<key hex>         one analysis result (inspector/results.py): magic, xxh3
                                  checksum, payload; the key hashes everything it depends on
-    v3/filelists/<key hex>       one layer's dive fileList as JSON text (same framing)
-    v3/states/<key hex>          the analysis state after a layer-stack prefix, from which
+    v4/filelists/<key hex>       one layer's dive fileList as JSON text (same framing)
+    v4/states/<key hex>          the analysis state after a layer-stack prefix, from which
                                  an image with the same first layers resumes (same framing)
 
 Writes are atomic (temporary file + rename), so concurrent runs and interruptions never
@@ -44,8 +44,9 @@ from inspector.changes import EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
+from inspector.secrets import SecretHit
 
-VERSION = "v3"
+VERSION = "v4"
 MAGIC = b"INSPIDX2"
 RESULT_MAGIC = b"INSPRES1"
 DEFAULT_MAX_BYTES = 2 << 30
@@ -118,6 +119,7 @@ def encode(index: LayerIndex) -> bytes:
             index.compressed_size,
             index.uncompressed_size,
             index.compression,
+            [tuple(hit) for hit in _hit_fields(index.secrets)],
             body,
         )
     )
@@ -139,7 +141,15 @@ def _decode_body(body: bytes) -> tuple[Any, ...]:
 
 _BODY = ("entries", "whiteouts", "opaque", "shadowed", "sequence")
 _HEADER = ("warnings", "tar_bytes", "digest", "diff_id", "compressed_size",
-           "uncompressed_size", "compression")  # fmt: skip
+           "uncompressed_size", "compression", "secrets")  # fmt: skip
+
+
+def _hit_fields(hits: list[SecretHit]) -> list[tuple[str, str, int, int, str]]:
+    """A layer's secret hits as plain tuples: kind, path, line, length, fingerprint (the
+    hit holds no value, so neither does the cache)."""
+    return [(h.kind, h.path, h.line, h.length, h.fingerprint) for h in hits]
+
+
 _SLOTS = {name: LayerIndex.__dict__[name] for name in _BODY}
 
 
@@ -248,7 +258,7 @@ def decode(data: bytes, *, lazy: bool = False) -> LayerIndex:
     if xxhash.xxh3_64_digest(payload) != checksum:
         raise ValueError("checksum mismatch")
     try:
-        (warnings, tar_bytes, digest, diff_id, compressed, uncompressed, compression,
+        (warnings, tar_bytes, digest, diff_id, compressed, uncompressed, compression, hits,
          body) = marshal.loads(payload)  # fmt: skip
         index = _blank()
         index.warnings = list(warnings)
@@ -258,6 +268,7 @@ def decode(data: bytes, *, lazy: bool = False) -> LayerIndex:
         index.compressed_size = int(compressed)
         index.uncompressed_size = int(uncompressed)
         index.compression = str(compression)
+        index.secrets = [SecretHit(*hit) for hit in hits]
         if not isinstance(body, bytes):
             raise TypeError("no entries")
         index._body = body

@@ -21,7 +21,7 @@ from inspector.blobs import INFLATE_CHUNK, HashingReader, Inflater, PeekReader, 
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.errors import CorruptStream, add_warning, excerpt
-from inspector.secrets import SecretHit
+from inspector.secrets import LayerScanner, SecretHit
 from inspector.tarstream import _ADLER_MOD, BLOCK, TarReader, _text
 
 WHITEOUT = ".wh."
@@ -32,7 +32,7 @@ MAX_PATH_DEPTH = 256
 """The most components a path indexed may have; a deeper one is skipped with a warning."""
 
 ESTARGZ_NAMES = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
-EMPTY_DIGEST = xxhash.xxh3_64_intdigest(b"")
+EMPTY_DIGEST = xxhash.xxh3_128_intdigest(b"")
 
 Progress = Callable[[int], None]
 
@@ -103,7 +103,9 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
     """
     index = LayerIndex()
     entries = index.entries
-    xxh_once = xxhash.xxh3_64_intdigest
+    xxh_once = xxhash.xxh3_128_intdigest
+    scanner = LayerScanner()
+    wanted = scanner.wanted
     unpack = _FAST_HEADER.unpack_from
     fast_kinds = _FAST_KINDS
     file_kind = EntryType.FILE
@@ -173,6 +175,8 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
                         digest = 0
                         if kind is file_kind:
                             digest = xxh_once(view[start:stop]) if size else EMPTY_DIGEST
+                            if size and (keep := wanted(path, size)):
+                                scanner.check(path, view[start : start + keep])
                         entry = new_entry(
                             FileEntry, (path, kind, size, mode, uid, gid, mtime, link, digest)
                         )
@@ -184,7 +188,7 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
                 content = view[start:stop] if kind is file_kind else None
                 _record(
                     index, label, name, _KIND_FLAGS[kind], size, mode, uid, gid, mtime, link,
-                    0, 0, None if content is None else partial(xxh_once, content),
+                    0, 0, None if content is None else partial(_view_digest, content), scanner,
                 )  # fmt: skip
             reader.consume_to(pos)
         header = reader.next_header()
@@ -194,9 +198,10 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
         _record(
             index, label, header.name, header.type, header.size, header.mode, header.uid,
             header.gid, header.mtime, header.linkname, header.devmajor, header.devminor,
-            lambda: _content_digest(reader),
+            partial(_content_digest, reader), scanner,
         )  # fmt: skip
     index.tar_bytes = tar_bytes
+    index.secrets = scanner.hits
     return index
 
 
@@ -211,15 +216,26 @@ _FAST_KINDS: dict[bytes, EntryType] = {
 _KIND_FLAGS = {kind: flag.decode() for flag, kind in _FAST_KINDS.items()}
 
 
-def _content_digest(reader: TarReader) -> int:
+Content = Callable[[int], tuple[int, bytes | memoryview]]
+"""A regular file's content digest, and its first `keep` bytes (for the content checks)."""
+
+
+def _view_digest(view: memoryview, keep: int) -> tuple[int, memoryview]:
+    return xxhash.xxh3_128_intdigest(view), view[:keep]
+
+
+def _content_digest(reader: TarReader, keep: int) -> tuple[int, bytes | memoryview]:
     view = reader.buffered_content()
     if view is not None:
-        return xxhash.xxh3_64_intdigest(view)
-    hasher = xxhash.xxh3_64()
+        return xxhash.xxh3_128_intdigest(view), view[:keep]
+    hasher = xxhash.xxh3_128()
     update = hasher.update
+    head = bytearray()
     for chunk in reader.chunks():
         update(chunk)
-    return hasher.intdigest()
+        if len(head) < keep:
+            head += chunk[: keep - len(head)]
+    return hasher.intdigest(), bytes(head)
 
 
 def _store(index: LayerIndex, entry: FileEntry) -> None:
@@ -249,9 +265,11 @@ def _record(
     linkname: str,
     devmajor: int,
     devminor: int,
-    content: Callable[[], int] | None,
+    content: Content | None,
+    scanner: LayerScanner | None = None,
 ) -> None:
-    """Index one entry of any kind; `content()` digests a regular file's content."""
+    """Index one entry of any kind; `content(keep)` digests a regular file's content and
+    gives its first `keep` bytes to the content checks (`scanner`)."""
     warnings = index.warnings
     path, unsafe = normalize(name)
     if _too_long(path):
@@ -279,7 +297,12 @@ def _record(
     link = linkname
     digest = 0
     if kind is EntryType.FILE:
-        digest = content() if size and content is not None else EMPTY_DIGEST
+        digest = EMPTY_DIGEST
+        if size and content is not None:
+            keep = scanner.wanted(path, size) if scanner is not None else 0
+            digest, head = content(keep)
+            if keep and scanner is not None:
+                scanner.check(path, head)
     elif kind is EntryType.HARDLINK:
         link, unsafe_link = normalize(link)
         if unsafe_link:

@@ -26,7 +26,7 @@ in the layer cache before this run, i.e. when this prefix was seen in an earlier
 state costs about as much disk as the stack's paths, and encoding one about 0.5 s and
 70 MB of memory per 100,000 paths, which the first opening of an image (the common case)
 should not pay. So the first sibling of an image stores the state and later ones resume from it.
-States are stored in the same cache (`v3/states/`), decoded lazily (see overlay.py) and
+States are stored in the same cache (`v4/states/`), decoded lazily (see overlay.py) and
 give exactly the result of a run from scratch.
 """
 

@@ -92,6 +92,36 @@ def wants(path: str, size: int) -> int:
     return 0
 
 
+CANDIDATE_SUFFIXES = (*_NAMED, *_NAMED_SUFFIXES, *_TEXT_SUFFIXES, "credentials")
+"""Every path `wants` can say yes to ends with one of these: a C-speed first test."""
+
+
+class LayerScanner:
+    """One layer's content checks, called by the indexer while the layer streams: which
+    files to read (`wanted`), within the layer's budget for small text files, and the
+    hits (`hits`, the layer index's `secrets`)."""
+
+    __slots__ = ("budget", "hits")
+
+    def __init__(self) -> None:
+        self.budget = SMALL_BUDGET
+        self.hits: list[SecretHit] = []
+
+    def wanted(self, path: str, size: int) -> int:
+        """Bytes of this regular file to pass to `check` (0: none)."""
+        if not path.endswith(CANDIDATE_SUFFIXES):
+            return 0
+        n = wants(path, size)
+        if n and not is_named(path):
+            if n > self.budget:
+                return 0
+            self.budget -= n
+        return n
+
+    def check(self, path: str, head: bytes | memoryview) -> None:
+        self.hits.extend(scan(path, head))
+
+
 # (kind, pattern): the value is the group named `value`, else the whole match
 _PATTERNS: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple(
     (kind, re.compile(pattern))

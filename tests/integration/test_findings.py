@@ -10,6 +10,7 @@ import pytest
 import services
 
 from inspector import pipeline
+from inspector.cache import LayerCache
 from inspector.findings.model import Finding, Severity
 from inspector.inspection import Inspection
 
@@ -193,3 +194,41 @@ def test_secret_in_the_config_is_found_and_never_shown(build: Build, tmp_path: P
         done = services.run_cli(archive, *args)
         assert TOKEN not in done.stdout + done.stderr, args
         assert TOKEN[:12] not in done.stdout + done.stderr, args
+
+
+PEM = (
+    "-----BEGIN OPENSSH " + "PRIVATE KEY-----\n" + "b3BlbnNzaC1rZXktdjEAAAAA" * 6 + "\n"
+    "-----END OPENSSH " + "PRIVATE KEY-----\n"
+).encode()
+
+
+def test_secret_in_a_file(build: Build) -> None:
+    bad = build("key-file", "COPY id_ed25519 /root/.ssh/id_ed25519", {"id_ed25519": PEM})
+    fixed = build("key-file-fixed", "COPY id_ed25519.pub /root/.ssh/id_ed25519.pub",
+                  {"id_ed25519.pub": b"ssh-ed25519 AAAAC3Nza fixture\n"})  # fmt: skip
+    (found,) = of(bad, "secret-in-image")
+    assert [p.path for p in found.paths] == ["root/.ssh/id_ed25519"]
+    assert "private-key on line 1" in found.evidence
+    assert PEM.decode().splitlines()[1] not in repr(found)
+    assert of(bad, "secret-recoverable") == []
+    assert of(fixed, "secret-in-image") == []
+
+
+def test_secret_recoverable(build: Build) -> None:
+    files = {"id_ed25519": PEM}
+    bad = build(
+        "key-deleted", "COPY id_ed25519 /root/.ssh/id_ed25519\nRUN rm /root/.ssh/id_ed25519", files
+    )
+    fixed = build(
+        "key-deleted-fixed", "COPY id_ed25519 /tmp/k\nRUN rm /tmp/k", {"id_ed25519": b"not a key\n"}
+    )
+    (found,) = of(bad, "secret-recoverable")
+    assert found.severity is Severity.ERROR
+    assert [layer.index for layer in found.layers] == [1, 2]
+    assert "rm /root/.ssh/id_ed25519" in found.evidence
+    assert of(bad, "secret-in-image") == []  # not visible any more, but still in layer 1
+    assert of(fixed, "secret-recoverable") == []
+    # the cache keeps the hit (never the value): a second, cached read finds it too
+    again = pipeline.inspect(bad.image.label, cache=LayerCache.default())
+    again = pipeline.inspect(bad.image.label, cache=LayerCache.default())
+    assert [f.id for f in again.findings if f.id.startswith("secret")] == ["secret-recoverable"]

@@ -136,11 +136,6 @@ def test_every_ci_format_gives_the_secret_its_verdict(leaky: Path, tmp_path: Pat
     assert len(set(fingerprints)) == len(fingerprints)
 
 
-@pytest.mark.xfail(
-    reason="secret-in-image fires for files once the indexer scans file contents "
-    "(LayerIndex.secrets, being wired in); until then only config secrets are found",
-    strict=True,
-)
 def test_a_key_kept_on_purpose_is_allowed_by_its_path(fixture_key: Path, tmp_path: Path) -> None:
     failing = run(fixture_key, tmp_path, "--ci", *DIVE_RULES_OFF, "--ci-format", "sarif")
     assert failing.returncode == 1, failing.stdout
@@ -158,7 +153,7 @@ def test_a_key_kept_on_purpose_is_allowed_by_its_path(fixture_key: Path, tmp_pat
 
 
 def test_the_fixture_key_image_has_no_config_secret(fixture_key: Path, tmp_path: Path) -> None:
-    """The premise of the test above: today nothing but the file could fire."""
+    """The premise of the test above: nothing but the file could fire."""
     document = json.loads(run(fixture_key, tmp_path, "--json", "-").stdout)
     assert [
         f for f in document["findings"] if f["id"] == "secret-in-image" and not f["paths"]

@@ -93,7 +93,7 @@ def test_file_digest_tells_content_apart() -> None:
         )
     )
     e = idx.entries
-    assert e["a"].digest == e["b"].digest == xxhash.xxh3_64_intdigest(b"same bytes")
+    assert e["a"].digest == e["b"].digest == xxhash.xxh3_128_intdigest(b"same bytes")
     assert e["c"].digest != e["a"].digest
     assert e["empty"].digest == EMPTY_DIGEST
     assert e["a"].same_content(e["b"])
@@ -104,7 +104,7 @@ def test_large_file_hashed_across_chunks() -> None:
     data = bytes(range(256)) * 9000  # > 2 MiB crosses the reader's 1 MiB chunks
     idx = index(Layer([File("big", data)]))
     assert idx.entries["big"].size == len(data)
-    assert idx.entries["big"].digest == xxhash.xxh3_64_intdigest(data)
+    assert idx.entries["big"].digest == xxhash.xxh3_128_intdigest(data)
 
 
 # --- whiteouts -------------------------------------------------------------------------------
@@ -477,7 +477,7 @@ def test_pax_headers_inside_a_layer() -> None:
             0,
             idx.entries["real/name"].mtime,
             "",
-            xxhash.xxh3_64_intdigest(b"data"),
+            xxhash.xxh3_128_intdigest(b"data"),
         )
     }
 

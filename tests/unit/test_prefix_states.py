@@ -106,7 +106,7 @@ class _Applied:
 
 
 def _state_files(root: Path) -> list[Path]:
-    directory = root / "v3" / "states"
+    directory = root / "v4" / "states"
     return sorted(directory.iterdir()) if directory.is_dir() else []
 
 
@@ -179,7 +179,7 @@ def test_a_damaged_state_is_rebuilt(
         results.analyse_image(one.image, one.layers, store)
         keys = results.state_keys(one.image, one.layers)
         assert keys is not None
-        shallow = tmp_path / "cache" / "v3" / "states" / keys[0]
+        shallow = tmp_path / "cache" / "v4" / "states" / keys[0]
         state.write_bytes(shallow.read_bytes())
         shallow.unlink()
 

@@ -57,7 +57,7 @@ def _fresh(loaded: LoadedImage) -> tuple[Any, ...]:
 
 
 def _result_files(root: Path) -> list[Path]:
-    directory = root / "v3" / "results"
+    directory = root / "v4" / "results"
     return sorted(directory.iterdir()) if directory.is_dir() else []
 
 
@@ -231,7 +231,7 @@ def test_rendered_file_lists_are_cached_per_layer(tmp_path: Path) -> None:
     loaded = _load(_write(tmp_path / "img.tar", build_image(BASE, CLEANUP)), store)
     expected = [file_list_json(index) for index in loaded.layers]
     assert [results.file_list_text(i, store) for i in loaded.layers] == expected
-    directory = tmp_path / "cache" / "v3" / "filelists"
+    directory = tmp_path / "cache" / "v4" / "filelists"
     entries = sorted(directory.iterdir())
     assert len(entries) == 2
 
