@@ -4,6 +4,7 @@
     inspector demo [OPTIONS]           the built-in demo image
     inspector extract IMAGE PATH       write a file or directory of an image
     inspector cache info|clear         the layer cache
+    inspector audit SOURCE...          a registry or fleet, every layer once (inspector.audit)
 
 Everything below the argument parsing is `inspector.pipeline`. Exit codes: 0 success (and
 every CI rule passed), 1 a CI rule failed, 2 the image could not be read or the arguments
@@ -121,6 +122,8 @@ COMMANDS_HELP = """commands:
   demo                  inspect the built-in demo image
   extract IMAGE PATH    write a file or directory of an image to a local path
   cache info|clear      show or empty the layer cache
+  audit SOURCE...       audit a registry, the engine or a directory of images (and
+                        audit show: the fleet report)
 
 Each command has its own --help. An image named like a command is given with its
 transport (docker-daemon:demo, ./extract) or as inspector inspect NAME."""
@@ -410,11 +413,19 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
     return EXIT_OK
 
 
+def audit_command(argv: Sequence[str]) -> int:
+    """`inspector audit SOURCE...` and `inspector audit show` (inspector/audit/command.py)."""
+    from inspector.audit import command
+
+    return command.main(argv, _Parser, _boolean)
+
+
 _COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "inspect": lambda argv: inspect_command(argv, "inspector inspect"),
     "demo": lambda argv: inspect_command(argv, "inspector demo", image=False),
     "extract": extract_command,
     "cache": cache_command,
+    "audit": audit_command,
 }
 
 

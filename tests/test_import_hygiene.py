@@ -20,6 +20,7 @@ FRONT_ENDS = [
     "inspector.ci_report",
     "inspector.progress",
     "inspector.__main__",
+    "inspector.audit",
 ]
 
 

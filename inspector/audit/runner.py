@@ -35,7 +35,7 @@ from typing import Any
 from inspector import pipeline
 from inspector.audit import sources as walker
 from inspector.audit.sources import Problem, Target, WalkOptions
-from inspector.audit.store import AuditStore
+from inspector.audit.store import AuditStore, text
 from inspector.audit.tasks import (
     Fetch,
     ImageResult,
@@ -172,8 +172,8 @@ class _Counts:
 
 def run_audit(sources: Sequence[str], options: AuditOptions, events: AuditEvents) -> AuditSummary:
     """Audit the images `sources` name into `options.db`."""
-    for text in sources:
-        walker.kind_of(text)  # a wrong SOURCE fails before any work
+    for source in sources:
+        walker.kind_of(source)  # a wrong SOURCE fails before any work
     dask_modules()
     store = AuditStore(options.db)
     started = time.monotonic()
@@ -186,15 +186,18 @@ def run_audit(sources: Sequence[str], options: AuditOptions, events: AuditEvents
         for problem in found.problems:
             _fail(store, run, counts, events, problem)
         remote, local = _plan(store, run, found, options, counts, events)
-        client, cluster = connect(options, events)
-        try:
-            audit = _Audit(store, run, client, options, events, counts, found)
-            audit.run(remote, local)
-            peaks = _peaks(client)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        if remote or local:
+            client, cluster = connect(options, events)
+            try:
+                audit = _Audit(store, run, client, options, events, counts, found)
+                audit.run(remote, local)
+                peaks = _peaks(client)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        else:
+            events.planned(0, 0, 0)
         status = "done"
     finally:
         seconds = time.monotonic() - started
@@ -248,10 +251,14 @@ def _plan(
     remote: dict[str, _Work] = {}
     local: dict[str, _Work] = {}
     registry = [t for t in found.targets if t.kind == walker.REGISTRY]
-    for target, described in walker.describe_all(registry, options.walk, found):
+    stored = store.image_keys()  # (the describing threads must not use the connection)
+    described_all = walker.describe_all(
+        registry, options.walk, found, lambda name, key: (text(name), key) in stored
+    )
+    for target, described in described_all:
         if isinstance(described, Problem):
             _fail(store, run, counts, events, described)
-        elif store.has_image(target.name, target.key):
+        elif described is None or store.has_image(target.name, target.key):
             store.image_seen(target.name, target.key, run)
             counts.unchanged += 1
         else:
@@ -368,7 +375,7 @@ class _Audit:
             job = LayerJob(
                 self._fetch(target), target.repository, str(info.digest), diff_id, info.size
             )
-            future = self.client.submit(index_layer, job, key=job.key, pure=False, retries=1)
+            future = self.client.submit(index_layer, job, key=job.key, pure=False)
             self.what[future.key] = ("layer", (diff_id, target.name))
             self.pending.add(future)
         self.layers[diff_id] = future

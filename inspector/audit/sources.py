@@ -18,7 +18,7 @@ import fnmatch
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -47,8 +47,9 @@ class Target:
     """One image to audit.
 
     `name` is what reports show (`host/repo:tag`, an engine tag, a path); `text` is what
-    the pipeline reads; `key` is the image's identity: its manifest digest (registry, OCI
-    layout), engine image id, or an archive's path, size and mtime.
+    the pipeline reads; `key` is the image's identity: the digest its tag points at (a
+    registry: the manifest's or the multi-platform index's; an OCI layout's index entry),
+    the engine's image id, or an archive's path, size and mtime.
     """
 
     name: str
@@ -224,30 +225,38 @@ def _walk_repository(registry: str, repository: str, options: WalkOptions, found
 
 
 def describe_all(
-    targets: Sequence[Target], options: WalkOptions, found: Walk
-) -> Iterator[tuple[Target, Image | Problem]]:
-    """Each registry target's manifest and config (a few at a time), as an Image whose
-    layers name their blobs; the target gets its manifest digest as `key`."""
+    targets: Sequence[Target],
+    options: WalkOptions,
+    found: Walk,
+    known: Callable[[str, str], bool] = lambda name, key: False,
+) -> Iterator[tuple[Target, Image | Problem | None]]:
+    """Each registry target with its identity (`key`: the digest its tag points at, from a
+    HEAD request) and, unless `known(name, key)` says the audit holds it already (None
+    then), its manifest and config as an Image whose layers name their blobs. A few
+    targets are read at a time."""
     from inspector.sources.registry import RegistrySource
 
     clients: dict[tuple[str, str], RegistryClient] = {}
     for target in targets:
-        key = (target.registry, target.repository)
-        if key not in clients:
-            clients[key] = client_for(found, options, *key)
+        pair = (target.registry, target.repository)
+        if pair not in clients:
+            clients[pair] = client_for(found, options, *pair)
 
-    def one(target: Target) -> tuple[Target, Image | Problem]:
-        source = RegistrySource(
-            target.text.removeprefix("docker://"),
-            target.name,
-            platform=options.platform,
-            tls_verify=options.tls_verify,
-        )
+    def one(target: Target) -> tuple[Target, Image | Problem | None]:
+        client = clients[target.registry, target.repository]
+        reference = target.text.removeprefix("docker://")
         try:
-            image = source.describe(clients[target.registry, target.repository])
+            ref = parse_reference(reference, target.name)
+            top = ref.digest or client.head_manifest(ref.reference)
+            if top is not None and known(target.name, str(top)):
+                return replace(target, key=str(top)), None
+            source = RegistrySource(
+                reference, target.name, platform=options.platform, tls_verify=options.tls_verify
+            )
+            image = source.describe(client)
         except InspectorError as exc:
             return target, Problem(target.name, "manifest", exc.message)
-        key = str(image.manifest_digest or image.config_digest)
+        key = str(top or image.manifest_digest or image.config_digest)
         return replace(target, key=key), image
 
     try:

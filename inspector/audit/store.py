@@ -210,6 +210,10 @@ class AuditStore:
         return LayerSummary(row[0], row[1], row[2], row[3], row[4], row[5], secrets)
 
     # --- images ------------------------------------------------------------------------
+    def image_keys(self) -> set[tuple[str, str]]:
+        """Every (name, key) the database holds an analysis of."""
+        return {(name, key) for name, key in self.db.execute("SELECT name, key FROM images")}
+
     def has_image(self, name: str, key: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM images WHERE name = ? AND key = ?", (text(name), key)
