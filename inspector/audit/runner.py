@@ -143,7 +143,7 @@ def connect(options: AuditOptions, events: AuditEvents) -> tuple[Any, Any]:
         processes=True,
         host="127.0.0.1",
         memory_limit="auto",
-        dashboard_address=None,
+        dashboard_address=":0",  # (the scheduler serves HTTP anyway; any free port)
         silence_logs=logging.ERROR,
     )
     events.note(f"running on {count} local worker process{'es' if count > 1 else ''}")
@@ -483,10 +483,7 @@ class _Audit:
 
     def _failed(self, kind: str, payload: Any, message: str) -> None:
         if kind == "layer":
-            diff_id, name = payload
-            self.store.add_failure(self.run_id, f"layer {diff_id}", "layer", message)
-            self.events.failed(name, message)
-            return
+            return  # every image on this layer fails with the same error, and says so
         work: _Work = payload
         if kind == "local":
             self.indexing.difference_update(work.chain)
