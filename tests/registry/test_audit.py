@@ -126,7 +126,9 @@ def fleet(
 ) -> Iterator[Fleet]:
     root = tmp_path_factory.mktemp("fleet")
     for name, image in IMAGES.items():
-        sample = write_sample(root / name.replace("/", "_").replace(":", "-"), image, compression="gzip")
+        sample = write_sample(
+            root / name.replace("/", "_").replace(":", "-"), image, compression="gzip"
+        )
         plain_registry.push(sample.oci, name)
     broken = IMAGES["fleet/broken:1"].layers[-1]
     digest = ib.sha256(broken.blob("gzip"))
