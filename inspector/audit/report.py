@@ -198,16 +198,22 @@ def _totals(db: sqlite3.Connection) -> Totals:
     return Totals(names, images, repositories, layers, stored, unique, files)
 
 
+def _names_by_key(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    names: dict[str, list[str]] = defaultdict(list)
+    for _, key, name in db.execute(_CURRENT):
+        names[key].append(name)
+    return {key: tuple(sorted(found)) for key, found in names.items()}
+
+
 def _ranked(db: sqlite3.Connection, column: str, top: int) -> tuple[RankedImage, ...]:
+    names = _names_by_key(db)
     rows = db.execute(
-        "SELECT GROUP_CONCAT(name, char(10)), MAX(stored_bytes), MAX(wasted_bytes), "
-        "MAX(efficiency), MAX(findings), MAX(findings_bytes) FROM images WHERE current = 1 "
+        "SELECT key, MAX(stored_bytes), MAX(wasted_bytes), MAX(efficiency), MAX(findings), "
+        "MAX(findings_bytes) FROM images WHERE current = 1 "
         f"GROUP BY key HAVING MAX({column}) > 0 ORDER BY MAX({column}) DESC, MIN(name) LIMIT ?",
         (top,),
     ).fetchall()
-    return tuple(
-        RankedImage(tuple(sorted(names.split("\n"))), *numbers) for names, *numbers in rows
-    )
+    return tuple(RankedImage(names[key], *numbers) for key, *numbers in rows)
 
 
 def _current_chains(
@@ -384,22 +390,18 @@ def _tags(db: sqlite3.Connection) -> tuple[TagStep, ...]:
 
 
 def _secrets(db: sqlite3.Connection) -> tuple[Secret, ...]:
+    names = _names_by_key(db)
     marks = ", ".join("?" * len(SECRET_FINDINGS))
     rows = db.execute(
-        "SELECT GROUP_CONCAT(i.name, char(10)), f.id, f.evidence, f.paths FROM findings f "
-        f"JOIN images i ON i.id = f.image WHERE i.current = 1 AND f.id IN ({marks}) "
-        "GROUP BY i.key, f.id, f.evidence ORDER BY f.id, MIN(i.name)",
+        "SELECT DISTINCT i.key, f.id, f.evidence, f.paths FROM findings f "
+        f"JOIN images i ON i.id = f.image WHERE i.current = 1 AND f.id IN ({marks})",
         sorted(SECRET_FINDINGS),
     ).fetchall()
-    return tuple(
-        Secret(
-            tuple(sorted(set(names.split("\n")))),
-            finding,
-            evidence,
-            tuple(str(p[0]) for p in json.loads(paths or "[]")),
-        )
-        for names, finding, evidence, paths in rows
-    )
+    found = [
+        Secret(names[key], finding, evidence, tuple(str(p[0]) for p in json.loads(paths or "[]")))
+        for key, finding, evidence, paths in rows
+    ]
+    return tuple(sorted(found, key=lambda s: (s.id, s.names, s.evidence)))
 
 
 def _failures(db: sqlite3.Connection) -> tuple[Failure, ...]:
