@@ -106,9 +106,7 @@ def push_all(registry: RegistryServer, images: dict[str, ib.BuiltImage], work: P
 # --------------------------------------------------------------------------- children
 def child(args: argparse.Namespace) -> int:
     """One audit in this process; a JSON line with its summary on stdout."""
-    import resource
-
-    from inspector.audit.runner import AuditEvents, AuditOptions, run_audit
+    from inspector.audit.runner import AuditEvents, AuditOptions, peak_rss, run_audit
     from inspector.audit.sources import WalkOptions
 
     options = AuditOptions(
@@ -127,7 +125,7 @@ def child(args: argparse.Namespace) -> int:
         "failures": summary.failures,
         "seconds": summary.seconds,
         "workers": dict(summary.worker_peak_rss),
-        "coordinator_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "coordinator_rss": peak_rss(),  # VmHWM: ru_maxrss would carry this script's
     }
     print(json.dumps(doc))
     return 0

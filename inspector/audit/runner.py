@@ -308,6 +308,7 @@ class _Audit:
         self.known = store.known_layers()
         self.distributed = dask_modules()
         self.layers: dict[str, Any] = {}  # diff_id -> future of its LayerSummary
+        self.unstored: dict[str, Any] = {}  # diff_id -> layer future whose result is not stored
         self.remaining: Counter[str] = Counter()  # diff_id -> images still to submit
         self.pending: Any = self.distributed.as_completed()
         self.what: dict[str, tuple[str, Any]] = {}  # future key -> (kind, payload)
@@ -340,7 +341,7 @@ class _Audit:
         queue = deque(remote)
         waiting = list(local)
         limit = self.window()
-        while queue or waiting or self.in_flight:
+        while queue or waiting or self.in_flight or self.unstored:
             while queue and self.in_flight < limit:
                 self._submit_remote(queue.popleft())
             while waiting and self.in_flight < limit:
@@ -349,7 +350,7 @@ class _Audit:
                     break
                 waiting.remove(ready)
                 self._submit_local(ready)
-            if not self.in_flight:
+            if not self.in_flight and not self.unstored:
                 continue
             future = next(self.pending)
             self._finished(future)
@@ -377,6 +378,7 @@ class _Audit:
             )
             future = self.client.submit(index_layer, job, key=job.key, pure=False)
             self.what[future.key] = ("layer", (diff_id, target.name))
+            self.unstored[diff_id] = future
             self.pending.add(future)
         self.layers[diff_id] = future
         return future
@@ -419,6 +421,8 @@ class _Audit:
     # --- results ---------------------------------------------------------------------------
     def _finished(self, future: Any) -> None:
         kind, payload = self.what.pop(future.key)
+        if kind == "layer" and self.unstored.pop(payload[0], None) is None:
+            return  # stored already, before the first image that needed it
         try:
             value = future.result()
         except Exception as exc:
@@ -452,6 +456,10 @@ class _Audit:
         self.events.layer_done(summary.compressed_size)
 
     def _image(self, work: _Work, image: Image, result: ImageResult) -> None:
+        for info in image.layers:  # its layers first (as_completed may give them later)
+            layer = self.unstored.pop(str(info.diff_id), None)
+            if layer is not None:
+                self._layer(layer.result())
         shown = redact_image(image)
         sizes = {str(info.diff_id): self.sizes.get(str(info.diff_id), 0) for info in image.layers}
         missing = [d for d, size in sizes.items() if not size and d in self.known]
@@ -504,13 +512,22 @@ def _hex(key: str) -> str:
 def _peaks(client: Any) -> tuple[tuple[str, int], ...]:
     """Each worker's peak resident memory (bytes) so far."""
     try:
-        found = client.run(_peak_rss)
+        found = client.run(peak_rss)
     except Exception:
         return ()
     return tuple(sorted((str(k), int(v)) for k, v in found.items()))
 
 
-def _peak_rss() -> int:
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes: VmHWM, which, unlike ru_maxrss, does
+    not carry the peak of the process that forked it over an exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
