@@ -96,7 +96,14 @@ def push_all(registry: RegistryServer, images: dict[str, ib.BuiltImage], work: P
             work / name.replace("/", "_").replace(":", "-"),
             ib.oci_layout(image, compression="gzip", ref_names="none"),
         )
-        registry.push(f"oci:{layout}", name)
+        for attempt in range(3):  # the registry answers a concurrent push with a 500 now and then
+            try:
+                registry.push(f"oci:{layout}", name)
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
         shutil.rmtree(layout)
 
     with ThreadPoolExecutor(4) as pool:
