@@ -199,6 +199,11 @@ def run_audit(sources: Sequence[str], options: AuditOptions, events: AuditEvents
         else:
             events.planned(0, 0, 0)
         status = "done"
+    except KeyboardInterrupt:
+        raise  # (status stays "interrupted")
+    except BaseException:
+        status = "failed"
+        raise
     finally:
         seconds = time.monotonic() - started
         store.finish_run(
