@@ -42,9 +42,7 @@ def test_the_main_help_lists_audit() -> None:
         (["audit", "docker://127.0.0.1:9", "--workers", "x"], "expected a number"),
     ],
 )
-def test_wrong_arguments_fail_in_one_line(
-    argv: list[str], message: str, tmp_path: Path
-) -> None:
+def test_wrong_arguments_fail_in_one_line(argv: list[str], message: str, tmp_path: Path) -> None:
     done = services.run_cli(*argv, "--db", tmp_path / "audit.db")
     assert done.returncode == 2, done.stderr
     assert message in _one_line(done.stderr)
