@@ -177,7 +177,7 @@ def run_audit(sources: Sequence[str], options: AuditOptions, events: AuditEvents
     dask_modules()
     store = AuditStore(options.db)
     started = time.monotonic()
-    run = store.start_run([*sources, *(["docker-daemon:"] if options.engine else [])])
+    run = store.start_run([*sources, *(["--engine"] if options.engine else [])])
     counts = _Counts()
     status = "interrupted"
     peaks: tuple[tuple[str, int], ...] = ()
@@ -332,11 +332,10 @@ class _Audit:
         new_layers: dict[str, int] = {}
         for work in remote:
             assert work.image is not None
+            self.remaining.update({str(info.diff_id) for info in work.image.layers})
             for info in work.image.layers:
-                diff_id = str(info.diff_id)
-                self.remaining[diff_id] += 1
-                if diff_id not in self.known:
-                    new_layers[diff_id] = info.size or 0
+                if str(info.diff_id) not in self.known:
+                    new_layers[str(info.diff_id)] = info.size or 0
         local_new = {d for w in local for d in w.chain if d not in self.known}
         self.events.planned(
             len(remote) + len(local),

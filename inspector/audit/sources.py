@@ -37,7 +37,7 @@ ENGINE_SOURCE = "docker-daemon:"
 MAX_REPOSITORIES = 100_000
 MAX_TAGS = 20_000
 TAG_PAGE = 1000
-DESCRIBE_THREADS = 4
+DESCRIBE_THREADS = 8
 _EXPLICIT = re.compile(r"[:@][^/]*$")  # the last component names a tag or digest
 _NUMBER = re.compile(r"(\d+)")
 
@@ -92,8 +92,6 @@ def kind_of(text: str) -> str:
     """The kind of a SOURCE argument; UsageError for one that is none."""
     if text.startswith("docker://"):
         return REGISTRY
-    if text in ("docker-daemon:", "engine"):
-        return ENGINE
     if os.path.isdir(text):
         return OCI if os.path.isfile(os.path.join(text, "oci-layout")) else ARCHIVE
     raise UsageError(
@@ -109,8 +107,6 @@ def walk(sources: Sequence[str], options: WalkOptions, *, engine: bool = False) 
         kind = kind_of(text)
         if kind == REGISTRY:
             _walk_registry(text.removeprefix("docker://"), options, found)
-        elif kind == ENGINE:
-            engine = True
         else:
             _walk_directory(text, options, found)
     if engine:
