@@ -43,6 +43,8 @@ from inspector.audit.report import build
 from inspector.audit.runner import AuditEvents, AuditOptions, AuditSummary, run_audit
 from inspector.audit.sources import WalkOptions
 from inspector.audit.store import AuditStore
+from inspector.audit.tasks import Fetch, LayerJob
+from inspector.registry.credentials import parse_user_password
 from registry.conftest import write_sample
 from registry.servers import Front, RegistryServer, free_port
 
@@ -168,6 +170,14 @@ def local_run(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 
 # ------------------------------------------------------------------------ the Dask cluster
+_LOGS: dict[str, Path] = {}
+
+
+def dask_logs(address: str) -> str:
+    """Everything the scheduler and the workers at `address` have logged so far."""
+    return "".join(p.read_text(errors="replace") for p in sorted(_LOGS[address].glob("*.log")))
+
+
 def _dask() -> str:
     path = Path(sys.executable).with_name("dask")
     if not path.exists():
@@ -177,13 +187,15 @@ def _dask() -> str:
 
 @pytest.fixture(scope="module")
 def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A `dask scheduler` and two `dask worker` processes on 127.0.0.1, stopped at the end."""
+    """A `dask scheduler` and two `dask worker` processes on 127.0.0.1, stopped at the end;
+    their logs go to `<address's directory>/*.log` (see `dask_logs`)."""
     from dask.distributed import Client
 
     dask = _dask()
     logs = tmp_path_factory.mktemp("dask")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
+    _LOGS[address] = logs
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *args: str) -> None:
@@ -430,3 +442,36 @@ def test_the_command_writes_the_report(fleet: Fleet, tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("## Fleet audit: 2 images")
     assert TOKEN not in shown.stdout
+
+
+def test_credentials_reach_the_workers_unlogged(
+    basic_registry: RegistryServer,
+    dask_scheduler: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A registry behind Basic auth, audited on the cluster with --creds: the workers fetch
+    the blobs themselves, and the password is in no log, key or database."""
+    sample = write_sample(tmp_path / "image", IMAGES["fleet/app-a:1"], compression="gzip")
+    basic_registry.push(sample.oci, "private/app:1")
+    assert basic_registry.creds is not None
+    password = basic_registry.creds.split(":", 1)[1]
+    options = AuditOptions(
+        db=str(tmp_path / "audit.db"),
+        walk=WalkOptions(include=("private/*",), creds=basic_registry.creds),
+        scheduler=dask_scheduler,
+    )
+    summary = run_audit([f"docker://{basic_registry.host}"], options, AuditEvents())
+    assert (summary.analysed, summary.failures) == (1, 0)
+    assert summary.layers_indexed == len(IMAGES["fleet/app-a:1"].layers)
+    time.sleep(1)  # (the workers' log lines are written as they come)
+    logs = dask_logs(dask_scheduler)
+    assert "Register worker" in logs  # (the scheduler's log is there to search)
+    assert password not in logs
+    assert password.encode() not in (tmp_path / "audit.db").read_bytes()
+    job = LayerJob(
+        Fetch("reg", True, parse_user_password(basic_registry.creds, "--creds")),
+        "private/app", "sha256:" + "0" * 64, "sha256:" + "1" * 64, 1,
+    )  # fmt: skip
+    assert password not in repr(job)
+    assert password not in job.key
