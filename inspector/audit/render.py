@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from inspector import formatting, jsontext
-from inspector.audit.report import FleetReport, RankedImage
+from inspector.audit.report import FleetReport
 from inspector.ci_report import _md
 from inspector.display import clean
 
@@ -79,128 +79,163 @@ class _Markdown(_Text):
         return f"* {text}"
 
 
-def _document(report: FleetReport, d: _Text) -> str:
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One section of the report: its title, columns and rows (cells already escaped by
+    the `cell` function given to `tables`), the first `right` columns right-aligned, and
+    what to say when it has no row."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    right: int
+    empty: str
+
+
+def summary(report: FleetReport) -> list[str]:
+    """The totals, a line each (no image text in them)."""
     size = formatting.size
     totals = report.totals
-    lines = d.title(f"Fleet audit: {totals.names} images ({totals.images} distinct)")
+    lines = []
     run = report.run
     if run is not None:
         took = f", {run.seconds:.1f} s" if run.seconds is not None else ""
         lines.append(
-            d.line(
-                f"Last run #{run.id} ({run.status}{took}): {run.new_images} images analysed, "
-                f"{run.new_layers} layers indexed, {size(run.fetched_bytes)} fetched, "
-                f"{run.failures} failures"
-            )
+            f"Last run #{run.id} ({run.status}{took}): {run.new_images} images analysed, "
+            f"{run.new_layers} layers indexed, {size(run.fetched_bytes)} fetched, "
+            f"{run.failures} failures"
         )
-    lines += [
-        d.line(
-            f"Repositories: {totals.repositories}; layers: {totals.layers}; files: {totals.files}"
+    return [
+        *lines,
+        f"Repositories: {totals.repositories}; layers: {totals.layers}; files: {totals.files}",
+        f"Stored, each image alone: {size(totals.stored_bytes)} ({totals.stored_bytes} B)",
+        f"Unique after layer dedup:  {size(totals.unique_bytes)} ({totals.unique_bytes} B)",
+        f"Saved by sharing layers:   {size(totals.saved_bytes)} ({totals.saved_bytes} B)",
+        f"Duplicate content across layers: {size(report.duplicate_bytes)} "
+        "a dedup of file contents would save",
+    ]
+
+
+def title(report: FleetReport) -> str:
+    return f"Fleet audit: {report.totals.names} images ({report.totals.images} distinct)"
+
+
+def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Table]:
+    """Every section as a table; image text goes through `cell`."""
+    size = formatting.size
+
+    def names(found: Sequence[str], total: int | None = None) -> str:
+        return cell(_names(found, len(found) if total is None else total))
+
+    return [
+        Table(
+            "Images by exact waste",
+            ("wasted", "efficiency", "stored", "image"),
+            tuple(
+                (
+                    size(i.wasted_bytes),
+                    formatting.percent(i.efficiency),
+                    size(i.stored_bytes),
+                    names(i.names),
+                )
+                for i in report.by_waste
+            ),
+            3,
+            "none",
         ),
-        d.line(f"Stored, each image alone: {size(totals.stored_bytes)} ({totals.stored_bytes} B)"),
-        d.line(f"Unique after layer dedup:  {size(totals.unique_bytes)} ({totals.unique_bytes} B)"),
-        d.line(f"Saved by sharing layers:   {size(totals.saved_bytes)} ({totals.saved_bytes} B)"),
-        d.line(
-            f"Duplicate content across layers: {size(report.duplicate_bytes)} "
-            "a dedup of file contents would save"
+        Table(
+            "Images by findings bytes",
+            ("at stake", "findings", "stored", "image"),
+            tuple(
+                (size(i.findings_bytes), str(i.findings), size(i.stored_bytes), names(i.names))
+                for i in report.by_findings
+            ),
+            3,
+            "none",
+        ),
+        Table(
+            "Most shared layer stacks (by ChainID)",
+            ("images", "layers", "bytes", "top layer", "images on it"),
+            tuple(
+                (
+                    str(s.image_count),
+                    str(s.layers),
+                    size(s.bytes),
+                    cell(_short(s.command)),
+                    names(s.images, s.image_count),
+                )
+                for s in report.shared
+            ),
+            3,
+            "no layer stack is shared by two images",
+        ),
+        Table(
+            "Images on an older base than the newest in use",
+            ("image", "its base", "newest base in use"),
+            tuple((cell(s.image), cell(s.base), cell(s.newest)) for s in report.stale_bases),
+            0,
+            "none",
+        ),
+        Table(
+            "Duplicate content in different layers",
+            ("dedup saves", "size", "layers", "xxh3", "a path"),
+            tuple(
+                (
+                    size(x.saved_bytes),
+                    size(x.size),
+                    str(x.layers),
+                    x.digest,
+                    cell("/" + x.paths[0] if x.paths else ""),
+                )
+                for x in report.duplicates
+            ),
+            3,
+            "none",
+        ),
+        Table(
+            "Repositories across tags",
+            ("stored", "shared", "tags", "first divergent layer"),
+            tuple(
+                (
+                    formatting.signed_size(t.stored_delta),
+                    f"{t.shared_layers}/{t.layers_after}",
+                    cell(f"{t.repository}: {t.before} → {t.after}"),
+                    "same layers"
+                    if t.diverges_at is None
+                    else cell(f"layer {t.diverges_at}: {_short(t.command)}"),
+                )
+                for t in report.tags
+            ),
+            2,
+            "no repository has two tags",
+        ),
+        Table(
+            "Secrets (values never shown)",
+            ("image", "finding", "evidence"),
+            tuple((names(x.names), x.id, cell(x.evidence)) for x in report.secrets),
+            0,
+            "none found",
+        ),
+        Table(
+            "Failures in the last run",
+            ("image", "stage", "message"),
+            tuple((cell(f.name), f.stage, cell(f.message)) for f in report.failures),
+            0,
+            "none",
         ),
     ]
-    lines += _ranked(d, "Images by exact waste", report.by_waste, waste=True)
-    lines += _ranked(d, "Images by findings bytes", report.by_findings, waste=False)
 
-    lines += d.heading("Most shared layer stacks (by ChainID)")
-    if report.shared:
-        rows = [
-            [
-                str(s.image_count),
-                str(s.layers),
-                size(s.bytes),
-                d.cell(_short(s.command)),
-                d.cell(_names(s.images, s.image_count)),
-            ]
-            for s in report.shared
-        ]
-        lines += d.table(["images", "layers", "bytes", "top layer", "images on it"], rows, 3)
-    else:
-        lines.append(d.line("no layer stack is shared by two images"))
 
-    lines += d.heading("Images on an older base than the newest in use")
-    if report.stale_bases:
-        rows = [[d.cell(s.image), d.cell(s.base), d.cell(s.newest)] for s in report.stale_bases]
-        lines += d.table(["image", "its base", "newest base in use"], rows, 0)
-    else:
-        lines.append(d.line("none"))
-
-    lines += d.heading("Duplicate content in different layers")
-    if report.duplicates:
-        rows = [
-            [
-                size(x.saved_bytes),
-                size(x.size),
-                str(x.layers),
-                x.digest,
-                d.cell("/" + x.paths[0] if x.paths else ""),
-            ]
-            for x in report.duplicates
-        ]
-        lines += d.table(["dedup saves", "size", "layers", "xxh3", "a path"], rows, 3)
-    else:
-        lines.append(d.line("none"))
-
-    lines += d.heading("Repositories across tags")
-    if report.tags:
-        rows = [
-            [
-                formatting.signed_size(t.stored_delta),
-                f"{t.shared_layers}/{t.layers_after}",
-                d.cell(f"{t.repository}: {t.before} → {t.after}"),
-                "same layers"
-                if t.diverges_at is None
-                else d.cell(f"layer {t.diverges_at}: {_short(t.command)}"),
-            ]
-            for t in report.tags
-        ]
-        lines += d.table(["stored", "shared", "tags", "first divergent layer"], rows, 2)
-    else:
-        lines.append(d.line("no repository has two tags"))
-
-    lines += d.heading("Secrets (values never shown)")
-    if report.secrets:
-        for secret in report.secrets:
-            names = _names(secret.names, len(secret.names))
-            lines.append(d.line(f"{d.cell(names)}: {secret.id}: {d.cell(secret.evidence)}"))
-    else:
-        lines.append(d.line("none found"))
-
-    lines += d.heading("Failures in the last run")
-    if report.failures:
-        for failure in report.failures:
-            lines.append(
-                d.line(f"{d.cell(failure.name)} ({failure.stage}): {d.cell(failure.message)}")
-            )
-    else:
-        lines.append(d.line("none"))
+def _document(report: FleetReport, d: _Text) -> str:
+    lines = d.title(title(report))
+    lines += [d.line(line) for line in summary(report)]
+    for table in tables(report, d.cell):
+        lines += d.heading(table.title)
+        if table.rows:
+            lines += d.table(table.header, table.rows, table.right)
+        else:
+            lines.append(d.line(table.empty))
     return "\n".join(lines) + "\n"
-
-
-def _ranked(d: _Text, title: str, images: Sequence[RankedImage], *, waste: bool) -> list[str]:
-    lines = d.heading(title)
-    if not images:
-        return [*lines, d.line("none")]
-    size = formatting.size
-    if waste:
-        rows = [
-            [size(i.wasted_bytes), formatting.percent(i.efficiency), size(i.stored_bytes),
-             d.cell(_names(i.names, len(i.names)))]
-            for i in images
-        ]  # fmt: skip
-        return lines + d.table(["wasted", "efficiency", "stored", "image"], rows, 3)
-    rows = [
-        [size(i.findings_bytes), str(i.findings), size(i.stored_bytes),
-         d.cell(_names(i.names, len(i.names)))]
-        for i in images
-    ]  # fmt: skip
-    return lines + d.table(["at stake", "findings", "stored", "image"], rows, 3)
 
 
 def _names(names: Sequence[str], total: int) -> str:
