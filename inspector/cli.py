@@ -19,7 +19,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from inspector import __version__, output, pipeline
 from inspector.cache import LayerCache
@@ -29,6 +29,9 @@ from inspector.inspection import Inspection
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
 from inspector.transports import DEMO, SourceOptions
+
+if TYPE_CHECKING:
+    from inspector.audit.report import FleetReport
 
 EXIT_OK = 0
 EXIT_RULE_FAILED = 1
@@ -417,7 +420,13 @@ def audit_command(argv: Sequence[str]) -> int:
     """`inspector audit SOURCE...` and `inspector audit show` (inspector/audit/command.py)."""
     from inspector.audit import command
 
-    return command.main(argv, _Parser, _boolean)
+    return command.main(argv, _Parser, _boolean, _audit_ui)
+
+
+def _audit_ui(report: FleetReport) -> int:
+    from inspector.ui.audit import run_audit_ui
+
+    return run_audit_ui(report)
 
 
 _COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {

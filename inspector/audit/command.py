@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from inspector import formatting, output
 from inspector.audit import progress, render
-from inspector.audit.report import TOP, build
+from inspector.audit.report import TOP, FleetReport, build
 from inspector.audit.runner import AuditOptions, AuditSummary, run_audit
 from inspector.audit.sources import WalkOptions
 from inspector.audit.store import AuditStore, default_path
@@ -35,6 +35,7 @@ EPILOG = """SOURCE:
   --engine                       every image of the local Docker engine
 
 Then:  inspector audit show [--format text|markdown|json] [--output FILE] [--db FILE]
+       inspector audit show --ui         (browse it in the terminal)
 
 Exit codes: 0 done (images that failed are recorded and reported), 2 bad arguments or
 a source that cannot be read at all, 3 internal error, 130 interrupted (the next run
@@ -80,6 +81,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--top", type=_positive, default=TOP, metavar="N", help=f"rows per ranking (default {TOP})"
+    )
+    parser.add_argument(
+        "--ui", action="store_true", help="browse the report in the terminal (needs a terminal)"
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
@@ -161,16 +165,23 @@ def show_parser(parser_class: type[argparse.ArgumentParser]) -> argparse.Argumen
     return parser
 
 
+OpenUI = Callable[[FleetReport], int]
+
+
 def main(
     argv: Sequence[str],
     parser_class: type[argparse.ArgumentParser],
     boolean: Callable[[str], bool],
+    open_ui: OpenUI | None = None,
 ) -> int:
-    """`inspector audit …`; `parser_class` and `boolean` are the CLI's."""
+    """`inspector audit …`; `parser_class`, `boolean` and `open_ui` (the terminal UI, for
+    `--ui`) are the CLI's, so this package imports neither the CLI nor the UI."""
     if argv and argv[0] == "show":
         args = show_parser(parser_class).parse_args(argv[1:])
-        return _show(args, create=False)
+        _check_ui(args, open_ui)
+        return _show(args, open_ui, create=False)
     args = run_parser(parser_class, boolean).parse_args(argv)
+    _check_ui(args, open_ui)
     if not args.sources and not args.engine:
         raise UsageError("audit: name a SOURCE or --engine (see inspector audit --help)")
     if args.output != "-":
@@ -200,7 +211,7 @@ def main(
     if args.no_report:
         return EXIT_OK
     args.db = db
-    return _show(args, create=False)
+    return _show(args, open_ui, create=False)
 
 
 def _summary_line(summary: AuditSummary, db: str) -> str:
@@ -213,13 +224,22 @@ def _summary_line(summary: AuditSummary, db: str) -> str:
     )
 
 
-def _show(args: argparse.Namespace, *, create: bool) -> int:
+def _check_ui(args: argparse.Namespace, open_ui: OpenUI | None) -> None:
+    if not args.ui:
+        return
+    if open_ui is None or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("--ui: needs a terminal (use --format and --output otherwise)")
+
+
+def _show(args: argparse.Namespace, open_ui: OpenUI | None, *, create: bool) -> int:
     if args.output != "-":
         args.output = output.checked(args.output, "--output")
     store = AuditStore(args.db or default_path(default_root()), create=create)
     try:
-        text = render.render(build(store, args.top), args.format)
+        report = build(store, args.top)
     finally:
         store.close()
-    output.write(args.output, text, "--output")
+    if args.ui and open_ui is not None:
+        return open_ui(report)
+    output.write(args.output, render.render(report, args.format), "--output")
     return EXIT_OK

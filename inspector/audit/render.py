@@ -90,6 +90,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     right: int
     empty: str
+    short: str  # a word for a tab
 
 
 def summary(report: FleetReport) -> list[str]:
@@ -142,6 +143,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             ),
             3,
             "none",
+            "Waste",
         ),
         Table(
             "Images by findings bytes",
@@ -152,6 +154,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             ),
             3,
             "none",
+            "Findings",
         ),
         Table(
             "Most shared layer stacks (by ChainID)",
@@ -168,6 +171,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             ),
             3,
             "no layer stack is shared by two images",
+            "Shared",
         ),
         Table(
             "Images on an older base than the newest in use",
@@ -175,6 +179,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             tuple((cell(s.image), cell(s.base), cell(s.newest)) for s in report.stale_bases),
             0,
             "none",
+            "Old bases",
         ),
         Table(
             "Duplicate content in different layers",
@@ -191,6 +196,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             ),
             3,
             "none",
+            "Duplicates",
         ),
         Table(
             "Repositories across tags",
@@ -208,6 +214,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             ),
             2,
             "no repository has two tags",
+            "Tags",
         ),
         Table(
             "Secrets (values never shown)",
@@ -215,6 +222,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             tuple((names(x.names), x.id, cell(x.evidence)) for x in report.secrets),
             0,
             "none found",
+            "Secrets",
         ),
         Table(
             "Failures in the last run",
@@ -222,6 +230,7 @@ def tables(report: FleetReport, cell: Callable[[str], str] = clean) -> list[Tabl
             tuple((cell(f.name), f.stage, cell(f.message)) for f in report.failures),
             0,
             "none",
+            "Failures",
         ),
     ]
 
