@@ -61,7 +61,9 @@ def test_a_registry_that_does_not_answer_is_a_failure_not_a_crash(tmp_path: Path
     done = services.run_cli("audit", "docker://127.0.0.1:9", "--db", db, "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "failed: docker://127.0.0.1:9" in done.stderr
-    assert "127.0.0.1:9 (catalog): " in done.stdout
+    failures = done.stdout[done.stdout.index("Failures in the last run") :]
+    assert "docker://127.0.0.1:9  catalog  " in failures
+    assert "cannot reach 127.0.0.1:9" in failures
 
 
 def test_without_dask_the_audit_says_how_to_install_it(
