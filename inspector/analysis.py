@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, overload
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
+from inspector.errors import add_warning
 from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
 from inspector.model import Image
@@ -255,7 +256,7 @@ def _apply(
         if path in stack.nodes:
             stack.remove(path, layer, Removal.DELETED, Removal.PARENT_DELETED, changes, stats)
         elif path not in index.entries:
-            warnings.append(f"layer {layer}: whiteout for {path!r}, which no lower layer has")
+            add_warning(warnings, f"layer {layer}: whiteout for {path!r}, which no lower layer has")
     nodes = stack.nodes
     children = stack.children
     kinds = changes.kinds
@@ -321,7 +322,7 @@ def _apply(
                 copy = target.copy
                 refs[copy] += 1
             elif target is None:
-                warnings.append(f"layer {layer}: hard link {path!r} names missing {link!r}")
+                add_warning(warnings, f"layer {layer}: hard link {path!r} names missing {link!r}")
         is_dir = etype is dir_type
         nodes[path] = node_type(entry, layer, copy, is_dir)  # stack.add, inline
         siblings = children.get(parent)
@@ -335,6 +336,34 @@ def _apply(
     stats.added += added
     stats.added_bytes += added_bytes
     stack.live_bytes += live
+
+
+@dataclass(frozen=True, slots=True)
+class FinalFileSystem:
+    """What the layers stack up to: every path the file system shows (the root aside),
+    with the layer that left it there and its entry (a directory that only a deeper path
+    implies has the entry `drwxr-xr-x 0:0`, named ``), and, for each path some layer
+    removed and no later layer put back, the last layer that removed it."""
+
+    shown: dict[str, tuple[int, FileEntry]]
+    removed_by: dict[str, int]
+
+
+@gc_paused
+def final_file_system(layers: Sequence[LayerIndex]) -> FinalFileSystem:
+    """The final file system of a layer stack, by the same stacking as `analyse`."""
+    stack = _Stack()
+    warnings: list[str] = []
+    removed_by: dict[str, int] = {}
+    removed = ChangeKind.REMOVED
+    for position, index in enumerate(layers):
+        changes = LayerChanges()
+        _apply(stack, position, index, LayerStats(position), changes, warnings)
+        for path, kind in changes.kinds.items():
+            if kind is removed:
+                removed_by[path] = position
+    shown = {path: (node.layer, node.entry or _IMPLIED_DIR) for path, node in stack.nodes.items()}
+    return FinalFileSystem(shown, {p: n for p, n in removed_by.items() if p not in shown})
 
 
 def _classify(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any, Protocol, cast
 
-from inspector.errors import CorruptStream
+from inspector.errors import CorruptStream, DigestMismatch
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -38,6 +38,46 @@ def compression_of(head: bytes) -> str:
     if head.startswith(ZSTD_MAGIC):
         return "zstd"
     return "none"
+
+
+def check_blob_size(what: str, expected: int, actual: int, *, known: bool = True) -> None:
+    """A blob must be exactly as long as its descriptor says (as containerd checks it):
+    DigestMismatch naming the blob (`what`) otherwise. `known` False: `actual` only says
+    the blob got past `expected`, not how long it is."""
+    if actual == expected:
+        return
+    relation = "longer" if actual > expected else "shorter"
+    length = f" ({actual} bytes)" if known else ""
+    raise DigestMismatch(
+        f"{what}: is {relation} than the {expected} bytes its descriptor gives{length}"
+    )
+
+
+class ExactReader:
+    """A `read(n)` stream of a blob that must be exactly `size` bytes long.
+
+    It never asks the stream for more than one byte past `size`, so a longer blob fails
+    at its first extra byte, not after it is read whole; a shorter one fails at its end.
+    """
+
+    def __init__(self, read: Read, size: int, what: str) -> None:
+        self._read = read
+        self._size = size
+        self._what = what
+        self.count = 0
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._size - self.count + 1
+        data = self._read(left if n < 0 or n > left else n)
+        self.count += len(data)
+        if self.count > self._size:
+            check_blob_size(self._what, self._size, self.count, known=False)
+        if not data and n != 0:
+            check_blob_size(self._what, self._size, self.count)
+        return data
+
+    def readable(self) -> bool:
+        return True
 
 
 class HashingReader:

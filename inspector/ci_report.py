@@ -1,8 +1,10 @@
-"""A CI verdict as a report: dive-like text, JSON, Markdown or JUnit XML (pure: no I/O).
+"""A CI verdict as a report: dive-like text, JSON, Markdown, JUnit XML or SARIF (pure).
 
-Every format carries the rule results; text and JSON also carry dive's numbers and the
-exact accounting, Markdown a GitHub step summary with the largest wasted files, JUnit one
-test case per rule. When other images were looked at, every format also gives the bytes
+Every format carries the rule results and the findings with their verdicts (fails the
+build, reported, or dropped by the configuration); text and JSON also carry dive's
+numbers and the exact accounting, Markdown a GitHub step summary with the largest wasted
+files, JUnit one test case per rule and per finding, SARIF (`inspector.sarif`) the
+findings for code scanning. When other images were looked at, every format also gives the bytes
 shared with them, the bytes unique to this image and which layers are shared. Non-finite
 numbers (dive's userWastedPercent of a one-layer image) become `null` in JSON and `n/a`
 in text. Paths are shown absolute, as dive shows them.
@@ -21,16 +23,18 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from inspector import sarif
 from inspector.analysis import Analysis, ExactWaste, WastedFile
 from inspector.compat import DiveNumbers, Inefficiency
 from inspector.display import clean, one_line
 from inspector.errors import UsageError
 from inspector.formatting import size as human_size
 from inspector.jsontext import name_fields, valid_strings
-from inspector.rules import BYTE_RULES, RuleResult, Status, Verdict
+from inspector.report import finding_document
+from inspector.rules import BYTE_RULES, FindingResult, RuleResult, Status, Verdict
 from inspector.sharing import Sharing
 
-FORMATS = ("text", "json", "markdown", "junit")
+FORMATS = ("text", "json", "markdown", "junit", "sarif")
 TEXT_ROWS = 50  # rows of each file table in the text report
 MARKDOWN_ROWS = 20  # rows of the wasted-files table in the Markdown report
 
@@ -42,11 +46,16 @@ def render(
     dive: DiveNumbers,
     label: str,
     shared: Sharing | None = None,
+    *,
+    dockerfile: str = sarif.DOCKERFILE,
 ) -> str:
     """The report in format `fmt` (one of FORMATS), ending with a newline.
 
     `shared`: the layers shared with other images, when other images were looked at
-    (an engine's images, `--compare`, `--compare-tags`); None leaves the section out."""
+    (an engine's images, `--compare`, `--compare-tags`); None leaves the section out.
+    `dockerfile`: where SARIF places findings that have no path."""
+    if fmt == "sarif":
+        return sarif.render(verdict, label, dockerfile)
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise UsageError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -91,7 +100,7 @@ def _rule_value(rule: str, value: float | None) -> str:
 
 def _counts(verdict: Verdict) -> tuple[int, int, int, int]:
     return (
-        len(verdict.results),
+        len(verdict.results) + len(verdict.findings),
         verdict.count(Status.PASS),
         verdict.count(Status.FAIL),
         verdict.count(Status.SKIP),
@@ -119,6 +128,7 @@ def _text(report: Report) -> str:
     if analysis.warnings:
         lines.append("Warnings:")
         lines += [f"  {one_line(w)}" for w in analysis.warnings]
+    lines += _findings_section(verdict)
     lines.append("Results:")
     lines += [_text_result(r) for r in verdict.results]
     total, passed, failed, skipped = _counts(verdict)
@@ -182,6 +192,36 @@ def _sharing_section(shared: Sharing) -> list[str]:
     return lines + _more(min(len(layers), TEXT_ROWS), len(layers))
 
 
+def _fail_on(verdict: Verdict) -> str:
+    return verdict.fail_on.value if verdict.fail_on is not None else "none"
+
+
+def _finding_head(result: FindingResult) -> str:
+    """`secret-in-image (error, 2 kB): A secret is readable in the image`, clean."""
+    f = result.finding
+    amount = f", {human_size(f.bytes)}" if f.bytes else ""
+    return f"{clean(f.id)} ({f.severity.value}{amount}): {clean(f.title)}"
+
+
+def _findings_section(verdict: Verdict) -> list[str]:
+    head = f"Findings (failOn: {_fail_on(verdict)}):"
+    if not verdict.findings:
+        return [f"{head} none"]
+    lines = [head]
+    for result in verdict.findings:
+        status = result.status.value.upper()
+        if result.status is Status.SKIP:
+            lines.append(f"  {status}: {_finding_head(result)}: {clean(result.message)}")
+            continue
+        f = result.finding
+        lines.append(f"  {status}: {_finding_head(result)}")
+        lines.append(f"    {clean(f.evidence)}")
+        lines.append(f"    fix: {clean(f.fix.text)}")
+        if result.status is Status.FAIL:
+            lines += [f"      {clean(line)}" for line in f.fix.after]
+    return lines
+
+
 def _text_result(result: RuleResult) -> str:
     head = f"  {result.status.value.upper()}: {result.rule}"
     return head if result.status is Status.PASS else f"{head}: {result.message}"
@@ -202,6 +242,11 @@ def _json(report: Report) -> str:
         "dive": _json_dive(dive),
         "exact": _json_exact(analysis.exact),
         "sharing": _json_sharing(report.shared) if report.shared is not None else None,
+        "failOn": _fail_on(verdict),
+        "findings": [
+            {**finding_document(r.finding), "status": r.status.value, "message": r.message}
+            for r in verdict.findings
+        ],
         "warnings": list(analysis.warnings),
     }
     return json.dumps(valid_strings(document), indent=2, allow_nan=False) + "\n"
@@ -284,12 +329,15 @@ def _md_row(cells: Iterable[str]) -> str:
 
 def _markdown(report: Report) -> str:
     verdict, analysis, label = report.verdict, report.analysis, report.label
-    total, passed, failed, skipped = _counts(verdict)
+    _, passed, failed, skipped = _counts(verdict)
     outcome = "PASS" if verdict.passed else "FAIL"
+    checks = f"{len(verdict.results)} rules" + (
+        f" and {len(verdict.findings)} findings" if verdict.findings else ""
+    )
     lines = [
         f"## inspector: {_md(label)} — {outcome}",
         "",
-        f"{total} rules: {passed} passed, {failed} failed, {skipped} skipped"
+        f"{checks}: {passed} passed, {failed} failed, {skipped} skipped"
         + (f" ({_md(verdict.source)})" if verdict.source else "")
         + ".",
         "",
@@ -310,10 +358,41 @@ def _markdown(report: Report) -> str:
     failures = verdict.failures
     if failures:
         lines += ["", *(f"- **{r.rule}**: {_md(r.message)}" for r in failures)]
+    lines += ["", *_markdown_findings(verdict)]
     lines += ["", *_markdown_wasted(analysis.exact)]
     if report.shared is not None:
         lines += ["", *_markdown_sharing(report.shared)]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_findings(verdict: Verdict) -> list[str]:
+    heading = f"### Findings (failOn: {_fail_on(verdict)})"
+    if not verdict.findings:
+        return [heading, "", "No findings."]
+    lines = [
+        heading,
+        "",
+        _md_row(("Finding", "Status", "Severity", "Bytes", "Evidence")),
+        _md_row(("---", "---", "---", "---:", "---")),
+    ]
+    for r in verdict.findings:
+        f = r.finding
+        why = r.message if r.status is Status.SKIP else f.evidence
+        lines.append(
+            _md_row(
+                (
+                    f"`{f.id}` {_md(f.title)}",
+                    _BADGES[r.status],
+                    f.severity.value,
+                    human_size(f.bytes),
+                    _md(why),
+                )
+            )
+        )
+    failing = [r.finding for r in verdict.findings if r.status is Status.FAIL]
+    if failing:
+        lines += ["", *(f"- **{_md(f.id)}**: {_md(f.fix.text)}" for f in failing)]
+    return lines
 
 
 def _markdown_sharing(shared: Sharing) -> list[str]:
@@ -368,12 +447,17 @@ def _markdown_wasted(exact: ExactWaste) -> list[str]:
 
 
 def _junit(report: Report) -> str:
-    verdict, label = report.verdict, report.label
+    return junit_suite(report.verdict, report.label, _text(report))
+
+
+def junit_suite(verdict: Verdict, label: str, system_out: str, name: str = "inspector") -> str:
+    """A verdict as a JUnit test suite: one test case per rule, `system_out` (clean text)
+    as its output; `label` is the image."""
     total, _, failed, skipped = _counts(verdict)
     suite = ET.Element(
         "testsuite",
         {
-            "name": "inspector",
+            "name": name,
             "tests": str(total),
             "failures": str(failed),
             "errors": "0",
@@ -395,12 +479,45 @@ def _junit(report: Report) -> str:
             failure.text = clean(result.message)
         elif result.status is Status.SKIP:
             ET.SubElement(case, "skipped", {"message": clean(result.message)})
+    for case_name, judged in _finding_cases(verdict.findings):
+        case = ET.SubElement(
+            suite, "testcase", {"classname": "inspector.findings", "name": case_name}
+        )
+        f = judged.finding
+        details = "\n".join(
+            [clean(f.evidence), f"fix: {clean(f.fix.text)}", *(clean(x) for x in f.fix.after)]
+        )
+        if judged.status is Status.FAIL:
+            failure = ET.SubElement(
+                case, "failure", {"message": clean(f.evidence), "type": "FindingFailed"}
+            )
+            failure.text = details
+        elif judged.status is Status.SKIP:
+            ET.SubElement(case, "skipped", {"message": clean(judged.message)})
+        else:
+            ET.SubElement(case, "system-out").text = details
     out = ET.SubElement(suite, "system-out")
-    out.text = _text(report)  # its image-supplied text is clean: valid XML
+    out.text = system_out  # its image-supplied text is clean: valid XML
     ET.indent(suite)
     body = ET.tostring(suite, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
 
+
+def _finding_cases(results: tuple[FindingResult, ...]) -> list[tuple[str, FindingResult]]:
+    """Each finding's test case name, `id: title`, numbered when one repeats."""
+    names = [f"{clean(r.finding.id)}: {clean(r.finding.title)}" for r in results]
+    seen: dict[str, int] = {}
+    cases = []
+    for name, result in zip(names, results, strict=True):
+        seen[name] = seen.get(name, 0) + 1
+        shown = name if names.count(name) == 1 else f"{name} ({seen[name]})"
+        cases.append((shown, result))
+    return cases
+
+
+# shared with the diff report (diff_report.py)
+markdown_cell, markdown_row, text_result, counts = _md, _md_row, _text_result, _counts
+BADGES = _BADGES
 
 _RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": _text,

@@ -3,28 +3,33 @@
     inspector [OPTIONS] IMAGE          inspect an image (also `inspector inspect IMAGE`)
     inspector demo [OPTIONS]           the built-in demo image
     inspector extract IMAGE PATH       write a file or directory of an image
+    inspector diff OLD NEW             compare two images (and gate a regression)
     inspector cache info|clear         the layer cache
     inspector audit SOURCE...          a registry or fleet, every layer once (inspector.audit)
 
 Everything below the argument parsing is `inspector.pipeline`. Exit codes: 0 success (and
-every CI rule passed), 1 a CI rule failed, 2 the image could not be read or the arguments
-are wrong, 3 an internal error (a bug: please report it), 130 interrupted. Errors are one
+every CI rule passed), 1 a CI rule failed or a finding reached `--fail-on`, 2 the image
+could not be read or the arguments are wrong, 3 an internal error (a bug: please report
+it), 130 interrupted. Errors are one
 line on stderr (`display.one_line`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from inspector import __version__, output, pipeline
 from inspector.cache import LayerCache
 from inspector.display import one_line
 from inspector.errors import DestinationExists, InspectorError, UsageError
+from inspector.finding_rules import Flags
 from inspector.inspection import Inspection
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
@@ -86,6 +91,13 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read an engine image name that the engine does not hold from its registry",
     )
+    registry.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        help="most a registry request may take, and a blob download may stall "
+        "(else INSPECTOR_TIMEOUT; default 60)",
+    )
 
 
 def _compare_tags(text: str) -> int:
@@ -120,10 +132,76 @@ def _sharing_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _finding_arguments(parser: argparse.ArgumentParser) -> None:
+    """CI rules on findings (docs/ci.md); each is also a key of the rules file."""
+    group = parser.add_argument_group("CI rules on findings (see docs/findings.md for the IDs)")
+    group.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="a finding of this severity or worse fails the build: info, warning, error "
+        "(default) or none",
+    )
+    group.add_argument(
+        "--disable-finding",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="turn that finding off; repeatable",
+    )
+    group.add_argument(
+        "--enable-finding",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="one the rules file disables; repeatable",
+    )
+    group.add_argument(
+        "--finding-min-bytes",
+        metavar="ID:SIZE",
+        action="append",
+        default=[],
+        help="drop that finding below SIZE (e.g. duplicate-content:10MB); repeatable",
+    )
+    group.add_argument(
+        "--finding-severity",
+        metavar="ID:SEVERITY",
+        action="append",
+        default=[],
+        help="give that finding another severity (info, warning, error); repeatable",
+    )
+    group.add_argument(
+        "--allow",
+        metavar="ID:GLOB",
+        action="append",
+        default=[],
+        help="paths kept on purpose (ID '*': any finding; GLOB matches a path or one of "
+        "its directories); repeatable",
+    )
+    group.add_argument(
+        "--dockerfile",
+        metavar="PATH",
+        default="Dockerfile",
+        help="where the Dockerfile is in the repository: the SARIF location of findings "
+        "that have no path (default: Dockerfile)",
+    )
+
+
+def finding_flags(args: argparse.Namespace) -> Flags:
+    return Flags(
+        fail_on=args.fail_on,
+        disable=tuple(args.disable_finding),
+        enable=tuple(args.enable_finding),
+        min_bytes=tuple(args.finding_min_bytes),
+        severity=tuple(args.finding_severity),
+        allow=tuple(args.allow),
+    )
+
+
 COMMANDS_HELP = """commands:
   IMAGE                 inspect an image (the default; also: inspector inspect IMAGE)
   demo                  inspect the built-in demo image
   extract IMAGE PATH    write a file or directory of an image to a local path
+  diff OLD NEW          compare two images; with --ci, a regression gate
   cache info|clear      show or empty the layer cache
   audit SOURCE...       audit a registry, the engine or a directory of images (and
                         audit show: the fleet report)
@@ -135,7 +213,10 @@ IMAGE_FORMS = """IMAGE: docker-archive:PATH[:NAME:TAG], oci:DIR[:REF], oci-archi
 docker-daemon:NAME, podman:NAME, docker://REF, a path to an archive (- for standard
 input), an OCI layout directory, or an engine image name (read from its registry when
 the engine does not hold it)."""
-EXIT_CODES = "Exit codes: 0 ok, 1 a CI rule failed, 2 bad input or arguments, 3 internal error."
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 a CI rule failed or a finding reached --fail-on,\n"
+    "2 bad input or arguments, 3 internal error."
+)
 
 
 def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.ArgumentParser:
@@ -177,9 +258,9 @@ def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.Arg
     parser.add_argument("--ci-config", metavar="FILE", help="rules file (default: ./.dive-ci)")
     parser.add_argument(
         "--ci-format",
-        choices=("text", "json", "markdown", "junit"),
+        choices=("text", "json", "markdown", "junit", "sarif"),
         default="text",
-        help="CI report format (default: text)",
+        help="CI report format (default: text; sarif: SARIF 2.1.0 for code scanning)",
     )
     rules = parser.add_argument_group("CI rules (dive's names; 'disabled' turns one off)")
     for name in ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"):
@@ -191,6 +272,7 @@ def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.Arg
         "highestUniqueBytes",
     ):
         rules.add_argument(f"--{name}", dest=name, metavar="VALUE")
+    _finding_arguments(parser)
     parser.add_argument(
         "--text",
         action="store_true",
@@ -237,6 +319,7 @@ def options_from(args: argparse.Namespace) -> pipeline.InspectOptions:
             creds=getattr(args, "creds", None),
             tls_verify=getattr(args, "tls_verify", True),
             compare_tags=getattr(args, "compare_tags", 0),
+            timeout=getattr(args, "timeout", None),
         ),
         pull_from_registry=getattr(args, "pull_from_registry", False),
         compare=tuple(getattr(args, "compare", None) or ()),
@@ -368,7 +451,7 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
         from inspector import rules
 
         flags = {name: getattr(args, name) for name in rules.ALL_RULES}
-        rule_config = rules.load_rule_config(flags, args.ci_config)
+        rule_config = rules.load_rule_config(flags, args.ci_config, finding_flags(args))
     if args.json:  # before loading; /dev/stdout and its aliases become "-"
         args.json = output.checked(args.json, "--json")
 
@@ -394,26 +477,154 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
             shared=found.sharing,
             file_lists=not args.no_file_lists,
             file_list_text=lambda index: file_list_text(index, cache),
+            findings=found.findings,
         )
         output.write(args.json, text, "--json")
 
     if args.text or not (args.json or ci):  # with `--json -`, the text goes to stderr
         out = sys.stderr if args.json == "-" else sys.stdout
-        out.write(report.summary(found.analysis, found.dive, found.warnings, found.sharing))
+        out.write(
+            report.summary(
+                found.analysis, found.dive, found.warnings, found.sharing, found.findings
+            )
+        )
 
     if ci:
         from inspector import ci_report, rules
 
         assert rule_config is not None
-        verdict = rules.evaluate(rule_config, found.analysis.exact, found.dive, found.sharing)
+        verdict = rules.evaluate(
+            rule_config, found.analysis.exact, found.dive, found.sharing, found.findings
+        )
         out = sys.stderr if args.json == "-" else sys.stdout
         shown = found.sharing if found.loaded.others else None
         label = found.image.label
         out.write(
-            ci_report.render(args.ci_format, verdict, found.analysis, found.dive, label, shown)
+            ci_report.render(
+                args.ci_format,
+                verdict,
+                found.analysis,
+                found.dive,
+                label,
+                shown,
+                dockerfile=args.dockerfile,
+            )
         )
+        if args.ci_format == "sarif" and not verdict.passed:  # SARIF holds findings only
+            failed = [r.rule for r in verdict.failures] + [
+                r.finding.id for r in verdict.findings if r.status is rules.Status.FAIL
+            ]
+            sys.stderr.write(f"inspector: CI verdict FAIL: {', '.join(failed)}\n")
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
     return EXIT_OK
+
+
+def diff_parser() -> argparse.ArgumentParser:
+    from inspector.diff_report import FORMATS
+
+    parser = _Parser(
+        prog="inspector diff",
+        description="Compare two images: the layers they share, the first layer that diverged\n"
+        "and why, the layers rebuilt for nothing, the files added, removed and modified,\n"
+        "the sizes, what pulling NEW costs a host that holds OLD, and the findings new\n"
+        "and gone; with --ci, a regression gate. Shared layers are read once (the layer\n"
+        "cache; --no-cache uses a private one for the run). See docs/diff.md.",
+        epilog=f"{IMAGE_FORMS}\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("old", metavar="OLD", help="the image before (any IMAGE form)")
+    parser.add_argument("new", metavar="NEW", help="the image after (any IMAGE form)")
+    _source_arguments(parser)
+    parser.add_argument(
+        "-j", "--json", metavar="FILE", help="write the diff as JSON to FILE (- = stdout)"
+    )
+    parser.add_argument(
+        "--format",
+        "--ci-format",
+        dest="format",
+        choices=FORMATS,
+        help="the report on stdout: text (default), json, markdown (a pull-request "
+        "comment), junit (the rules, with --ci)",
+    )
+    parser.add_argument(
+        "--text", action="store_true", help="print the report also with --json FILE"
+    )
+    parser.add_argument(
+        "--ci", action="store_true", help="evaluate the gate's rules (also CI=true)"
+    )
+    parser.add_argument("--ci-config", metavar="FILE", help="rules file (default: ./.dive-ci)")
+    rules = parser.add_argument_group("gate rules (each off unless given here or in the file)")
+    rules.add_argument("--maxGrowthBytes", metavar="SIZE", help="e.g. 10MB: uncompressed growth")
+    rules.add_argument("--maxGrowthPercent", metavar="PCT", help="e.g. 5: growth in %% of OLD")
+    rules.add_argument("--maxPullBytes", metavar="SIZE", help="bytes a host holding OLD pulls")
+    rules.add_argument(
+        "--noNewFindings",
+        metavar="SEVERITY",
+        nargs="?",
+        const="info",
+        help="no finding new in NEW (at SEVERITY or above: info, warning, error; "
+        "write --noNewFindings=SEVERITY before OLD NEW)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the layer cache (a private one holds the run's layers)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parser
+
+
+@contextlib.contextmanager
+def _run_cache(args: argparse.Namespace) -> Iterator[LayerCache]:
+    """The layer cache, or with --no-cache a private one removed afterwards: the two
+    images' shared layers are still read once."""
+    if not args.no_cache:
+        yield LayerCache.default()
+        return
+    with tempfile.TemporaryDirectory(prefix="inspector-diff-") as directory:
+        yield LayerCache(directory)
+
+
+def diff_command(argv: Sequence[str]) -> int:
+    """`inspector diff OLD NEW`: the report, and with --ci the gate's verdict."""
+    from inspector import diff_report
+    from inspector.diff import diff
+    from inspector.diff.gate import GATE_RULES, evaluate, load_gate_config
+
+    args = diff_parser().parse_args(argv)
+    if args.old == "-" and args.new == "-":
+        raise UsageError("diff: standard input can be OLD or NEW, not both")
+    ci = ci_requested(args)
+    fmt = args.format or "text"
+    if fmt == "junit" and not ci:
+        raise UsageError("--format junit reports the gate's rules: add --ci")
+    gate = None
+    if ci:
+        gate = load_gate_config({rule: getattr(args, rule) for rule in GATE_RULES}, args.ci_config)
+    if args.json:
+        args.json = output.checked(args.json, "--json")
+    options = options_from(args)
+    with _run_cache(args) as cache:
+        resolved = [pipeline.resolve(text, options, cache) for text in (args.old, args.new)]
+        found: list[Inspection] = []
+        for which, target in zip(("OLD", "NEW"), resolved, strict=True):
+            for note in target.notes:
+                sys.stderr.write(f"inspector: {which}: {one_line(note)}\n")
+            progress = TerminalProgress.for_stderr()
+            try:
+                found.append(pipeline.inspect(target, options, progress, cache))
+            finally:
+                progress.close()
+        result = diff(found[0], found[1])  # (a lazy layer index may still read its cache)
+    for warning in result.warnings:
+        sys.stderr.write(f"inspector: warning: {one_line(warning)}\n")
+    verdict = evaluate(gate, result) if gate is not None else None
+    if args.json:
+        output.write(args.json, diff_report.render("json", result, verdict), "--json")
+    if ci or args.text or args.format or not args.json:
+        out = sys.stderr if args.json == "-" else sys.stdout
+        out.write(diff_report.render(fmt, result, verdict))
+    return EXIT_OK if verdict is None or verdict.passed else EXIT_RULE_FAILED
 
 
 def audit_command(argv: Sequence[str]) -> int:
@@ -433,6 +644,7 @@ _COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "inspect": lambda argv: inspect_command(argv, "inspector inspect"),
     "demo": lambda argv: inspect_command(argv, "inspector demo", image=False),
     "extract": extract_command,
+    "diff": diff_command,
     "cache": cache_command,
     "audit": audit_command,
 }

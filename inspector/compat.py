@@ -54,11 +54,15 @@ def _whiteout_key(marker_path: str) -> str:
     return f"{head}/{name}" if head else name
 
 
-def _tree_nodes(index: LayerIndex) -> dict[str, FileEntry | None]:
-    """dive's tree of one layer as path -> record (None for a directory only implied).
+def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[str, str]]:
+    """dive's tree of one layer as path -> record (None for a directory only implied), and
+    its directories that hold a node, each mapped to itself.
 
     Whiteout markers appear under their own `.wh.NAME` path; opaque markers are dropped
-    but the directory holding them is a node.
+    but the directory holding them is a node. An implied directory's path is one string
+    object, shared by the node, the parents map and (through it) the children index, so a
+    deep path costs its directories' names once, not once per structure. Each directory
+    is walked once: linear in the paths' components.
     """
     nodes: dict[str, FileEntry | None] = dict(index.entries)
     for marker in index.whiteouts.values():
@@ -66,15 +70,19 @@ def _tree_nodes(index: LayerIndex) -> dict[str, FileEntry | None]:
     for directory in index.opaque:
         if directory and directory not in nodes:
             nodes[directory] = None
+    parents: dict[str, str] = {}
     for path in list(nodes):
         slash = path.rfind("/")
         while slash > 0:  # (normalised paths never start with "/")
-            path = path[:slash]
-            if path in nodes:
-                break
-            nodes[path] = None
+            parent = path[:slash]
+            if parent in parents:
+                break  # that directory, and every one above it, is done
+            parents[parent] = parent
+            if parent not in nodes:
+                nodes[parent] = None
+            path = parent
             slash = path.rfind("/")
-    return nodes
+    return nodes, parents
 
 
 class _Stacked:
@@ -186,8 +194,7 @@ def dive_numbers(
     children = stacked.children
     for position in range(first, len(layers)):
         index = layers[position]
-        nodes = _tree_nodes(index)
-        parents = {path.rpartition("/")[0] for path in nodes}
+        nodes, parents = _tree_nodes(index)
         # whiteout markers (and any implied directory named like one), in tree order
         whiteouts = [
             path
@@ -232,7 +239,7 @@ def dive_numbers(
             parent = path.rpartition("/")[0]
             kids = children.get(parent)
             if kids is None:
-                kids = children[parent] = set()
+                kids = children[parents.get(parent, parent)] = set()
             kids.add(path)
         records.update(nodes)
         if keep is not None and position + 1 in keep_at and position + 1 < len(layers):
@@ -267,7 +274,7 @@ def dive_numbers(
 
 def _visit_until_failure(
     nodes: dict[str, FileEntry | None],
-    parents: set[str],
+    parents: Collection[str],
     charged: dict[str, tuple[str, int | None]],
     tally: dict[str, list[int]],
 ) -> None:
@@ -325,7 +332,7 @@ def file_list(index: LayerIndex) -> list[dict[str, object]]:
     """dive's `fileList` for one layer: every tree node, children first, in name order.
 
     A name that is not UTF-8 gets a `pathBytes` / `linkNameBytes` sibling (`jsontext`)."""
-    nodes = _tree_nodes(index)
+    nodes, _ = _tree_nodes(index)
     modes = _modes(nodes)
     flags = TYPE_FLAGS
     directory = EntryType.DIR
@@ -356,7 +363,7 @@ def file_list(index: LayerIndex) -> list[dict[str, object]]:
 def file_list_json(index: LayerIndex) -> str:
     """`json.dumps(file_list(index), separators=(",", ":"))`, byte for byte, built as
     text (the --json document splices it in instead of encoding 100,000 dicts)."""
-    nodes = _tree_nodes(index)
+    nodes, _ = _tree_nodes(index)
     modes = _modes(nodes)
     heads = {kind: f',"typeFlag":{flag},"linkName":' for kind, flag in TYPE_FLAGS.items()}
     tails = {kind: "true}" if kind is EntryType.DIR else "false}" for kind in TYPE_FLAGS}

@@ -95,3 +95,28 @@ class RegistryError(SourceError):
 
 class AuthenticationError(RegistryError):
     """A registry refused the credentials, or wants credentials none were found for."""
+
+
+MAX_WARNINGS = 20
+"""The most warnings one list (a layer's, an analysis') keeps; later ones are counted."""
+_MORE = "… and {} more warnings like these"
+
+
+def add_warning(warnings: list[str], text: str) -> None:
+    """Append `text`, unless the list holds MAX_WARNINGS already: then the last line only
+    counts the warnings left out (a hostile layer can ask for one per entry)."""
+    if len(warnings) < MAX_WARNINGS:
+        warnings.append(text)
+    elif len(warnings) == MAX_WARNINGS:
+        warnings.append(_MORE.format(1))
+    else:
+        count = int(warnings[-1].removeprefix("… and ").split(" ", 1)[0])
+        warnings[-1] = _MORE.format(count + 1)
+
+
+def excerpt(value: object, limit: int = 120) -> str:
+    """`repr(value)` cut to about `limit` characters: how an error names a value an image
+    supplied (a name, a field), which may be megabytes long. (Escaping for the terminal
+    happens when the line is printed, see `inspector.display`.)"""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -20,12 +20,17 @@ import xxhash
 from inspector.blobs import INFLATE_CHUNK, HashingReader, Inflater, PeekReader, Read, compression_of
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
-from inspector.errors import CorruptStream
+from inspector.errors import CorruptStream, add_warning, excerpt
 from inspector.secrets import SecretHit
 from inspector.tarstream import _ADLER_MOD, BLOCK, TarReader, _text
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
+MAX_PATH_BYTES = 4096
+"""The longest path indexed (Linux's PATH_MAX); a longer one is skipped with a warning."""
+MAX_PATH_DEPTH = 256
+"""The most components a path indexed may have; a deeper one is skipped with a warning."""
+
 ESTARGZ_NAMES = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 EMPTY_DIGEST = xxhash.xxh3_64_intdigest(b"")
 
@@ -249,8 +254,15 @@ def _record(
     """Index one entry of any kind; `content()` digests a regular file's content."""
     warnings = index.warnings
     path, unsafe = normalize(name)
+    if _too_long(path):
+        add_warning(
+            warnings,
+            f"{label}: entry {excerpt(path, 80)} skipped: its path is longer than "
+            f"{MAX_PATH_BYTES} bytes or deeper than {MAX_PATH_DEPTH} components",
+        )
+        return
     if unsafe:
-        warnings.append(f"{label}: entry {name!r} escapes the root; read as /{path}")
+        add_warning(warnings, f"{label}: entry {excerpt(name)} escapes the root; read as /{path}")
     if not path:
         return
     slash = path.rfind("/")
@@ -261,7 +273,7 @@ def _record(
         return
     kind = TAR_TYPES.get(tartype, EntryType.OTHER)
     if kind is EntryType.OTHER:
-        warnings.append(f"{label}: entry {path!r} has unsupported tar type {tartype!r}")
+        add_warning(warnings, f"{label}: entry {path!r} has unsupported tar type {tartype!r}")
     if slash < 0 and base in ESTARGZ_NAMES:
         return
     link = linkname
@@ -271,17 +283,28 @@ def _record(
     elif kind is EntryType.HARDLINK:
         link, unsafe_link = normalize(link)
         if unsafe_link:
-            warnings.append(f"{label}: hardlink {path!r} names {linkname!r}")
+            add_warning(warnings, f"{label}: hardlink {path!r} names {excerpt(linkname)}")
     elif kind is EntryType.CHARDEV and devmajor == 0 and devminor == 0:
-        warnings.append(
+        add_warning(
+            warnings,
             f"{label}: {path!r} is a 0/0 character device (an overlayfs whiteout that "
-            "was not converted); kept as a device"
+            "was not converted); kept as a device",
         )
     _store(
         index,
         FileEntry(path, kind, size if kind is EntryType.FILE else 0, mode, uid, gid, mtime, link,
                   digest),
     )  # fmt: skip
+
+
+def _too_long(path: str) -> bool:
+    """Is a (normalised) path beyond MAX_PATH_BYTES or MAX_PATH_DEPTH?"""
+    length = len(path)
+    if length <= MAX_PATH_BYTES // 4 and length <= 2 * MAX_PATH_DEPTH:
+        return False  # (a character is at most 4 bytes, a component at least 2 characters)
+    if path.count("/") >= MAX_PATH_DEPTH:
+        return True
+    return len(path.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES
 
 
 def _whiteout(
@@ -302,7 +325,7 @@ def _whiteout(
         return  # AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not part of the file system
     target = base[len(WHITEOUT) :]
     if not target:
-        index.warnings.append(f"whiteout {path!r} names nothing; ignored")
+        add_warning(index.warnings, f"whiteout {path!r} names nothing; ignored")
         return
     index.whiteouts[f"{parent}/{target}" if parent else target] = marker
 
@@ -312,12 +335,17 @@ def index_blob(
     label: str,
     *,
     progress: Progress | None = None,
+    inflated: Progress | None = None,
 ) -> LayerIndex:
-    """Index a layer blob (plain, gzip or zstd tar), computing its digest and diff_id."""
+    """Index a layer blob (plain, gzip or zstd tar), computing its digest and diff_id.
+
+    `progress` is told the stored bytes read, `inflated` the bytes decompressed (for a
+    compressed layer, every chunk the tar reader takes: also a point to stop at).
+    """
     peek = PeekReader(raw)
     compression = compression_of(peek.peek(4))
     if compression != "none":
-        return _index_compressed(peek.read, label, compression, progress)
+        return _index_compressed(peek.read, label, compression, progress, inflated)
     raw_hash = HashingReader(peek.read)
     reader = TarReader(_reporting(raw_hash, progress), label)
     try:
@@ -334,24 +362,29 @@ def index_blob(
 
 def _reporting(raw_hash: HashingReader, progress: Progress | None) -> Read:
     """`raw_hash.read`, telling `progress` how many raw bytes each read returned."""
-    if progress is None:
-        return raw_hash.read
+    return _telling(raw_hash.read, progress)
 
-    def read(n: int) -> bytes:
-        data = raw_hash.read(n)
+
+def _telling(read: Read, progress: Progress | None) -> Read:
+    """`read`, telling `progress` how many bytes each call returned."""
+    if progress is None:
+        return read
+
+    def told(n: int) -> bytes:
+        data = read(n)
         progress(len(data))
         return data
 
-    return read
+    return told
 
 
 def _index_compressed(
-    raw: Read, label: str, compression: str, progress: Progress | None
+    raw: Read, label: str, compression: str, progress: Progress | None, inflated: Progress | None
 ) -> LayerIndex:
     """Index a gzip or zstd layer, decompressing and hashing on worker threads."""
     raw_hash = HashingReader(raw)
     with Inflater(_reporting(raw_hash, progress), label, compression) as stream:
-        reader = TarReader(stream.read, label, chunk=INFLATE_CHUNK)
+        reader = TarReader(_telling(stream.read, inflated), label, chunk=INFLATE_CHUNK)
         try:
             index = index_tar(reader, label)
             reader.drain()

@@ -6,13 +6,13 @@ input and the field. Shared by every source that reads an OCI graph or `manifest
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from inspector import documents
 from inspector.digest import Digest
-from inspector.errors import ImageNotFound, ManifestError, PlatformNotFound
+from inspector.errors import ImageNotFound, ManifestError, PlatformNotFound, excerpt
 from inspector.model import HistoryEntry, ImageConfig, LayerInfo, Platform
 
 INDEX_TYPES = frozenset(
@@ -35,18 +35,24 @@ CONFIG_TYPES = frozenset(
 )
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
-
-
-def parse_json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{what}: invalid JSON ({exc})") from None
+MAX_BLOB = 1 << 42
+"""The largest blob size a descriptor may give (4 TiB)."""
+MAX_INDEX_DEPTH = 8
+"""How many indexes deep an index may nest others."""
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ManifestError(f"{what}: expected a JSON object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    """An optional JSON array (absent or null: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ManifestError(f"{what}: expected a JSON array of descriptors")
     return value
 
 
@@ -72,41 +78,59 @@ class Config:
 
 
 def parse_config(data: bytes, what: str) -> Config:
-    doc = _obj(parse_json(data, what), what)
+    """The config's layers, history, platform and runtime settings.
+
+    Fields of the wrong JSON type are read as absent (an image config is free-form
+    beyond `rootfs`); only `rootfs.diff_ids` is required.
+    """
+    doc = _obj(documents.load(data, what, documents.CONFIG), what)
     rootfs = doc.get("rootfs")
     if not isinstance(rootfs, dict) or not isinstance(rootfs.get("diff_ids"), list):
         raise ManifestError(f"{what}: config has no rootfs.diff_ids")
     diff_ids = tuple(Digest.parse(str(d), f"{what}: rootfs.diff_ids") for d in rootfs["diff_ids"])
     history = tuple(
         HistoryEntry(
-            created=h.get("created"),
+            created=_text(h.get("created")),
             created_by=str(h.get("created_by") or ""),
-            author=h.get("author"),
-            comment=h.get("comment"),
+            author=_text(h.get("author")),
+            comment=_text(h.get("comment")),
             empty_layer=bool(h.get("empty_layer", False)),
         )
-        for h in (doc.get("history") or [])
+        for h in _array(doc.get("history"))
         if isinstance(h, dict)
     )
     platform = None
     if doc.get("os") and doc.get("architecture"):
-        platform = Platform(str(doc["os"]), str(doc["architecture"]), doc.get("variant"))
+        platform = Platform(str(doc["os"]), str(doc["architecture"]), _text(doc.get("variant")))
     cfg = doc.get("config") or doc.get("container_config") or {}
     if not isinstance(cfg, dict):
         cfg = {}
     labels = cfg.get("Labels") or {}
+    ports = cfg.get("ExposedPorts") or {}
     runtime = ImageConfig(
         entrypoint=_strs(cfg.get("Entrypoint")),
         cmd=_strs(cfg.get("Cmd")),
         env=_strs(cfg.get("Env")) or (),
         user=str(cfg.get("User") or ""),
         workdir=str(cfg.get("WorkingDir") or ""),
-        exposed_ports=tuple(sorted(cfg.get("ExposedPorts") or {})),
+        exposed_ports=tuple(sorted(p for p in ports if isinstance(p, str)))
+        if isinstance(ports, dict | list)
+        else (),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items()))
         if isinstance(labels, dict)
         else (),
     )
-    return Config(diff_ids, history, platform, runtime, doc.get("created"))
+    return Config(diff_ids, history, platform, runtime, _text(doc.get("created")))
+
+
+def _text(value: Any) -> str | None:
+    """A JSON string field; any other type reads as absent."""
+    return value if isinstance(value, str) else None
+
+
+def _array(value: Any) -> list[Any]:
+    """A JSON array field; any other type reads as empty."""
+    return value if isinstance(value, list) else []
 
 
 def layer_history(history: Sequence[HistoryEntry], count: int) -> list[HistoryEntry | None]:
@@ -122,6 +146,8 @@ def layer_history(history: Sequence[HistoryEntry], count: int) -> list[HistoryEn
 
 @dataclass(frozen=True, slots=True)
 class Descriptor:
+    """An OCI content descriptor; `size` is the blob's exact length, checked on reading."""
+
     media_type: str
     digest: Digest
     size: int
@@ -142,15 +168,33 @@ def parse_descriptor(value: Any, what: str) -> Descriptor:
     platform = None
     plat = doc.get("platform")
     if isinstance(plat, dict) and plat.get("os") and plat.get("architecture"):
-        platform = Platform(str(plat["os"]), str(plat["architecture"]), plat.get("variant"))
-    size = doc.get("size", -1)
+        platform = Platform(str(plat["os"]), str(plat["architecture"]), _text(plat.get("variant")))
+    annotations = doc.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise ManifestError(f"{what}: descriptor annotations are not a JSON object")
     return Descriptor(
         media_type=str(doc.get("mediaType") or ""),
         digest=Digest.parse(str(doc["digest"]), what),
-        size=size if isinstance(size, int) else -1,
+        size=descriptor_size(doc.get("size"), what),
         platform=platform,
-        annotations={str(k): str(v) for k, v in (doc.get("annotations") or {}).items()},
+        annotations={str(k): str(v) for k, v in annotations.items()},
     )
+
+
+def descriptor_size(value: Any, what: str) -> int:
+    """A descriptor's `size`: a whole number of bytes from 0 to MAX_BLOB (not a bool, a
+    float or a string), as the OCI image spec requires; ManifestError otherwise."""
+    if value is None:
+        raise ManifestError(f"{what}: descriptor has no size")
+    if type(value) is not int:
+        raise ManifestError(f"{what}: descriptor size {excerpt(value)} is not a byte count")
+    if value < 0:
+        raise ManifestError(f"{what}: descriptor size {value} is negative")
+    if value > MAX_BLOB:
+        raise ManifestError(
+            f"{what}: descriptor size {excerpt(value)} is larger than {MAX_BLOB >> 40} TiB"
+        )
+    return value
 
 
 def ref_matches(ref: str, desc: Descriptor) -> bool:
@@ -197,7 +241,10 @@ def select_manifest(
     it. `platform` None means "the host's, or the only image there is".
     """
     top = _obj(index_doc, f"{label}: index.json")
-    entries = [parse_descriptor(d, f"{label}: index.json") for d in (top.get("manifests") or [])]
+    entries = [
+        parse_descriptor(d, f"{label}: index.json")
+        for d in _list(top.get("manifests"), f"{label}: index.json")
+    ]
     if ref is not None:
         chosen = [d for d in entries if ref_matches(ref, d)]
         if not chosen:
@@ -216,8 +263,15 @@ def select_manifest(
     if not candidates:
         raise ImageNotFound(f"{label}: the index holds no image manifest")
     desc = _pick_platform(candidates, platform, label)
-    manifest = _obj(parse_json(fetch(desc), f"{label}: manifest {desc.digest}"), label)
+    manifest = _obj(_fetch_document(desc, fetch, f"{label}: manifest {desc.digest}"), label)
     return desc, manifest, tags
+
+
+def _fetch_document(desc: Descriptor, fetch: Fetch, what: str) -> Any:
+    """A manifest or index a descriptor names: its size is checked against the cap before
+    it is fetched (the fetcher checks the blob against the size and digest)."""
+    documents.MANIFEST.check(what, desc.size)
+    return documents.load(fetch(desc), what, documents.MANIFEST)
 
 
 def _name(desc: Descriptor) -> str:
@@ -225,18 +279,16 @@ def _name(desc: Descriptor) -> str:
 
 
 def _flatten(entries: list[Descriptor], fetch: Fetch, label: str, depth: int) -> list[Descriptor]:
-    if depth > 8:
-        raise ManifestError(f"{label}: indexes nested too deeply")
+    if depth > MAX_INDEX_DEPTH:
+        raise ManifestError(f"{label}: indexes nested more than {MAX_INDEX_DEPTH} deep")
     found: list[Descriptor] = []
     for desc in entries:
         if desc.is_attestation:
             continue
         if desc.media_type in INDEX_TYPES:
-            nested = _obj(parse_json(fetch(desc), f"{label}: index {desc.digest}"), label)
-            children = [
-                parse_descriptor(d, f"{label}: index {desc.digest}")
-                for d in (nested.get("manifests") or [])
-            ]
+            what = f"{label}: index {desc.digest}"
+            nested = _obj(_fetch_document(desc, fetch, what), what)
+            children = [parse_descriptor(d, what) for d in _list(nested.get("manifests"), what)]
             found.extend(_flatten(children, fetch, label, depth + 1))
         elif desc.media_type in MANIFEST_TYPES or not desc.media_type:
             found.append(desc)
@@ -264,6 +316,7 @@ def _pick_platform(
 def layer_descriptors(manifest: dict[str, Any], label: str) -> tuple[Descriptor, list[Descriptor]]:
     """The config descriptor and layer descriptors of an image manifest."""
     config = parse_descriptor(manifest.get("config"), f"{label}: manifest config")
+    documents.CONFIG.check(f"{label}: config {config.digest}", config.size)
     if config.media_type and config.media_type not in CONFIG_TYPES:
         raise ManifestError(
             f"{label}: manifest is an artifact ({config.media_type}), not a container image"

@@ -32,7 +32,9 @@ from inspector.errors import (
     UsageError,
 )
 from inspector.findings import detect_all
+from inspector.indexer import LayerIndex
 from inspector.inspection import Inspection
+from inspector.model import Image
 from inspector.secrets import redact_image
 from inspector.sharing import OtherImage, sharing
 from inspector.source import ImageSource, LoadedImage, LoadEvents
@@ -192,10 +194,15 @@ def analyse(loaded: LoadedImage, cache: LayerCache | None = None) -> Inspection:
         [index.uncompressed_size for index in loaded.layers],
         loaded.others,
     )
-    found = Inspection(loaded, analysis, dive, shared, loaded.warnings + analysis.warnings)
-    findings = detect_all(found)  # from the config as it is; then its secrets are hidden
-    shown = replace(loaded, image=redact_image(loaded.image))
-    return replace(found, loaded=shown, findings=findings)
+    image = redact_image(loaded.image)  # every front end shows the config's secrets hidden
+    found = Inspection(
+        replace(loaded, image=image),
+        replace(analysis, image=image),
+        dive,
+        shared,
+        loaded.warnings + analysis.warnings,
+    )
+    return replace(found, findings=detect_all(found, loaded.image))
 
 
 def inspect(
@@ -207,6 +214,27 @@ def inspect(
     """Read, index and analyse IMAGE (a text as the CLI takes it, or a resolved source)."""
     options = options or InspectOptions()
     events = events or LoadEvents()
-    loaded = load(target, options, events, cache)
-    events.image_loaded(loaded)
-    return analyse(loaded, cache)
+    loaded = load(target, options, _Redacting(events), cache)
+    found = analyse(loaded, cache)
+    events.image_loaded(found.loaded)
+    return found
+
+
+class _Redacting(LoadEvents):
+    """Passes a source's events on with the image's secrets hidden (`redact_image`), so a
+    UI drawing the layer stack while layers arrive never shows a secret either."""
+
+    def __init__(self, events: LoadEvents) -> None:
+        self.events = events
+
+    def image_known(self, image: Image) -> None:
+        self.events.image_known(redact_image(image))
+
+    def layer_started(self, name: str, total: int | None) -> None:
+        self.events.layer_started(name, total)
+
+    def layer_progress(self, nbytes: int) -> None:
+        self.events.layer_progress(nbytes)
+
+    def layer_done(self, name: str, index: LayerIndex) -> None:
+        self.events.layer_done(name, index)

@@ -8,6 +8,9 @@ change counts, warnings) is added beside them. NaN and infinity become null.
 Values are exact and the text is valid UTF-8: a name that is not UTF-8 gets a `…Bytes`
 sibling with its bytes, and every other string is made valid (`inspector.jsontext`).
 The text summary (`summary`) shows image-supplied text `display.clean`ed instead.
+
+Both carry the findings (`inspector.findings`) as detected, most severe then largest
+first: the JSON under `findings[]`, the text summary in a "Findings" section.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from inspector.analysis import Analysis, WastedFile
 from inspector.changes import Removal
 from inspector.compat import DiveNumbers, Inefficiency, dive_view, file_list, file_list_json
 from inspector.display import clean, one_line
+from inspector.findings.model import Finding, Severity
 from inspector.indexer import LayerIndex
 from inspector.jsontext import name_fields, name_json, valid_strings
 from inspector.model import Image
@@ -68,8 +72,11 @@ def document(
     *,
     shared: Sharing | None = None,
     file_lists: bool = True,
+    findings: tuple[Finding, ...] = (),
 ) -> dict[str, Any]:
-    return _document(analysis, dive, layers, warnings, shared, file_lists=file_lists)
+    return _document(
+        analysis, dive, layers, warnings, shared, file_lists=file_lists, findings=findings
+    )
 
 
 def _document(
@@ -81,6 +88,7 @@ def _document(
     *,
     file_lists: bool,
     lists: bool = True,
+    findings: tuple[Finding, ...] = (),
 ) -> dict[str, Any]:
     """The document; without `lists`, fileReference and wastedFiles are left empty."""
     image = analysis.image
@@ -149,6 +157,7 @@ def _document(
                 "wastedFiles": [_wasted_file(w) for w in (exact.wasted_files if lists else ())],
             },
         },
+        "findings": [finding_document(f) for f in findings],
         "warnings": list(warnings),
         "schemaVersion": SCHEMA_VERSION,
     }
@@ -164,6 +173,28 @@ def _file_reference(item: Inefficiency) -> dict[str, Any]:
         "count": item.count,
         "sizeBytes": item.cumulative_size,
         **name_fields("file", item.path),
+    }
+
+
+def finding_document(finding: Finding) -> dict[str, Any]:
+    """A finding as the JSON reports give it (`findings[]`, docs/findings.md): exact
+    values, paths absolute, a path that is not UTF-8 with its `pathBytes`."""
+    return {
+        "id": finding.id,
+        "title": finding.title,
+        "severity": finding.severity.value,
+        "bytes": finding.bytes,
+        "layers": [{"index": ref.index, "command": ref.command} for ref in finding.layers],
+        "paths": [
+            {**name_fields("path", "/" + ref.path), "bytes": ref.bytes} for ref in finding.paths
+        ],
+        "pathCount": finding.path_count,
+        "evidence": finding.evidence,
+        "fix": {
+            "text": finding.fix.text,
+            "before": list(finding.fix.before),
+            "after": list(finding.fix.after),
+        },
     }
 
 
@@ -190,12 +221,15 @@ def render(
     shared: Sharing | None = None,
     file_lists: bool = True,
     file_list_text: Callable[[LayerIndex], str] = file_list_json,
+    findings: tuple[Finding, ...] = (),
 ) -> str:
     """`dumps(document(...))`, byte for byte, faster: each layer's fileList (most of the
     document) is built as JSON text (`compat.file_list_json`) and spliced in where a
     unique placeholder string was encoded. `file_list_text` gives that text for a layer
     (`results.file_list_text` takes it from the cache)."""
-    doc = _document(analysis, dive, layers, warnings, shared, file_lists=False, lists=False)
+    doc = _document(
+        analysis, dive, layers, warnings, shared, file_lists=False, lists=False, findings=findings
+    )
     token = f"inspector-rendered-{uuid.uuid4().hex}-"
     image = doc["image"]
     image["fileReference"] = f"{token}R"
@@ -257,6 +291,7 @@ def summary(
     dive: DiveNumbers,
     warnings: tuple[str, ...],
     shared: Sharing | None = None,
+    findings: tuple[Finding, ...] = (),
 ) -> str:
     """The plain-text summary `inspector IMAGE` prints when no terminal UI is wanted.
 
@@ -309,6 +344,30 @@ def summary(
         more = len(exact.wasted_files) - 20
         if more > 0:
             lines.append(f"... and {more} more (see --json)")
+    lines.append("")
+    lines += finding_lines(findings)
     for warning in warnings:
         lines.append(f"warning: {one_line(warning)}")
     return "\n".join(lines) + "\n"
+
+
+def finding_lines(findings: tuple[Finding, ...]) -> list[str]:
+    """The summary's "Findings" section: per finding its severity, id, bytes and title,
+    the evidence, the fix and its Dockerfile lines (indented). Every text `clean`."""
+    if not findings:
+        return ["Findings: none"]
+    counts = [
+        formatting.count(n, str(severity))
+        for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
+        if (n := sum(1 for f in findings if f.severity is severity))
+    ]
+    lines = [f"Findings: {', '.join(counts)}"]
+    for finding in findings:
+        lines.append(
+            f"  {finding.severity.value:<7}  {clean(finding.id)}  "
+            f"{formatting.size(finding.bytes)}  {clean(finding.title)}"
+        )
+        lines.append(f"           {clean(finding.evidence)}")
+        lines.append(f"           fix: {clean(finding.fix.text)}")
+        lines += [f"                {clean(line)}" for line in finding.fix.after]
+    return lines

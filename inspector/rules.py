@@ -10,15 +10,17 @@ disabled.
 
 The rules file is YAML with a top-level `rules:` mapping; keys are camelCase
 (`lowestEfficiency`) or kebab-case (`lowest-efficiency`), camelCase winning when a file
-has both. Other keys, in `rules:` or beside it, are ignored, as dive ignores them.
+has both. Beside `rules:`, `failOn`, `findings` and `allow` hold the rules on findings
+(`inspector.finding_rules`); other keys, in `rules:` or beside it, are ignored, as dive
+ignores them.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -26,8 +28,11 @@ from types import MappingProxyType
 import yaml
 
 from inspector.analysis import ExactWaste
+from inspector.bytesize import parse_bytes
 from inspector.compat import DiveNumbers
 from inspector.errors import UsageError
+from inspector.finding_rules import DEFAULT_FAIL_ON, FindingRules, Flags, Suppressed, load
+from inspector.findings.model import Finding, Severity
 from inspector.sharing import Sharing
 
 DIVE_RULES = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
@@ -61,66 +66,32 @@ _BY_SPELLING: Mapping[str, str] = MappingProxyType(
 )
 
 
-# ---------------------------------------------------------------------------- byte sizes
-
-_SI = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15, "e": 10**18}
-_IEC = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50, "e": 2**60}
-_UNITS: Mapping[str, int] = MappingProxyType(
-    {
-        **_SI,
-        **{f"{p}b": m for p, m in _SI.items() if p not in ("", "b")},
-        **{f"{p}i": m for p, m in _IEC.items()},
-        **{f"{p}ib": m for p, m in _IEC.items()},
-    }
-)
-_NUMBER = re.compile(r"[0-9.,]*")
-_MAX_BYTES = 2**64
-
-
-def parse_bytes(text: str) -> int:
-    """A byte count the way go-humanize's ParseBytes reads one (dive's highestWastedBytes).
-
-    A number (digits, `.`, `,` as a thousands separator) then an optional unit, any case,
-    optionally after spaces: `B`, SI `k`/`kB`/`MB`/… (powers of 1000, so `19Mb` is 19 MB)
-    and IEC `Ki`/`KiB`/`MiB`/… (powers of 1024). Fractions of a byte are dropped.
-    Surrounding whitespace is ignored. Raises ValueError.
-    """
-    stripped = text.strip()
-    digits = _NUMBER.match(stripped)
-    number = digits.group() if digits else ""
-    unit = stripped[len(number) :].strip().lower()
-    if unit not in _UNITS:
-        raise ValueError(f"unknown size unit {unit!r} in {text!r}")
-    try:
-        value = float(number.replace(",", ""))
-    except ValueError:
-        raise ValueError(f"not a byte size: {text!r}") from None
-    total = value * _UNITS[unit]
-    if total >= _MAX_BYTES:
-        raise ValueError(f"byte size too large: {text!r}")
-    return int(total)
-
-
 # ----------------------------------------------------------------------- configuration
 
 
 @dataclass(frozen=True, slots=True)
 class RuleConfig:
-    """Every rule's threshold (None: disabled) and where the rules file came from."""
+    """Every rule's threshold (None: disabled), where the rules file came from, and the
+    rules on findings."""
 
     thresholds: Mapping[str, float | None]
     source: str
+    findings: FindingRules = field(default_factory=FindingRules)
 
 
-def load_rule_config(flags: Mapping[str, str | None], ci_config: str | None) -> RuleConfig:
+def load_rule_config(
+    flags: Mapping[str, str | None], ci_config: str | None, finding_flags: Flags | None = None
+) -> RuleConfig:
     """Thresholds by dive 0.13.1's precedence: flag, then rules file, then default.
 
     `flags` maps a rule name to its command-line value (None: not given); `ci_config` is
-    the --ci-config path, or None for `.dive-ci` in the current directory when it exists.
+    the --ci-config path, or None for `.dive-ci` in the current directory when it exists;
+    `finding_flags` are the command line's rules on findings.
     Every problem raises UsageError with one line naming the file or flag.
     """
     path, source = _config_path(ci_config)
-    from_file = _read_rules(path) if path is not None else {}
+    document = _read_document(path) if path is not None else {}
+    from_file = _rules_in(document, path) if path is not None else {}
     thresholds = dict(DEFAULTS)
     for rule, (spelling, value) in from_file.items():
         thresholds[rule] = _threshold(rule, value, f"{path}: rules.{spelling}")
@@ -131,7 +102,20 @@ def load_rule_config(flags: Mapping[str, str | None], ci_config: str | None) -> 
         if flagged is None:
             raise UsageError(f"--{name}: unknown CI rule (known: {', '.join(ALL_RULES)})")
         thresholds[flagged] = _threshold(flagged, given, f"--{name}")
-    return RuleConfig(MappingProxyType(thresholds), source)
+    findings = load(document, str(path), finding_flags or Flags())
+    return RuleConfig(MappingProxyType(thresholds), source, findings)
+
+
+def rules_file(
+    ci_config: str | None, names: Sequence[str]
+) -> tuple[Path | None, str, dict[str, tuple[str, object]]]:
+    """The rules file (`--ci-config`, else `.dive-ci` when it exists): its path, how a
+    report names it, and the values it sets for the rules in `names` (canonical name ->
+    (spelling used, value)); keys for other rules are ignored."""
+    path, source = _config_path(ci_config)
+    if path is None:
+        return None, source, {}
+    return path, source, _rules_in(_read_document(path), path, names)
 
 
 def _config_path(ci_config: str | None) -> tuple[Path | None, str]:
@@ -148,8 +132,8 @@ def _config_path(ci_config: str | None) -> tuple[Path | None, str]:
     return path, f"CI config {ci_config}"
 
 
-def _read_rules(path: Path) -> dict[str, tuple[str, object]]:
-    """The rule values a rules file sets: canonical rule name -> (spelling used, value)."""
+def _read_document(path: Path) -> dict[str, object]:
+    """A rules file's top-level mapping."""
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as error:
@@ -164,13 +148,21 @@ def _read_rules(path: Path) -> dict[str, tuple[str, object]]:
         return {}
     if not isinstance(document, dict):
         raise UsageError(f"{path}: expected a mapping with a `rules:` key at the top level")
+    return document
+
+
+def _rules_in(
+    document: Mapping[str, object], path: Path, names: Sequence[str] = ALL_RULES
+) -> dict[str, tuple[str, object]]:
+    """The rule values a rules file sets for the rules in `names`: canonical rule name ->
+    (spelling used, value)."""
     rules = document.get("rules")
     if rules is None:
         return {}
     if not isinstance(rules, dict):
         raise UsageError(f"{path}: `rules` must be a mapping of rule names to thresholds")
     found: dict[str, tuple[str, object]] = {}
-    for rule in ALL_RULES:  # camelCase first, so it wins over a kebab-case duplicate
+    for rule in names:  # camelCase first, so it wins over a kebab-case duplicate
         for spelling in (rule, kebab(rule)):
             if spelling in rules and rule not in found:
                 found[rule] = (spelling, rules[spelling])
@@ -227,16 +219,32 @@ class RuleResult:
 
 
 @dataclass(frozen=True, slots=True)
+class FindingResult:
+    """A finding's verdict: FAIL when it fails the build, PASS when it is reported but
+    does not, SKIP when the configuration dropped it (`message` says why)."""
+
+    finding: Finding
+    status: Status
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     results: tuple[RuleResult, ...]
     source: str = ""  # RuleConfig.source, for reports
+    findings: tuple[FindingResult, ...] = ()  # the kept findings in order, then the dropped
+    fail_on: Severity | None = DEFAULT_FAIL_ON  # the severity that fails the build
 
     @property
     def passed(self) -> bool:
-        return all(r.status is not Status.FAIL for r in self.results)
+        return Status.FAIL not in self._statuses()
 
     def count(self, status: Status) -> int:
-        return sum(1 for r in self.results if r.status is status)
+        """Rules and findings with that status."""
+        return self._statuses().count(status)
+
+    def _statuses(self) -> list[Status]:
+        return [r.status for r in self.results] + [f.status for f in self.findings]
 
     @property
     def failures(self) -> tuple[RuleResult, ...]:
@@ -244,9 +252,14 @@ class Verdict:
 
 
 def evaluate(
-    config: RuleConfig, exact: ExactWaste, dive: DiveNumbers, shared: Sharing | None = None
+    config: RuleConfig,
+    exact: ExactWaste,
+    dive: DiveNumbers,
+    shared: Sharing | None = None,
+    findings: tuple[Finding, ...] = (),
 ) -> Verdict:
-    """Every rule, in ALL_RULES order, against dive's numbers or the exact ones.
+    """Every rule, in ALL_RULES order, against dive's numbers or the exact ones; then
+    every finding, as the rules on findings leave it, against `failOn`.
 
     `shared` is the image's layer sharing; without it every layer counts as unique.
     """
@@ -261,7 +274,21 @@ def evaluate(
         "highestUniqueBytes": float(unique),
     }
     results = tuple(_judge(rule, actuals[rule], config.thresholds.get(rule)) for rule in ALL_RULES)
-    return Verdict(results, config.source)
+    kept, dropped = config.findings.apply(findings)
+    judged = tuple(_judge_finding(config.findings, f) for f in kept)
+    skipped = tuple(_skipped(s) for s in dropped)
+    return Verdict(results, config.source, judged + skipped, config.findings.fail_on)
+
+
+def _judge_finding(rules: FindingRules, finding: Finding) -> FindingResult:
+    fail_on = f"failOn: {rules.fail_on.value if rules.fail_on is not None else 'none'}"
+    if rules.fails(finding):
+        return FindingResult(finding, Status.FAIL, f"fails the build ({fail_on})")
+    return FindingResult(finding, Status.PASS, f"does not fail the build ({fail_on})")
+
+
+def _skipped(dropped: Suppressed) -> FindingResult:
+    return FindingResult(dropped.finding, Status.SKIP, dropped.reason)
 
 
 _EFFICIENCY, _WASTED, _USER_WASTED = "efficiency", "wasted-bytes", "%-user-wasted-bytes"

@@ -116,6 +116,11 @@ _PASSWORD_FIELD = re.compile(
     rb"(?im)^[ \t]*(?:password|passwd)[ \t]*[=:]?[ \t]*(?P<value>\S{3,})[ \t]*\r?$"
 )
 _NETRC = re.compile(rb"\bpassword\s+(?P<value>\S+)")
+# a key that names where a secret is, or something about it, not the secret itself
+_NOT_SECRET_KEY = re.compile(
+    r"(?i)_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|NAME|USER|USERNAME|TYPE|MODE|ENABLED|HEADER)$"
+)
+_NOT_VALUES = frozenset({"true", "false", "yes", "no", "none", "null", "0", "1"})
 _SECRET_KEY = re.compile(
     r"(?i)(?:^|_)(?:SECRET|TOKEN|PASSWORD|PASSWD|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
     r"CREDENTIALS?|AUTH)(?:$|_)"
@@ -145,8 +150,8 @@ def scan(path: str, data: bytes | memoryview) -> list[SecretHit]:
     if base == ".env" or base.startswith(".env.") or base.endswith(".env"):
         for match in _ASSIGNMENT.finditer(raw):
             key = match.group("key").decode("utf-8", "replace")
-            value = match.group("value").strip(b"\"'")
-            if _SECRET_KEY.search(key) and value and not value.startswith(b"$"):
+            value = match.group("value").decode("utf-8", "surrogateescape")
+            if secret_assignment(key, value):
                 _keep(hits, "env-secret", path, raw, match)
     return sorted(hits.values(), key=lambda hit: (hit.line, hit.kind))
 
@@ -191,9 +196,10 @@ def secret_assignment(key: str, value: str) -> bool:
     """True when `KEY=VALUE` looks like a secret: a secret-sounding key (`DB_PASSWORD`,
     `com.example.api-token`) with a literal value (not empty, not `$VARIABLE`)."""
     value = value.strip("\"'")
-    if not value or value.startswith("$"):
+    if not value or value.startswith("$") or value.lower() in _NOT_VALUES:
         return False
-    return _SECRET_KEY.search(re.sub(r"[.-]", "_", key)) is not None
+    key = re.sub(r"[.-]", "_", key)
+    return _SECRET_KEY.search(key) is not None and _NOT_SECRET_KEY.search(key) is None
 
 
 def _assignments(text: str) -> Iterator[tuple[str, str]]:

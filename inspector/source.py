@@ -56,6 +56,16 @@ class LoadEvents:
     def layer_progress(self, nbytes: int) -> None:
         """`nbytes` more stored bytes of the current layer were read."""
 
+    def layer_inflated(self, nbytes: int) -> None:
+        """`nbytes` more bytes of the current (compressed) layer were decompressed.
+
+        A compressed layer reads its stored bytes in batches and can decompress a great
+        deal from one batch (20 GiB of a gzip bomb from 21 MB), so this comes far more
+        often than `layer_progress`. By default it is `layer_progress(0)`: a listener
+        that checks for cancellation there is called all along.
+        """
+        self.layer_progress(0)
+
     def layer_done(self, name: str, index: LayerIndex) -> None:
         """A layer blob is fully indexed and its digests computed."""
 

@@ -6,6 +6,12 @@ Metadata records are folded into the entry they describe; callers see one `TarHe
 real entry. Content is never buffered beyond one read chunk: a caller either iterates
 `chunks()`, reads it as a nested stream with `member()`, or lets the reader skip it.
 
+A tar stream is untrusted input, so (as Go's archive/tar, which Docker uses, does):
+every number must fit in 64 signed bits (PAX values are decimal digits only; an `mtime`
+may have a fraction, which is dropped); a metadata record (PAX header, GNU long name) is
+at most `MAX_RECORD` bytes; PAX global records hold at most `MAX_GLOBAL` bytes in all.
+A header that breaks a rule is a CorruptStream naming the stream and the entry.
+
 Why not `tarfile` in stream mode: it keeps every `TarInfo` (3.11), cannot hand a member's
 content to a second tar reader without copying, and its header parser is about three times
 slower than this one on layers of small files (benchmarks/tar_reader.py).
@@ -13,12 +19,13 @@ slower than this one on layers of small files (benchmarks/tar_reader.py).
 
 from __future__ import annotations
 
+import re
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from zlib import adler32
 
-from inspector.errors import CorruptStream
+from inspector.errors import CorruptStream, excerpt
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -33,6 +40,13 @@ CHARDEV = "3"
 BLOCKDEV = "4"
 DIRECTORY = "5"
 FIFO = "6"
+MAX_RECORD = 1 << 20
+"""The largest PAX header or GNU long name or link record read (Go's limit too)."""
+MAX_GLOBAL = 64 << 10
+"""The most bytes of PAX global records kept at once (keys and values)."""
+_INT64 = 1 << 63
+_PAX_INT = re.compile(r"-?[0-9]{1,19}")
+_PAX_TIME = re.compile(r"(-?[0-9]{1,19})(?:\.[0-9]*)?")
 _REGULAR_TYPES = frozenset({"0", "\0", "7", "S"})
 _META_TYPES = frozenset({"x", "g", "L", "K", "X"})
 _SKIPPED_TYPES = frozenset({"V", "M", "N"})
@@ -52,24 +66,31 @@ class TarHeader:
     linkname: str
     devmajor: int = 0
     devminor: int = 0
-    xattrs: dict[str, str] | None = None
+    xattrs: dict[str, str] | None = None  # (may be shared between entries: do not change)
 
     @property
     def is_regular(self) -> bool:
         return self.type == REGULAR
 
 
-def _number(field: bytes) -> int:
+class _BadField(Exception):
+    """A numeric field or a PAX record of a header that cannot be read; the reader turns
+    it into a CorruptStream naming the stream and the entry."""
+
+
+def _number(field: bytes, key: str) -> int:
     """A numeric header field: octal text, or GNU base-256 when the high bit is set."""
     if not field[0] & 0x80:
         try:
-            return int(field.rstrip(b"\0 ") or b"0", 8)
+            return int(field.rstrip(b"\0 ") or b"0", 8)  # 12 octal digits: within 64 bits
         except ValueError:
             pass
     if field and field[0] & 0x80:
         value = int.from_bytes(field[1:], "big")
         if field[0] & 0x40:  # negative base-256
             value -= 1 << (8 * (len(field) - 1))
+        if not -_INT64 <= value < _INT64:
+            raise _BadField(f"{key} {value} does not fit in 64 bits")
         return value
     text = field.split(b"\0", 1)[0].strip()
     if not text:
@@ -77,7 +98,7 @@ def _number(field: bytes) -> int:
     try:
         return int(text, 8)
     except ValueError:
-        raise CorruptStream(f"invalid number {text[:16]!r} in tar header") from None
+        raise _BadField(f"invalid {key} field {excerpt(text)}") from None
 
 
 def _text(field: bytes) -> str:
@@ -111,6 +132,7 @@ def looks_like_tar(head: bytes) -> bool:
 
 
 def _parse_pax(data: bytes, label: str) -> dict[str, str]:
+    """The records of a PAX header; CorruptStream naming `label` if it is malformed."""
     records: dict[str, str] = {}
     pos = 0
     while pos < len(data):
@@ -120,7 +142,7 @@ def _parse_pax(data: bytes, label: str) -> dict[str, str]:
         if space < 0:
             raise CorruptStream(f"{label}: malformed PAX header")
         try:
-            length = int(data[pos:space])
+            length = int(data[pos:space]) if space - pos <= 20 else -1
         except ValueError:
             raise CorruptStream(f"{label}: malformed PAX record length") from None
         if length <= 0 or pos + length > len(data):
@@ -159,6 +181,7 @@ class TarReader:
         self._remaining = 0  # unread content bytes of the current entry
         self._padding = 0
         self._global: dict[str, str] = {}
+        self._global_xattrs: dict[str, str] = {}
         self._max = max_entry_size
         self.ended_cleanly = False
 
@@ -212,8 +235,6 @@ class TarReader:
             count -= len(data)
 
     def _take(self, count: int) -> bytes:
-        if count > self._max:
-            raise CorruptStream(f"{self._label}: absurd metadata record size {count}")
         if not self._fill(count):
             raise CorruptStream(f"{self._label}: truncated (stream ended inside an entry)")
         data = self._buf[self._pos : self._pos + count]
@@ -377,63 +398,69 @@ class TarReader:
                     raise CorruptStream(f"{label}: invalid tar header (bad checksum)")
             typeflag = chr(raw_type[0]) if raw_type != b"\0" else "0"
             try:
-                size = int(raw_size.rstrip(b"\0 ") or b"0", 8)
-            except ValueError:
-                size = _number(raw_size)
-            if pax is not None and "size" in pax and typeflag not in _META_TYPES:
-                size = _pax_int(pax, "size", label)
-            if size < 0 or size > self._max:
-                raise CorruptStream(f"{label}: absurd entry size {size} in tar header")
-            if typeflag in _META_TYPES:
-                data = self._take(size)
-                self._skip((-size) % BLOCK)
-                if typeflag == "L":
-                    long_name = _text(data)
-                elif typeflag == "K":
-                    long_link = _text(data)
-                elif typeflag == "g":
-                    self._global.update(_parse_pax(data, label))
-                else:
-                    pax = _parse_pax(data, label)
-                continue
-            name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            if raw_prefix[0] and magic == b"ustar\x00":
-                name = f"{_text(raw_prefix)}/{name}"
-            linkname = _text(raw_link) if raw_link[0] else ""
-            try:
-                mode = int(raw_mode.rstrip(b"\0 ") or b"0", 8)
-                uid = int(raw_uid.rstrip(b"\0 ") or b"0", 8)
-                gid = int(raw_gid.rstrip(b"\0 ") or b"0", 8)
-                mtime = int(raw_mtime.rstrip(b"\0 ") or b"0", 8)
-            except ValueError:
-                mode = _number(raw_mode)
-                uid = _number(raw_uid)
-                gid = _number(raw_gid)
-                mtime = _number(raw_mtime)
-            devmajor = devminor = 0
-            if typeflag in ("3", "4"):
-                devmajor = _number(raw_major)
-                devminor = _number(raw_minor)
-            if typeflag in _REGULAR_TYPES:
-                # an old-style header (type NUL) whose name ends in "/" is a directory
-                typeflag = DIRECTORY if raw_type == b"\0" and name.endswith("/") else REGULAR
-            xattrs: dict[str, str] | None = None
-            if pax is not None or self._global:
-                merged = {**self._global, **pax} if pax is not None else self._global
-                name = merged.get("path", name)
-                linkname = merged.get("linkpath", linkname)
-                if "uid" in merged:
-                    uid = _pax_int(merged, "uid", label)
-                if "gid" in merged:
-                    gid = _pax_int(merged, "gid", label)
-                if "mtime" in merged:
-                    mtime = _pax_time(merged["mtime"], label)
-                xattrs = {
-                    key: value
-                    for key, value in merged.items()
-                    if key.startswith(("SCHILY.xattr.", "LIBARCHIVE.xattr."))
-                } or None
-                pax = None
+                try:
+                    size = int(raw_size.rstrip(b"\0 ") or b"0", 8)
+                except ValueError:
+                    size = _number(raw_size, "size")
+                if pax is not None and "size" in pax and typeflag not in _META_TYPES:
+                    size = _pax_int(pax, "size")
+                if size < 0 or size > self._max:
+                    raise _BadField(f"absurd entry size {size}")
+                if typeflag in _META_TYPES:
+                    if size > MAX_RECORD:
+                        raise _BadField(
+                            f"a metadata record of {size} bytes (more than {MAX_RECORD >> 20} MiB)"
+                        )
+                    data = self._take(size)
+                    self._skip((-size) % BLOCK)
+                    if typeflag == "L":
+                        long_name = _text(data)
+                    elif typeflag == "K":
+                        long_link = _text(data)
+                    elif typeflag == "g":
+                        self._add_global(_parse_pax(data, label), label)
+                    else:
+                        pax = _parse_pax(data, label)
+                    continue
+                try:
+                    mode = int(raw_mode.rstrip(b"\0 ") or b"0", 8)
+                    uid = int(raw_uid.rstrip(b"\0 ") or b"0", 8)
+                    gid = int(raw_gid.rstrip(b"\0 ") or b"0", 8)
+                    mtime = int(raw_mtime.rstrip(b"\0 ") or b"0", 8)
+                except ValueError:
+                    mode = _number(raw_mode, "mode")
+                    uid = _number(raw_uid, "uid")
+                    gid = _number(raw_gid, "gid")
+                    mtime = _number(raw_mtime, "mtime")
+                devmajor = devminor = 0
+                if typeflag in ("3", "4"):
+                    devmajor = _number(raw_major, "devmajor")
+                    devminor = _number(raw_minor, "devminor")
+                name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                if raw_prefix[0] and magic == b"ustar\x00":
+                    name = f"{_text(raw_prefix)}/{name}"
+                linkname = _text(raw_link) if raw_link[0] else ""
+                if typeflag in _REGULAR_TYPES:
+                    # an old-style header (type NUL) whose name ends in "/" is a directory
+                    typeflag = DIRECTORY if raw_type == b"\0" and name.endswith("/") else REGULAR
+                xattrs: dict[str, str] | None = None
+                if pax is not None or self._global:
+                    records = _Records(pax or {}, self._global)
+                    name = records.get("path", name)
+                    linkname = records.get("linkpath", linkname)
+                    if "uid" in records:
+                        uid = _pax_int(records, "uid")
+                    if "gid" in records:
+                        gid = _pax_int(records, "gid")
+                    if "mtime" in records:
+                        mtime = _pax_time(records["mtime"])
+                    xattrs = _xattrs(records.local, self._global_xattrs)
+                    pax = None
+            except _BadField as exc:
+                entry = self._entry_name(raw_name, raw_prefix, magic, long_name, pax)
+                raise CorruptStream(
+                    f"{label}: entry {excerpt(entry)}: {exc} in tar header"
+                ) from None
             if long_name is not None:
                 name = long_name
                 long_name = None
@@ -454,16 +481,88 @@ class TarReader:
                 devmajor, devminor, xattrs,
             )  # fmt: skip
 
+    def _add_global(self, records: dict[str, str], label: str) -> None:
+        """Apply a PAX global header: its records hold for every later entry."""
+        self._global.update(records)
+        if sum(len(k) + len(v) for k, v in self._global.items()) > MAX_GLOBAL:
+            raise CorruptStream(
+                f"{label}: PAX global records of more than {MAX_GLOBAL >> 10} KiB in tar header"
+            )
+        self._global_xattrs = {k: v for k, v in self._global.items() if k.startswith(_XATTR)}
 
-def _pax_time(value: str, label: str) -> int:
-    try:
-        return int(float(value))
-    except ValueError:
-        raise CorruptStream(f"{label}: invalid PAX mtime {value[:20]!r}") from None
+    def _entry_name(
+        self,
+        raw_name: bytes,
+        raw_prefix: bytes,
+        magic: bytes,
+        long_name: str | None,
+        pax: dict[str, str] | None,
+    ) -> str:
+        """The name of the entry whose header is being read, for an error message."""
+        if long_name is not None:
+            return long_name
+        path = (pax or {}).get("path") or self._global.get("path")
+        if path:
+            return path
+        name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        if raw_prefix[0] and magic == b"ustar\x00":
+            name = f"{_text(raw_prefix)}/{name}"
+        return name
 
 
-def _pax_int(records: dict[str, str], key: str, label: str) -> int:
-    try:
-        return int(records[key])
-    except ValueError:
-        raise CorruptStream(f"{label}: invalid PAX {key} {records[key][:20]!r}") from None
+_XATTR = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
+
+
+class _Records(Mapping[str, str]):
+    """An entry's PAX records over the global ones, without merging them per entry."""
+
+    __slots__ = ("inherited", "local")
+
+    def __init__(self, local: dict[str, str], inherited: dict[str, str]) -> None:
+        self.local = local
+        self.inherited = inherited
+
+    def __getitem__(self, key: str) -> str:
+        local = self.local
+        return local[key] if key in local else self.inherited[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.local or key in self.inherited
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.local
+        yield from (k for k in self.inherited if k not in self.local)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _xattrs(local: dict[str, str], inherited: dict[str, str]) -> dict[str, str] | None:
+    """The extended attributes of an entry: its own PAX records over the global ones (the
+    global dict itself when the entry has none of its own: no copy per entry)."""
+    own = {k: v for k, v in local.items() if k.startswith(_XATTR)}
+    if not own:
+        return inherited or None
+    return {**inherited, **own} if inherited else own
+
+
+def _pax_time(value: str) -> int:
+    """A PAX time, `seconds[.fraction]`: the whole seconds, within 64 bits."""
+    match = _PAX_TIME.fullmatch(value)
+    if match is None:
+        raise _BadField(f"invalid PAX mtime {excerpt(value, 40)}")
+    return _in_range(int(match.group(1)), "PAX mtime")
+
+
+def _pax_int(records: Mapping[str, str], key: str) -> int:
+    """A PAX number (`size`, `uid`, `gid`): decimal digits within 64 bits."""
+    value = records[key]
+    if _PAX_INT.fullmatch(value) is None:
+        raise _BadField(f"invalid PAX {key} {excerpt(value, 40)}")
+    return _in_range(int(value), f"PAX {key}")
+
+
+def _in_range(value: int, key: str) -> int:
+    if not -_INT64 <= value < _INT64:
+        raise _BadField(f"{key} {value} does not fit in 64 bits")
+    return value

@@ -59,6 +59,7 @@ def _registry(
         tls_verify=options.tls_verify,
         cache=cache,
         compare_tags=options.compare_tags,
+        timeout=options.timeout,
     )
 
 

@@ -512,6 +512,7 @@ class FileTree:
             paths = dict.fromkeys(p for j in range(start, hi + 1) for p in self._touched[j])
         masks: dict[str, int] = {}
         versions = self._versions
+        own = self._own
         for path in paths:
             chain = versions[path]
             low = _at(chain, lo) if lo >= 0 else None
@@ -528,14 +529,21 @@ class FileTree:
                 have = masks.get(node, 0)
                 if have & bit:
                     break
-                masks[node] = have | bit
+                masks[own(node) if not have else node] = have | bit
         return masks
+
+    def _own(self, path: str) -> str:
+        """The path object the tree keeps for `path` (a new key made from a slice of a
+        deeper path would hold the directory's name once more per structure)."""
+        known = self._index.get(path)
+        return path if known is None else self._paths[known]
 
     def _new_layer_masks(self, touched: Iterable[str]) -> dict[str, int]:
         """Masks of the layer being added against the one below (versions end with it)."""
         masks: dict[str, int] = {}
         versions = self._versions
         layer = self.layer_count
+        own = self._own
         for path in touched:
             chain = versions[path]
             upper = chain[-1]
@@ -552,7 +560,7 @@ class FileTree:
                 have = masks.get(node, 0)
                 if have & bit:
                     break
-                masks[node] = have | bit
+                masks[own(node) if not have else node] = have | bit
         return masks
 
     def changed_paths(self, layer: int) -> Sequence[str]:
@@ -885,12 +893,16 @@ class _LayerBuilder:
             tree._versions[path] = [version]
             slash = path.rfind("/")
             parent = path[:slash] if slash >= 0 else ""
-            tree._parent_ids.append(tree._index.get(parent, -1) if parent else -1)
+            parent_id = tree._index.get(parent, -1) if parent else -1
+            tree._parent_ids.append(parent_id)
             tree._index[path] = len(tree._paths)
             tree._paths.append(path)
             names = tree._names.get(parent)
             if names is None:
-                names = tree._names[parent] = []
+                # keyed by the parent's own path object, not this slice of the child's:
+                # a deep path then holds each directory's name once
+                key = tree._paths[parent_id] if parent_id >= 0 else parent
+                names = tree._names[key] = []
             names.append(path[slash + 1 :])
             self.touched.append(path)
         elif versions[-1].layer == self.layer:

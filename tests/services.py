@@ -474,12 +474,16 @@ class ImageFactory:
         files: Mapping[str, bytes] | None = None,
         *,
         scratch: bool = False,
+        cache_from: Sequence[str] = (),
     ) -> BuiltImage:
         """`FROM <busybox base>` (`FROM scratch` when `scratch`) + `steps`, built (or found
         in the cache) and saved.
 
         `files` are put in the build context for COPY/ADD steps. The image is tagged
-        `inspector-test/NAME:<hash of everything that went into it>`.
+        `inspector-test/NAME:<hash of everything that went into it>`. `cache_from` names
+        images whose layers the build may reuse (as `docker build --cache-from`), so a
+        second version reuses the first's layers even when the first was loaded from its
+        cached archive rather than built in this engine.
         """
         context = dict(files or {})
         body = "\n".join(line.strip() for line in steps.strip().splitlines())
@@ -502,14 +506,22 @@ class ImageFactory:
                     with archive.open("rb") as handle:
                         client.images.load(handle)
             else:
-                image_id = _image_id(client, tag) or self._docker_build(tag, dockerfile, context)
+                image_id = _image_id(client, tag) or self._docker_build(
+                    tag, dockerfile, context, cache_from
+                )
                 image = client.images.get(image_id)
                 write_atomically(archive, image.save(chunk_size=1 << 20, named=tag))
                 meta = {"id": image_id, "diff_ids": image.attrs["RootFS"]["Layers"]}
                 write_atomically(sidecar, [json.dumps(meta).encode()])
         return BuiltImage(tag, str(meta["id"]), archive, tuple(meta["diff_ids"]))
 
-    def _docker_build(self, tag: str, dockerfile: str, context: Mapping[str, bytes]) -> str:
+    def _docker_build(
+        self,
+        tag: str,
+        dockerfile: str,
+        context: Mapping[str, bytes],
+        cache_from: Sequence[str] = (),
+    ) -> str:
         from docker.errors import BuildError
 
         with tempfile.TemporaryDirectory(prefix="inspector-build-") as tmp:
@@ -521,7 +533,12 @@ class ImageFactory:
                 os.utime(target, (MTIME, MTIME))
             try:
                 image, _ = self.engine.client().images.build(
-                    path=tmp, tag=tag, rm=True, forcerm=True, network_mode="none"
+                    path=tmp,
+                    tag=tag,
+                    rm=True,
+                    forcerm=True,
+                    network_mode="none",
+                    cache_from=list(cache_from) or None,
                 )
             except BuildError as exc:
                 log = "".join(str(part.get("stream", part)) for part in exc.build_log)

@@ -18,6 +18,8 @@ FRONT_ENDS = [
     "inspector.ui",
     "inspector.report",
     "inspector.ci_report",
+    "inspector.diff_report",
+    "inspector.sarif",
     "inspector.progress",
     "inspector.__main__",
     "inspector.audit",

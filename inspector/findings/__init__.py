@@ -23,6 +23,7 @@ from inspector.findings import (
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Severity
 from inspector.inspection import Inspection
+from inspector.model import Image
 
 DETECTORS: tuple[ModuleType, ...] = (
     secret_recoverable,
@@ -37,9 +38,13 @@ DETECTORS: tuple[ModuleType, ...] = (
 )
 
 
-def detect_all(inspection: Inspection) -> tuple[Finding, ...]:
-    """Every finding of `inspection`, the most severe and then the largest first."""
-    facts = Facts(inspection)
+def detect_all(inspection: Inspection, config: Image | None = None) -> tuple[Finding, ...]:
+    """Every finding of `inspection`, the most severe and then the largest first.
+
+    `config` is the image as its source gave it, secrets in its config text included
+    (the inspection's own image has them hidden); only the secret detectors read it.
+    """
+    facts = Facts(inspection, config)
     found: list[Finding] = []
     for detector in DETECTORS:
         found.extend(detector.detect(inspection, facts))

@@ -27,7 +27,44 @@ Every finding has these keys, in the JSON (`findings[]`) as in the text report:
 | `evidence` | one sentence on why |
 | `fix` | `text`, and Dockerfile lines `before` and `after` where they help |
 
-Findings are sorted errors first, then by bytes.
+Findings are sorted errors first, then by bytes. The text summary (`inspector IMAGE
+--text`) shows each as its severity, id, bytes and title, the evidence, the fix and its
+lines; `--json` writes them under `findings[]`, paths absolute as in `wastedFiles` (a
+path that is not UTF-8 also gets its bytes in `pathBytes`, see [metrics.md](metrics.md)).
+In CI mode an `error` finding fails the build; [ci.md](ci.md) has the rules on findings
+(`failOn`, turning one off, byte floors, severities, allowed paths) and the SARIF report.
+
+The demo image's `build-context-junk` finding (`inspector demo --json -`):
+
+```json
+{
+  "id": "build-context-junk",
+  "title": "Build-context files a .dockerignore would keep out",
+  "severity": "warning",
+  "bytes": 2600000,
+  "layers": [
+    {
+      "index": 3,
+      "command": "/bin/sh -c #(nop) COPY dir:9c0e1a in /app "
+    }
+  ],
+  "paths": [
+    {
+      "path": "/app/.git/objects/pack-1.pack",
+      "bytes": 2600000
+    }
+  ],
+  "pathCount": 1,
+  "evidence": "1 file (2.6 MB) that COPY/ADD brought from the build context match **/.git",
+  "fix": {
+    "text": "Add a .dockerignore beside the Dockerfile with these lines",
+    "before": [],
+    "after": [
+      "**/.git"
+    ]
+  }
+}
+```
 """
 
 

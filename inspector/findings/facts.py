@@ -16,6 +16,7 @@ from inspector.analysis import WastedFile
 from inspector.changes import EntryType, FileEntry
 from inspector.findings.model import LayerRef
 from inspector.inspection import Inspection
+from inspector.model import Image
 from inspector.secrets import SecretHit
 
 KEYWORDS = frozenset(
@@ -75,10 +76,11 @@ def instruction(created_by: str) -> Instruction:
 class Facts:
     """Derived views of one inspection, each computed on first use."""
 
-    def __init__(self, inspection: Inspection) -> None:
+    def __init__(self, inspection: Inspection, config: Image | None = None) -> None:
         self.inspection = inspection
         self.image = inspection.image
         self.layers = inspection.layers
+        self.config = config or inspection.image  # with its secrets, for the secret detectors
 
     @cached_property
     def instructions(self) -> tuple[Instruction, ...]:

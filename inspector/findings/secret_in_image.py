@@ -56,10 +56,13 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
 
 
 def _config_fields(facts: Facts) -> list[tuple[str, str]]:
-    config = facts.image.config
+    """The config text as the source gave it (the inspection shows it redacted)."""
+    config = facts.config.config
     fields = [("ENV", value) for value in config.env]
     fields += [(f"LABEL {key}", f"{key}={value}") for key, value in config.labels]
-    fields += [(f"layer {i} command", step.text) for i, step in enumerate(facts.instructions)]
+    fields += [
+        (f"layer {i} command", info.created_by) for i, info in enumerate(facts.config.layers)
+    ]
     return fields
 
 

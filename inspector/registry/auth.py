@@ -16,7 +16,7 @@ Errors name where a credential came from, never the credential.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import threading
 import time
@@ -25,13 +25,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from inspector.errors import AuthenticationError, RegistryError
+from inspector import documents
+from inspector.errors import AuthenticationError, ManifestError, RegistryError
 from inspector.registry.credentials import Credential
 from inspector.registry.reference import is_loopback_host
 
 DEFAULT_EXPIRES_IN = 60
+MAX_EXPIRES_IN = 24 * 3600  # a token is kept at most a day, whatever it claims
 CLIENT_ID = "inspector"
-MAX_TOKEN_RESPONSE = 1 << 20
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _SPACE = re.compile(r"[ \t]*")
 
@@ -303,10 +304,9 @@ class Authenticator:
             )
         if status != 200:
             raise RegistryError(f"{self._who}: the token service answered HTTP {status}")
-        body = response.content[:MAX_TOKEN_RESPONSE]
         try:
-            doc: Any = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            doc: Any = documents.load(response.content, "token", documents.SMALL)
+        except ManifestError:
             raise RegistryError(f"{self._who}: the token service sent invalid JSON") from None
         if not isinstance(doc, dict):
             raise RegistryError(f"{self._who}: the token service sent no token")
@@ -314,8 +314,9 @@ class Authenticator:
         if not isinstance(value, str) or not value:
             raise RegistryError(f"{self._who}: the token service sent no token")
         expires_in = doc.get("expires_in")
-        if not isinstance(expires_in, int | float) or expires_in <= 0:
+        if not isinstance(expires_in, int | float) or not 0 < expires_in < math.inf:
             expires_in = DEFAULT_EXPIRES_IN
+        expires_in = min(expires_in, MAX_EXPIRES_IN)
         # Renew a little early, so a token does not run out between check and use.
         margin = min(10.0, expires_in / 10)
         return _Token(value, self._clock() + expires_in - margin)

@@ -11,6 +11,10 @@
 * Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and
   jitter, honouring `Retry-After` (capped), a bounded number of times. A blob download
   that breaks off is resumed with `Range` from the byte it got to.
+* Every request for a document (a manifest, an index, a config, a token, the tag list),
+  its retries, redirects and token requests included, ends within `timeout` seconds
+  (`--timeout`), however slowly the server answers (`deadline.py`); a blob download fails
+  when it receives less than `stall_bytes` in `timeout` seconds of waiting.
 * `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` and `SSL_CERT_FILE` are honoured (httpx's
   environment support); registries on this machine are never proxied, as in Docker.
 """
@@ -19,7 +23,6 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import json
 import os
 import random
 import re
@@ -32,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from inspector import __version__
+from inspector import __version__, documents
 from inspector.digest import Digest
 from inspector.errors import (
     AuthenticationError,
@@ -44,6 +47,7 @@ from inspector.errors import (
     SourceNotFound,
 )
 from inspector.manifest import INDEX_TYPES, MANIFEST_TYPES
+from inspector.registry import deadline
 from inspector.registry.auth import Authenticator, parse_challenges
 from inspector.registry.credentials import Credential
 from inspector.registry.reference import ImageReference, is_loopback_host
@@ -65,7 +69,6 @@ SCHEMA1_TYPES = frozenset(
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
-MAX_MANIFEST = 4 << 20
 MAX_ERROR_BODY = 64 << 10
 MAX_LISTED_TAGS = 10
 MAX_TAG_PAGES = 20
@@ -77,10 +80,16 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
-    """Timeouts, retries and parallelism; every wait is bounded."""
+    """Timeouts, retries and parallelism; every wait is bounded.
+
+    `timeout`: the most a document request may take in all, and the longest a blob
+    download may wait to receive `stall_bytes` (see `deadline.py`).
+    """
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    timeout: float = deadline.DEFAULT
+    stall_bytes: int = 64 << 10
     attempts: int = 4
     backoff: float = 0.5
     max_backoff: float = 8.0
@@ -95,6 +104,14 @@ class Manifest:
     media_type: str
     digest: Digest
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TokenAnswer:
+    """A token service's answer: its status and (for a 200) its body, read within a cap."""
+
+    status_code: int
+    content: bytes
 
 
 class Cancelled(Exception):
@@ -167,6 +184,7 @@ class RegistryClient:
             limits=httpx.Limits(max_connections=opts.parallel + 4),
             headers={"User-Agent": f"inspector/{__version__}"},
         )
+        deadline.install(self._http)
         self.auth = Authenticator(
             ref.registry,
             credential,
@@ -192,9 +210,19 @@ class RegistryClient:
             raise Cancelled
 
     def pause(self, seconds: float) -> None:
-        """Sleep, unless the pull is cancelled meanwhile."""
+        """Sleep, unless the pull is cancelled meanwhile (never past the deadline)."""
+        found = deadline.current()
+        if found is not None:
+            seconds = min(seconds, found.left())
         if self.cancelled.wait(max(0.0, seconds)):
             raise Cancelled
+
+    def timed_out(self, host: str, found: deadline.Deadline) -> RegistryError:
+        """The error for a request that ran past its deadline."""
+        return RegistryError(
+            f"{self.label}: {host} did not answer within {found.seconds:g} s "
+            f"(--timeout, {deadline.ENV})"
+        )
 
     def backoff(self, attempt: int) -> float:
         opts = self.options
@@ -230,12 +258,18 @@ class RegistryClient:
         host = httpx.URL(url).netloc.decode("ascii", "replace")
         for attempt in range(1, attempts + 1):
             self.check_cancelled()
+            found = deadline.passed()
+            if found is not None:
+                raise self.timed_out(host, found)
             request = self._http.build_request(method, url, headers=headers, data=data)
             try:
                 response = self._http.send(request, stream=stream)
             except httpx.UnsupportedProtocol as exc:
                 raise RegistryError(f"{self.label}: cannot fetch {url}: {exc}") from exc
             except httpx.TransportError as exc:
+                found = deadline.passed()
+                if found is not None:
+                    raise self.timed_out(host, found) from None
                 if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # retrying cannot help
                     raise RegistryError(
                         f"{self.label}: the TLS certificate of {host} is not trusted "
@@ -295,9 +329,16 @@ class RegistryClient:
         *,
         headers: Mapping[str, str],
         data: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        response = self.send(method, url, headers, data=data)
-        return self._follow(response, method, headers, stream=False)
+    ) -> TokenAnswer:
+        response = self.send(method, url, headers, data=data, stream=True)
+        response = self._follow(response, method, headers, stream=True)
+        try:
+            body = b""
+            if response.status_code == 200:
+                body = self._read_limited(response, documents.SMALL, "the token answer")
+        finally:
+            response.close()
+        return TokenAnswer(response.status_code, body)
 
     # --- the registry API ----------------------------------------------------------
     def base_url(self) -> str:
@@ -393,7 +434,8 @@ class RegistryClient:
     def head_manifest(self, reference: str) -> Digest | None:
         """The digest a tag points at, from a HEAD request (which rate limits don't count)."""
         path = f"/v2/{self.ref.repository}/manifests/{reference}"
-        response = self.request("HEAD", path, headers={"Accept": ACCEPT})
+        with deadline.within(self.options.timeout):
+            response = self.request("HEAD", path, headers={"Accept": ACCEPT})
         response.close()
         if response.status_code in RETRY_STATUSES:
             raise self.error(response, f"tag {reference!r}")
@@ -406,16 +448,17 @@ class RegistryClient:
         """GET a manifest or index; verify it against `expected` and the header digest."""
         path = f"/v2/{self.ref.repository}/manifests/{reference}"
         what = f"manifest {reference}" if Digest.is_valid(reference) else f"tag {reference!r}"
-        response = self.request("GET", path, headers={"Accept": ACCEPT}, stream=True)
-        if response.status_code != 200:
-            error = self.error(response, what)
-            if isinstance(error, ImageNotFound):
-                error = self._missing(what)
-            raise error
-        try:
-            data = self._read_limited(response, MAX_MANIFEST, what)
-        finally:
-            response.close()
+        with deadline.within(self.options.timeout):
+            response = self.request("GET", path, headers={"Accept": ACCEPT}, stream=True)
+            if response.status_code != 200:
+                error = self.error(response, what)
+                if isinstance(error, ImageNotFound):
+                    error = self._missing(what)
+                raise error
+            try:
+                data = self._read_limited(response, documents.MANIFEST, what)
+            finally:
+                response.close()
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         header = response.headers.get("docker-content-digest", "")
         algorithm = expected.algorithm if expected else "sha256"
@@ -472,16 +515,17 @@ class RegistryClient:
         for _ in range(pages):
             if next_path is None or len(found) >= limit:
                 break
-            response = self.request("GET", next_path, stream=True, scope=scope)
-            if response.status_code != 200:
-                raise self.error(response, what)
+            with deadline.within(self.options.timeout):
+                response = self.request("GET", next_path, stream=True, scope=scope)
+                if response.status_code != 200:
+                    raise self.error(response, what)
+                try:
+                    data = self._read_limited(response, documents.MANIFEST, what)
+                finally:
+                    response.close()
             try:
-                data = self._read_limited(response, MAX_MANIFEST, what)
-            finally:
-                response.close()
-            try:
-                doc = json.loads(data)
-            except (ValueError, UnicodeDecodeError):
+                doc = documents.load(data, f"{self.label}: {what}", documents.MANIFEST)
+            except ManifestError:
                 break
             page = doc.get(key) if isinstance(doc, dict) else None
             if not isinstance(page, list) or not page:
@@ -495,10 +539,7 @@ class RegistryClient:
             raise ManifestError(
                 f"{self.label}: {what} is a Docker schema 1 manifest (deprecated, not supported)"
             )
-        try:
-            doc: Any = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise ManifestError(f"{self.label}: {what} is not valid JSON") from None
+        doc: Any = documents.load(data, f"{self.label}: {what}", documents.MANIFEST)
         if not isinstance(doc, dict):
             raise ManifestError(f"{self.label}: {what} is not a JSON object")
         declared = doc.get("mediaType")
@@ -521,30 +562,40 @@ class RegistryClient:
             return "application/vnd.oci.image.manifest.v1+json"
         raise ManifestError(f"{self.label}: {what} is neither an image manifest nor an index")
 
-    def _read_limited(self, response: httpx.Response, limit: int, what: str) -> bytes:
+    def _read_limited(self, response: httpx.Response, limit: documents.Limit, what: str) -> bytes:
+        """The body of a document, refused as soon as it passes `limit`."""
         parts: list[bytes] = []
         total = 0
+        length = response.headers.get("content-length", "")
+        if length.isdigit():
+            limit.check(f"{self.label}: {what}", int(length))
         try:
             for chunk in response.iter_bytes():
                 total += len(chunk)
-                if total > limit:
-                    raise ManifestError(f"{self.label}: {what} is larger than {limit} bytes")
+                if total > limit.bytes:
+                    raise limit.exceeded(f"{self.label}: {what}")
                 parts.append(chunk)
         except httpx.TransportError as exc:
+            found = deadline.passed()
+            if found is not None:
+                host = response.url.netloc.decode("ascii", "replace")
+                raise self.timed_out(host, found) from None
             raise RegistryError(
                 f"{self.label}: lost the connection while reading {what}: {describe(exc)}"
             ) from exc
         return b"".join(parts)
 
-    def get_blob(self, digest: Digest, *, limit: int, what: str) -> bytes:
+    def get_blob(self, digest: Digest, *, limit: documents.Limit, what: str) -> bytes:
         """A small blob (a config) read whole and checked against its digest."""
-        response = self.request("GET", f"/v2/{self.ref.repository}/blobs/{digest}", stream=True)
-        if response.status_code != 200:
-            raise self.error(response, what)
-        try:
-            data = self._read_limited(response, limit, what)
-        finally:
-            response.close()
+        path = f"/v2/{self.ref.repository}/blobs/{digest}"
+        with deadline.within(self.options.timeout):
+            response = self.request("GET", path, stream=True)
+            if response.status_code != 200:
+                raise self.error(response, what)
+            try:
+                data = self._read_limited(response, limit, what)
+            finally:
+                response.close()
         if hashlib.new(digest.algorithm, data).hexdigest() != digest.hex:
             raise DigestMismatch(f"{self.label}: {what} does not match its digest")
         return data
@@ -566,8 +617,8 @@ _NEXT_LINK = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?')
 
 def _error_details(body: bytes) -> tuple[list[str], str]:
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        doc = documents.load(body, "an error body", documents.SMALL)
+    except ManifestError:
         return [], ""
     errors = doc.get("errors") if isinstance(doc, dict) else None
     if not isinstance(errors, list):

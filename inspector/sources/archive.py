@@ -19,7 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
-from inspector.blobs import HashingReader, PeekReader, Readable, compression_of, decompressed
+from inspector import documents
+from inspector.blobs import (
+    HashingReader,
+    PeekReader,
+    Readable,
+    check_blob_size,
+    compression_of,
+    decompressed,
+)
 from inspector.cache import LayerCache, name_hint
 from inspector.digest import Digest
 from inspector.errors import (
@@ -31,6 +39,7 @@ from inspector.errors import (
     ManifestError,
     SourceError,
     SourceNotFound,
+    excerpt,
 )
 from inspector.indexer import LayerIndex, index_blob, normalize
 from inspector.manifest import (
@@ -44,16 +53,19 @@ from inspector.manifest import (
     normalize_name,
     parse_config,
     parse_descriptor,
-    parse_json,
     select_manifest,
 )
 from inspector.model import Image, Platform
+from inspector.regularfile import NotRegularFile, open_regular
 from inspector.sharing import OtherImage
 from inspector.source import LayerOpener, LoadedImage, LoadEvents
 from inspector.sources.members import ArchiveMembers
 from inspector.tarstream import CHUNK, SYMLINK, TarReader, looks_like_tar
 
-MAX_JSON = 64 << 20
+MAX_DOCUMENTS = 256 << 20
+"""The most JSON the members of one archive may hold in all (each one within its cap)."""
+MAX_LISTED = 5
+"""The most image names an error lists."""
 _DIGEST_NAMES = ("blobs/sha256/", "sha256:")
 
 
@@ -63,9 +75,24 @@ class _Members:
 
     layers: dict[str, LayerIndex] = field(default_factory=dict)
     docs: dict[str, bytes] = field(default_factory=dict)
+    oversized: dict[str, int] = field(default_factory=dict)  # JSON too large to keep: size
+    kept: int = 0  # bytes of JSON kept in `docs`
     aliases: dict[str, str] = field(default_factory=dict)
     other: set[str] = field(default_factory=set)
     spots: dict[str, tuple[int, int]] = field(default_factory=dict)  # layer data offset, size
+
+    def keep(self, name: str, size: int, reader: TarReader, label: str) -> None:
+        """Keep a JSON member, unless it is over the largest document cap (then only its
+        size is noted, for the error if the metadata names it)."""
+        if size > documents.CONFIG.bytes:
+            self.oversized[name] = size
+            return
+        self.kept += size
+        if self.kept > MAX_DOCUMENTS:
+            raise SourceError(
+                f"{label}: holds more than {MAX_DOCUMENTS >> 20} MiB of JSON documents"
+            )
+        self.docs[name] = b"".join(bytes(c) for c in reader.chunks())
 
     def resolve(self, name: str) -> str:
         seen: set[str] = set()
@@ -130,28 +157,24 @@ class ArchiveSource:
         self._skip_layers = True
         members = self._read_input(LoadEvents())
         label = self._stream_label
-        if "manifest.json" in members.docs:
-            doc = parse_json(members.docs["manifest.json"], f"{label}: manifest.json")
-            if not isinstance(doc, list) or not doc or not all(isinstance(e, dict) for e in doc):
-                raise ManifestError(f"{label}: manifest.json is not a list of images")
+        doc = self._top_document(members, "manifest.json")
+        if doc is not None:
+            doc = self._image_list(doc, label)
             config_name = self._pick_entry(doc, label).get("Config")
             if not isinstance(config_name, str):
                 raise ManifestError(f"{label}: manifest.json entry lacks Config")
-            config_bytes = self._doc(members, config_name, "manifest.json")
-        elif "index.json" in members.docs:
-
-            def fetch(desc: Descriptor) -> bytes:
-                return self._doc(
-                    members, f"blobs/{desc.digest.algorithm}/{desc.digest.hex}", "index"
-                )
-
-            index_doc = parse_json(members.docs["index.json"], f"{label}: index.json")
-            _, manifest, _ = select_manifest(
-                index_doc, fetch, label, ref=self.ref, platform=self.platform
-            )
-            config_bytes = fetch(layer_descriptors(manifest, label)[0])
+            config_bytes = self._doc(members, config_name, "manifest.json", documents.CONFIG)
         else:
-            raise ManifestError(f"{label}: not an image archive (no manifest.json or index.json)")
+            index_doc = self._top_document(members, "index.json")
+            if index_doc is None:
+                raise ManifestError(
+                    f"{label}: not an image archive (no manifest.json or index.json)"
+                )
+            _, manifest, _ = select_manifest(
+                index_doc, self._fetcher(members), label, ref=self.ref, platform=self.platform
+            )
+            config_desc = layer_descriptors(manifest, label)[0]
+            config_bytes = self._blob_doc(members, config_desc, documents.CONFIG)
         return OtherImage(self.label, parse_config(config_bytes, f"{label}: config").diff_ids)
 
     def _read_input(self, events: LoadEvents) -> _Members:
@@ -162,15 +185,15 @@ class ArchiveSource:
         else:
             assert self.path is not None
             try:
-                handle = open(self.path, "rb")  # noqa: SIM115 - closed below
+                handle = open_regular(self.path, self.label, hint=_PIPE_HINT)
             except FileNotFoundError:
                 raise SourceNotFound(f"{self.label}: no such file") from None
-            except IsADirectoryError:
-                raise SourceError(
-                    f"{self.label}: is a directory without an oci-layout file"
-                ) from None
-            except OSError as exc:
-                raise SourceError(f"{self.label}: cannot open ({exc.strerror})") from None
+            except NotRegularFile as exc:
+                if exc.kind == "a directory":
+                    raise SourceError(
+                        f"{self.label}: is a directory without an oci-layout file"
+                    ) from None
+                raise
             with handle:
                 members = self.scan(handle.read, events, seek=lambda n: handle.seek(n, 1))
         return members
@@ -224,8 +247,8 @@ class ArchiveSource:
                     )
                     members.layers[name] = index
                     events.layer_done(name, index)
-                elif peek.lstrip()[:1] in (b"{", b"[") and header.size <= MAX_JSON:
-                    members.docs[name] = b"".join(bytes(c) for c in reader.chunks())
+                elif peek.lstrip()[:1] in (b"{", b"["):
+                    members.keep(name, header.size, reader, label)
                 else:
                     members.other.add(name)
         except CorruptStream as exc:
@@ -266,7 +289,12 @@ class ArchiveSource:
                     )
             events.layer_progress(size)
             return cached
-        index = index_blob(reader.read_content, label, progress=events.layer_progress)
+        index = index_blob(
+            reader.read_content,
+            label,
+            progress=events.layer_progress,
+            inflated=events.layer_inflated,
+        )
         if self.cache is not None:
             self.cache.put(index, hint or "")
         return index
@@ -274,14 +302,16 @@ class ArchiveSource:
     # --- binding metadata to members -------------------------------------------------
     def bind(self, members: _Members, events: LoadEvents) -> LoadedImage:
         label = self._stream_label
-        if "manifest.json" in members.docs:
-            image, names, layers, others = self._bind_docker(members, label)
-        elif "index.json" in members.docs:
-            image, names, layers, others = self._bind_oci(members, label)
+        doc = self._top_document(members, "manifest.json")
+        if doc is not None:
+            image, names, layers, others = self._bind_docker(members, doc, label)
         else:
-            raise ManifestError(
-                f"{label}: not an image archive (no manifest.json or index.json inside)"
-            )
+            index_doc = self._top_document(members, "index.json")
+            if index_doc is None:
+                raise ManifestError(
+                    f"{label}: not an image archive (no manifest.json or index.json inside)"
+                )
+            image, names, layers, others = self._bind_oci(members, index_doc, label)
         events.image_known(image)
         warnings = tuple(
             f"layer {i}: {w}" if not w.startswith(label) else w
@@ -299,7 +329,7 @@ class ArchiveSource:
             assert path is not None
 
             def open_file() -> BinaryIO:
-                return open(path, "rb")
+                return open_regular(path, self.label)
 
         if open_file is None:
             return None, (
@@ -309,29 +339,65 @@ class ArchiveSource:
         spots = [(name, members.spots.get(name)) for name in names]
         return ArchiveMembers(open_file, self._stream_label, spots), ""
 
-    def _doc(self, members: _Members, name: str, what: str) -> bytes:
+    def _top_document(self, members: _Members, name: str) -> Any:
+        """`manifest.json` or `index.json` parsed; None when the archive has none."""
+        what = f"{self._stream_label}: {name}"
+        if name in members.oversized:
+            raise documents.MANIFEST.exceeded(what, members.oversized[name])
+        data = members.docs.get(name)
+        if data is None:
+            if name in members.aliases:
+                raise ManifestError(f"{what} is a link, not a file")
+            return None
+        return documents.load(data, what, documents.MANIFEST)
+
+    def _doc(
+        self, members: _Members, name: str, what: str, limit: documents.Limit, size: int = -1
+    ) -> bytes:
+        """The JSON member `what` names as `name`; as long as `size` when it is known."""
+        label = self._stream_label
         resolved = members.resolve(name)
+        if resolved in members.oversized:
+            raise limit.exceeded(f"{label}: {excerpt(resolved)}", members.oversized[resolved])
         data = members.docs.get(resolved)
         if data is None and (resolved in members.other or resolved in members.layers):
-            raise ManifestError(f"{self._stream_label}: {what} names {name!r}, which is not JSON")
+            raise ManifestError(f"{label}: {what} names {excerpt(name)}, which is not JSON")
         if data is None:
-            raise ManifestError(f"{self._stream_label}: {what} names missing file {name!r}")
+            raise ManifestError(f"{label}: {what} names missing file {excerpt(name)}")
+        if size >= 0:
+            check_blob_size(f"{label}: {resolved}", size, len(data))
         claimed = digest_in_name(resolved)
         if claimed is not None and hashlib.sha256(data).hexdigest() != claimed.hex:
-            raise DigestMismatch(
-                f"{self._stream_label}: {resolved} does not match its digest {claimed}"
-            )
+            raise DigestMismatch(f"{label}: {resolved} does not match its digest {claimed}")
         return data
+
+    def _blob_doc(self, members: _Members, desc: Descriptor, limit: documents.Limit) -> bytes:
+        """The document a descriptor names, checked against the descriptor's size."""
+        name = f"blobs/{desc.digest.algorithm}/{desc.digest.hex}"
+        return self._doc(members, name, "index", limit, desc.size)
+
+    def _fetcher(self, members: _Members) -> Callable[[Descriptor], bytes]:
+        """Manifests and indexes by descriptor, for `select_manifest`."""
+        return lambda desc: self._blob_doc(members, desc, documents.MANIFEST)
+
+    @staticmethod
+    def _image_list(doc: Any, label: str) -> list[dict[str, Any]]:
+        if not isinstance(doc, list) or not doc or not all(isinstance(e, dict) for e in doc):
+            raise ManifestError(f"{label}: manifest.json is not a list of images")
+        return doc
 
     def _layer(self, members: _Members, name: str) -> tuple[str, LayerIndex]:
         resolved = members.resolve(name)
         index = members.layers.get(resolved)
         if index is None and resolved in members.other:
             raise LayerFormatError(
-                f"{self._stream_label}: layer {name!r} is not a tar stream (nor gzip/zstd of one)"
+                f"{self._stream_label}: layer {excerpt(name)} is not a tar stream "
+                "(nor gzip/zstd of one)"
             )
         if index is None:
-            raise ManifestError(f"{self._stream_label}: manifest names missing layer {name!r}")
+            raise ManifestError(
+                f"{self._stream_label}: manifest names missing layer {excerpt(name)}"
+            )
         claimed = digest_in_name(resolved)
         if claimed is not None and index.digest is not None and claimed != index.digest:
             raise DigestMismatch(
@@ -341,18 +407,16 @@ class ArchiveSource:
         return resolved, index
 
     def _bind_docker(
-        self, members: _Members, label: str
+        self, members: _Members, manifest_json: Any, label: str
     ) -> tuple[Image, list[str], list[LayerIndex], tuple[OtherImage, ...]]:
-        doc = parse_json(members.docs["manifest.json"], f"{label}: manifest.json")
-        if not isinstance(doc, list) or not doc or not all(isinstance(e, dict) for e in doc):
-            raise ManifestError(f"{label}: manifest.json is not a list of images")
+        doc = self._image_list(manifest_json, label)
         entry = self._pick_entry(doc, label)
         config_name = entry.get("Config")
         layer_names = entry.get("Layers")
         if not isinstance(config_name, str) or not isinstance(layer_names, list):
             raise ManifestError(f"{label}: manifest.json entry lacks Config or Layers")
-        config_bytes = self._doc(members, config_name, "manifest.json")
-        config = parse_config(config_bytes, f"{label}: config {config_name}")
+        config_bytes = self._doc(members, config_name, "manifest.json", documents.CONFIG)
+        config = parse_config(config_bytes, f"{label}: config {excerpt(config_name)}")
         found = [self._layer(members, str(n)) for n in layer_names]
         indexes = [index for _, index in found]
         self._check_diff_ids(config, indexes, label)
@@ -368,7 +432,7 @@ class ArchiveSource:
             replace(info, aliased=True) if normalize(str(n))[0] in members.aliases else info
             for n, info in zip(layer_names, infos, strict=True)
         )
-        tags = tuple(str(t) for t in (entry.get("RepoTags") or []))
+        tags = tuple(_repo_tags(entry))
         image = Image(
             label=self.label,
             tags=tags,
@@ -383,12 +447,10 @@ class ArchiveSource:
         for other in doc:
             if other is entry or not isinstance(other.get("Config"), str):
                 continue
-            name = ", ".join(str(t) for t in other.get("RepoTags") or []) or _short_id(
-                str(other["Config"])
-            )
+            name = ", ".join(_repo_tags(other)) or _short_id(str(other["Config"]))
             try:
                 other_config = parse_config(
-                    self._doc(members, other["Config"], "manifest.json"), label
+                    self._doc(members, other["Config"], "manifest.json", documents.CONFIG), label
                 )
             except InspectorError:
                 continue  # another image's broken metadata does not spoil this one
@@ -399,7 +461,7 @@ class ArchiveSource:
         if self.ref is not None:
             wanted = normalize_name(self.ref)
             for entry in doc:
-                tags = [str(t) for t in entry.get("RepoTags") or []]
+                tags = _repo_tags(entry)
                 if self.ref in tags or any(normalize_name(t) == wanted for t in tags):
                     return entry
                 config = str(entry.get("Config", ""))
@@ -416,22 +478,20 @@ class ArchiveSource:
         return doc[0]
 
     def _bind_oci(
-        self, members: _Members, label: str
+        self, members: _Members, index_doc: Any, label: str
     ) -> tuple[Image, list[str], list[LayerIndex], tuple[OtherImage, ...]]:
-        index_doc = parse_json(members.docs["index.json"], f"{label}: index.json")
-
-        def fetch(desc: Descriptor) -> bytes:
-            return self._doc(members, f"blobs/{desc.digest.algorithm}/{desc.digest.hex}", "index")
-
+        fetch = self._fetcher(members)
         desc, manifest, tags = select_manifest(
             index_doc, fetch, label, ref=self.ref, platform=self.platform
         )
         config_desc, layer_descs = layer_descriptors(manifest, label)
-        config_bytes = fetch(config_desc)
+        config_bytes = self._blob_doc(members, config_desc, documents.CONFIG)
         config = parse_config(config_bytes, f"{label}: config {config_desc.digest}")
         found = [
             self._layer(members, f"blobs/{d.digest.algorithm}/{d.digest.hex}") for d in layer_descs
         ]
+        for layer_desc, (name, index) in zip(layer_descs, found, strict=True):
+            check_blob_size(f"{label}: layer {name}", layer_desc.size, index.compressed_size)
         indexes = [index for _, index in found]
         self._check_diff_ids(config, indexes, label)
         infos = build_layers(
@@ -465,7 +525,9 @@ class ArchiveSource:
                 desc = parse_descriptor(raw, label)
                 if desc.digest == chosen.digest or desc.media_type not in MANIFEST_TYPES:
                     continue
-                manifest = parse_json(fetch(desc), label)
+                manifest = documents.load(fetch(desc), label, documents.MANIFEST)
+                if not isinstance(manifest, dict):
+                    continue
                 config_desc, _ = layer_descriptors(manifest, label)
                 config = parse_config(fetch(config_desc), label)
             except InspectorError:
@@ -508,11 +570,21 @@ class _Position:
 
 
 def _listing(doc: list[dict[str, Any]]) -> str:
+    """The first MAX_LISTED image names of `manifest.json`, and how many there are."""
     names: list[str] = []
     for entry in doc:
-        tags = [str(t) for t in entry.get("RepoTags") or []]
-        names.extend(tags or [str(entry.get("Config", "?"))])
-    return ", ".join(names)
+        names.extend(_repo_tags(entry) or [str(entry.get("Config", "?"))])
+    shown = ", ".join(n if len(n) <= 100 else n[:99] + "…" for n in names[:MAX_LISTED])
+    return shown + (f", … ({len(names)} names)" if len(names) > MAX_LISTED else "")
+
+
+def _repo_tags(entry: dict[str, Any]) -> list[str]:
+    """An entry's `RepoTags` (null, or anything but a list, reads as none)."""
+    tags = entry.get("RepoTags")
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
+_PIPE_HINT = "; to read a stream, pass - and redirect it (inspector - < FILE)"
 
 
 def _short_id(config_name: str) -> str:

@@ -2,17 +2,21 @@
 
 The metadata is read first (the graph is small), then each layer blob is streamed from
 its file into the indexer, base first, so a UI can show the layer stack before any layer
-is read. Every blob is checked against its digest and every layer against its diff_id.
+is read. Every blob is checked against its descriptor's size and digest and every layer
+against its diff_id. Every file is opened by `open_regular` without following a
+symbolic link: a FIFO, a device, a directory or a link inside the layout is an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import BinaryIO
 
+from inspector import documents
+from inspector.blobs import ExactReader, check_blob_size
 from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import DigestMismatch, ManifestError, SourceError, SourceNotFound
@@ -22,14 +26,12 @@ from inspector.manifest import (
     build_layers,
     layer_descriptors,
     parse_config,
-    parse_json,
     select_manifest,
 )
 from inspector.model import Image, Platform
+from inspector.regularfile import open_regular
 from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
-
-MAX_DOC = 64 << 20
 
 
 def is_layout(path: str) -> bool:
@@ -57,20 +59,25 @@ class OciLayoutSource:
     def _blob_path(self, digest: Digest) -> str:
         return os.path.join(self.path, "blobs", digest.algorithm, digest.hex)
 
-    def _read_doc(self, desc: Descriptor) -> bytes:
-        path = self._blob_path(desc.digest)
+    def _open_blob(self, desc: Descriptor, what: str) -> BinaryIO:
+        """The blob file a descriptor names, a regular file as long as the descriptor says."""
         try:
-            size = os.path.getsize(path)
-            if size > MAX_DOC:
-                raise ManifestError(f"{self.label}: blob {desc.digest} is too large for JSON")
-            with open(path, "rb") as handle:
-                data = handle.read()
+            handle = open_regular(self._blob_path(desc.digest), what, follow=False)
         except FileNotFoundError:
             raise ManifestError(f"{self.label}: missing blob {desc.digest}") from None
-        except OSError as exc:
-            raise SourceError(f"{self.label}: cannot read blob {desc.digest} ({exc})") from None
+        try:
+            check_blob_size(what, desc.size, os.fstat(handle.fileno()).st_size)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+    def _read_doc(self, desc: Descriptor) -> bytes:
+        what = f"{self.label}: blob {desc.digest}"
+        with self._open_blob(desc, what) as handle:
+            data = ExactReader(handle.read, desc.size, what).read()
         if hashlib.new(desc.digest.algorithm, data).hexdigest() != desc.digest.hex:
-            raise DigestMismatch(f"{self.label}: blob {desc.digest} does not match its digest")
+            raise DigestMismatch(f"{what}: does not match its digest")
         return data
 
     def _manifest(self) -> tuple[Descriptor, dict[str, object], tuple[str, ...]]:
@@ -78,11 +85,16 @@ class OciLayoutSource:
             raise SourceNotFound(f"{self.label}: no such directory")
         if not is_layout(self.path):
             raise SourceError(f"{self.label}: not an OCI image layout (no oci-layout file)")
+        what = f"{self.label}: index.json"
         try:
-            with open(os.path.join(self.path, "index.json"), "rb") as handle:
-                index_doc = parse_json(handle.read(), f"{self.label}: index.json")
+            handle = open_regular(os.path.join(self.path, "index.json"), what, follow=False)
         except FileNotFoundError:
             raise ManifestError(f"{self.label}: OCI layout has no index.json") from None
+        with handle:
+            documents.MANIFEST.check(what, os.fstat(handle.fileno()).st_size)
+            index_doc = documents.load(
+                handle.read(documents.MANIFEST.bytes + 1), what, documents.MANIFEST
+            )
         return select_manifest(
             index_doc, self._read_doc, self.label, ref=self.ref, platform=self.platform
         )
@@ -106,10 +118,7 @@ class OciLayoutSource:
             )
         infos = build_layers(
             config,
-            [
-                (d.digest, d.media_type, d.size if d.size >= 0 else None, f"blobs/{d.digest.hex}")
-                for d in layer_descs
-            ],
+            [(d.digest, d.media_type, d.size, f"blobs/{d.digest.hex}") for d in layer_descs],
         )
         image = Image(
             label=self.label,
@@ -141,24 +150,22 @@ class OciLayoutSource:
         return LoadedImage(image, tuple(indexes), warnings, reopen=BlobFiles(blobs, self.label))
 
     def _index_layer(self, desc: Descriptor, events: LoadEvents) -> LayerIndex:
-        path = self._blob_path(desc.digest)
         label = f"{self.label}: layer {desc.digest}"
         if self.cache is not None:
             cached = self.cache.lookup(desc.digest.hex)
             if cached is not None and cached.digest == desc.digest:
-                events.layer_started(str(desc.digest), desc.size if desc.size >= 0 else None)
+                events.layer_started(str(desc.digest), desc.size)
                 events.layer_done(str(desc.digest), cached)
                 return cached
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            raise ManifestError(f"{self.label}: missing layer blob {desc.digest}") from None
-        except OSError as exc:
-            raise SourceError(f"{label}: cannot open ({exc.strerror})") from None
-        events.layer_started(str(desc.digest), desc.size if desc.size >= 0 else None)
-        with handle:
-            read: Callable[[int], bytes] = handle.read
-            index = index_blob(read, label, progress=events.layer_progress)
+        with self._open_blob(desc, label) as handle:
+            events.layer_started(str(desc.digest), desc.size)
+            exact = ExactReader(handle.read, desc.size, label)
+            index = index_blob(
+                exact.read,
+                label,
+                progress=events.layer_progress,
+                inflated=events.layer_inflated,
+            )
         if index.digest != desc.digest:
             raise DigestMismatch(f"{label}: blob does not match its digest (got {index.digest})")
         if self.cache is not None:
@@ -177,12 +184,10 @@ class BlobFiles:
     @contextmanager
     def __call__(self, position: int) -> Iterator[BinaryIO]:
         path = self._paths[position]
+        what = f"{self._label}: layer blob {os.path.basename(path)}"
         try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise SourceError(
-                f"{self._label}: cannot open layer blob {os.path.basename(path)} again "
-                f"({exc.strerror})"
-            ) from None
+            handle = open_regular(path, what, follow=False)
+        except FileNotFoundError:
+            raise SourceError(f"{what} is gone; cannot read it again") from None
         with handle:
             yield handle

@@ -18,8 +18,10 @@ import os
 import queue
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from inspector import documents
+from inspector.blobs import check_blob_size
 from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import (
@@ -38,10 +40,10 @@ from inspector.manifest import (
     build_layers,
     layer_descriptors,
     parse_config,
-    parse_json,
     select_manifest,
 )
 from inspector.model import Image, Platform
+from inspector.registry import deadline
 from inspector.registry.client import Cancelled, ClientOptions, RegistryClient
 from inspector.registry.credentials import Credential, CredentialStore, parse_user_password
 from inspector.registry.download import BlobStream
@@ -49,7 +51,6 @@ from inspector.registry.reference import ImageReference, parse_reference
 from inspector.sharing import OtherImage
 from inspector.source import LoadedImage, LoadEvents
 
-MAX_CONFIG = 16 << 20
 _POLL = 0.2  # seconds between checks for Ctrl-C while waiting on workers
 
 
@@ -91,15 +92,21 @@ class RegistrySource:
         options: ClientOptions | None = None,
         env: Mapping[str, str] | None = None,
         compare_tags: int = 0,
+        timeout: float | None = None,
     ) -> None:
+        """`timeout` (`--timeout`), else INSPECTOR_TIMEOUT in `env`, replaces the timeout
+        of `options` (see `inspector.registry.deadline`)."""
         self.reference = reference
         self.label = label
         self.platform = platform
         self.creds = creds
         self.tls_verify = tls_verify
         self.cache = cache
-        self.options = options or ClientOptions()
         self.env = os.environ if env is None else env
+        self.options = options or ClientOptions()
+        seconds = deadline.timeout_seconds(timeout, self.env)
+        if seconds is not None:
+            self.options = replace(self.options, timeout=seconds)
         self.notes: list[str] = []
         self.compare_tags = compare_tags  # how many other tags to read layer chains from
 
@@ -138,21 +145,26 @@ class RegistrySource:
         single = top.media_type not in INDEX_TYPES
         if single:
             desc = Descriptor(top.media_type, top.digest, len(top.data), None, {})
-            manifest = parse_json(top.data, f"{label}: manifest {top.digest}")
+            what = f"{label}: manifest {top.digest}"
+            manifest = documents.load(top.data, what, documents.MANIFEST)
             if not isinstance(manifest, dict):
-                raise ManifestError(f"{label}: manifest {top.digest} is not a JSON object")
+                raise ManifestError(f"{what} is not a JSON object")
         else:
 
             def fetch(wanted: Descriptor) -> bytes:
-                return client.get_manifest(str(wanted.digest), wanted.digest).data
+                data = client.get_manifest(str(wanted.digest), wanted.digest).data
+                check_blob_size(f"{label}: manifest {wanted.digest}", wanted.size, len(data))
+                return data
 
-            index_doc = parse_json(top.data, f"{label}: index {top.digest}")
+            what = f"{label}: index {top.digest}"
+            index_doc = documents.load(top.data, what, documents.MANIFEST)
             desc, manifest, _ = select_manifest(
                 index_doc, fetch, label, ref=None, platform=self.platform
             )
         config_desc, layer_descs = layer_descriptors(manifest, label)
         config_what = f"config {config_desc.digest}"
-        config_bytes = client.get_blob(config_desc.digest, limit=MAX_CONFIG, what=config_what)
+        config_bytes = client.get_blob(config_desc.digest, limit=documents.CONFIG, what=config_what)
+        check_blob_size(f"{label}: {config_what}", config_desc.size, len(config_bytes))
         config = parse_config(config_bytes, f"{label}: {config_what}")
         wanted = self.platform
         if single and wanted and config.platform and not wanted.matches(config.platform):
@@ -226,10 +238,7 @@ class RegistrySource:
                 raise ManifestError(f"{self.label}: layer {layer.digest} is encrypted")
         infos = build_layers(
             config,
-            [
-                (d.digest, d.media_type, d.size if d.size >= 0 else None, f"blobs/{d.digest.hex}")
-                for d in layer_descs
-            ],
+            [(d.digest, d.media_type, d.size, f"blobs/{d.digest.hex}") for d in layer_descs],
         )
         tags = (ref.familiar,) if ref.tag else ()
         return Image(
@@ -284,7 +293,12 @@ class RegistrySource:
 
         def work(job: _Job) -> None:
             try:
-                index = self._index_job(client, job, lambda n: post(job.number, "bytes", n))
+                index = self._index_job(
+                    client,
+                    job,
+                    lambda n: post(job.number, "bytes", n),
+                    lambda n: post(job.number, "inflated", n),
+                )
             except Cancelled:
                 return
             except BaseException as exc:  # handed to the caller's thread, raised there
@@ -295,6 +309,7 @@ class RegistrySource:
                 post(job.number, "done", index)
 
         held = [0] * len(jobs)
+        held_inflated = [0] * len(jobs)
         current = 0
         workers = max(1, min(self.options.parallel, len(jobs)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspector-pull")
@@ -310,12 +325,14 @@ class RegistrySource:
                 if kind == "error":
                     assert isinstance(value, BaseException)
                     raise value
-                if kind == "bytes":
+                if kind in ("bytes", "inflated"):
                     assert isinstance(value, int)
-                    if number == current:
+                    if number != current:
+                        (held if kind == "bytes" else held_inflated)[number] += value
+                    elif kind == "bytes":
                         events.layer_progress(value)
                     else:
-                        held[number] += value
+                        events.layer_inflated(value)
                     continue
                 assert isinstance(value, LayerIndex)
                 results[number] = value
@@ -329,6 +346,9 @@ class RegistrySource:
                         if held[current]:
                             events.layer_progress(held[current])
                             held[current] = 0
+                        if held_inflated[current]:
+                            events.layer_inflated(held_inflated[current])
+                            held_inflated[current] = 0
         finally:
             if current < len(jobs):
                 client.cancelled.set()  # an error or Ctrl-C: stop the other downloads
@@ -337,21 +357,27 @@ class RegistrySource:
 
     @staticmethod
     def _start(job: _Job, events: LoadEvents) -> None:
-        size = job.desc.size if job.desc.size >= 0 else None
-        events.layer_started(str(job.desc.digest), size)
+        events.layer_started(str(job.desc.digest), job.desc.size)
 
     def _index_job(
-        self, client: RegistryClient, job: _Job, progress: Callable[[int], None]
+        self,
+        client: RegistryClient,
+        job: _Job,
+        progress: Callable[[int], None],
+        inflated: Callable[[int], None],
     ) -> LayerIndex:
+        """Index one blob on a worker thread; `progress` and `inflated` post to the
+        caller's thread, and raise Cancelled once the pull is stopped (a decompression
+        bomb then stops within a chunk, not at its next stored batch)."""
         desc = job.desc
         label = f"{self.label}: layer {desc.digest}"
         what = f"layer {desc.digest}"
-        size = desc.size if desc.size >= 0 else None
+        size = desc.size
         index = self._cached(job)
         if index is None:
             stream = BlobStream(client, desc.digest, size, what)
             try:
-                index = index_blob(stream.read, label, progress=progress)
+                index = index_blob(stream.read, label, progress=progress, inflated=inflated)
             except CorruptStream:
                 # A registry that serves the wrong bytes usually breaks the decompressor
                 # before the digest can be compared: hash the blob again to tell.
@@ -367,12 +393,9 @@ class RegistrySource:
                 raise DigestMismatch(
                     f"{label}: blob does not match its digest (got {index.digest})"
                 )
-            if size is not None and index.compressed_size != size:
-                raise DigestMismatch(
-                    f"{label}: blob is {index.compressed_size} bytes, the manifest says {size}"
-                )
+            check_blob_size(label, size, index.compressed_size)
         else:
-            progress(size or index.compressed_size)
+            progress(size)
         for position, diff_id in job.diff_ids:
             if index.diff_id != diff_id:
                 raise DigestMismatch(
@@ -394,7 +417,7 @@ class RegistrySource:
         return index
 
     @staticmethod
-    def _rehash(client: RegistryClient, desc: Descriptor, size: int | None, what: str) -> Digest:
+    def _rehash(client: RegistryClient, desc: Descriptor, size: int, what: str) -> Digest:
         hasher = desc.digest.hasher()
         stream = BlobStream(client, desc.digest, size, what)
         try:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from itertools import takewhile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import hostile
 import pytest
@@ -59,13 +60,16 @@ def test_text_summary_shows_every_name_escaped_on_one_line(archive: Path, tmp_pa
         assert f"/hostile/{name}" in text, name
     lines = text.splitlines()
     table = lines.index(next(line for line in lines if line.strip().startswith("Wasted  Stored")))
-    rows = [line for line in lines[table + 1 :] if "deleted" in line]
+    rows = [line for line in takewhile(bool, lines[table + 1 :]) if "deleted" in line]
     assert len(rows) == len(hostile.NAMES)  # no row forged by a newline
     assert all(" /hostile/" in row for row in rows)
     assert "Tags: hostile/image:v1\\x1b]0;TAG-TITLE\\x07" in lines
     assert "rm -rf /hostile \\x1b]0;LAYER-TITLE\\x07 \\x1b]52;c;TEFZRVI=\\x07" in text
     warning = next(line for line in lines if line.startswith("warning: "))
     assert "zz-ghost" in warning
+    assert "Findings: 1 warning" in lines  # deleted-later: its evidence quotes the command
+    evidence = lines[lines.index("Findings: 1 warning") + 2]
+    assert "(RUN rm -rf /hostile \\x1b]0;LAYER-TITLE\\x07 \\x1b]52;c;TEFZRVI=\\x07)" in evidence
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
@@ -156,6 +160,9 @@ def test_json_is_strict_utf8_and_names_keep_their_exact_bytes(
     assert config["env"][1:] == hostile.ENV
     assert image["tags"] == [hostile.TAG]
     assert doc["layer"][1]["createdBy"] == hostile.COMMAND
+    (finding,) = doc["findings"]
+    assert {exact_bytes(p, "path") for p in finding["paths"]} == EXPECTED
+    assert finding["layers"][1] == {"index": 1, "command": hostile.COMMAND}
 
 
 def test_ci_json_is_strict_utf8_and_names_keep_their_exact_bytes(
@@ -165,3 +172,17 @@ def test_ci_json_is_strict_utf8_and_names_keep_their_exact_bytes(
     assert {exact_bytes(w, "path") for w in doc["exact"]["wastedFiles"]} == EXPECTED
     inefficient = doc["dive"]["inefficientFiles"]
     assert {exact_bytes(i, "path") for i in inefficient} == EXPECTED
+    (finding,) = doc["findings"]
+    assert {exact_bytes(p, "path") for p in finding["paths"]} == EXPECTED
+    assert (finding["id"], finding["status"]) == ("deleted-later", "pass")
+
+
+def test_sarif_is_strict_utf8_and_its_uris_keep_the_exact_bytes(
+    archive: Path, tmp_path: Path
+) -> None:
+    doc = strict(run(archive, "--ci", "--ci-format", "sarif", *ALL_RULES_OFF, cwd=tmp_path))
+    (result,) = doc["runs"][0]["results"]
+    uris = [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in result["locations"]]
+    assert all(uri.isascii() and uri.isprintable() for uri in uris)  # percent-encoded
+    assert {b"/" + unquote_to_bytes(uri) for uri in uris} == EXPECTED
+    assert result["properties"]["layers"][1]["command"] == hostile.COMMAND  # exact, as JSON

@@ -4,6 +4,7 @@ fixed twin, where it must stay quiet."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import services
@@ -171,3 +172,24 @@ def test_duplicate_content(build: Build) -> None:
     assert {p.path for p in found.paths} == {"a/blob.bin", "b/blob.bin"}
     assert found.fix.after == ("RUN ln -sf /a/blob.bin /b/blob.bin",)
     assert of(fixed, "duplicate-content") == []
+
+
+# a token in GitHub's format, built from parts so that scanners do not flag this file
+TOKEN = "ghp" + "_" + "Zx9" * 12
+
+
+def test_secret_in_the_config_is_found_and_never_shown(build: Build, tmp_path: Path) -> None:
+    bad = build("env-secret", f"ENV GITHUB_TOKEN={TOKEN}\nLABEL com.example.api-token={TOKEN}")
+    fixed = build("env-secret-fixed", "ENV GITHUB_TOKEN_FILE=/run/secrets/github\nLABEL a=b")
+    found = of(bad, "secret-in-image")
+    assert {f.evidence.split(" (")[0] for f in found} >= {"github-token in the config"}
+    assert all(f.severity is Severity.ERROR for f in found)
+    assert all(TOKEN not in repr(f) for f in found)
+    assert all(TOKEN not in value for value in bad.image.config.env)
+    assert all(TOKEN not in value for _, value in bad.image.config.labels)
+    assert of(fixed, "secret-in-image") == []
+    archive = bad.image.label
+    for args in (["--text"], ["--json", "-"], ["--ci", "--ci-format", "json"]):
+        done = services.run_cli(archive, *args)
+        assert TOKEN not in done.stdout + done.stderr, args
+        assert TOKEN[:12] not in done.stdout + done.stderr, args

@@ -13,6 +13,9 @@
   429/503 answers.
 * `ConnectProxy`: an HTTP proxy (CONNECT and absolute-form requests) that sends every
   connection to one loopback port, for HTTPS_PROXY/HTTP_PROXY tests.
+* `SlowRegistry`: a registry of its own (no tools needed) serving one image, whose
+  manifest, token answer or layer blob it can trickle a few bytes at a time, send its
+  headers byte by byte, or go silent, for the deadline and stall tests.
 
 Every wait is bounded; everything listens on loopback only.
 """
@@ -709,3 +712,132 @@ def self_signed_tls(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Pat
         )
     )
     return cert_path, key_path
+
+
+# ---------------------------------------------------------------- a slow registry
+
+
+@dataclass
+class Slowness:
+    """How `SlowRegistry` answers the requests whose path contains `part`.
+
+    `headers`: the status line and headers go out one byte per `interval`; else they go
+    at once and the body goes `step` bytes per `interval` (`silent`: not at all).
+    """
+
+    part: str
+    interval: float = 0.2
+    step: int = 1
+    headers: bool = False
+    silent: bool = False
+
+
+class SlowRegistry:
+    """An OCI registry on 127.0.0.1 serving `blobs` and one manifest under `repo:tag`.
+
+    With `token` set, `/v2/` asks for a Bearer token from this same server's `/token`.
+    `slow` lists the answers to slow down (see `Slowness`); every other answer is sent
+    at once. Trickling stops when the client hangs up or the server is closed.
+    """
+
+    def __init__(
+        self,
+        manifest: bytes,
+        blobs: dict[str, bytes],
+        *,
+        repo: str = "slow/app",
+        tag: str = "v1",
+        token: bool = False,
+    ) -> None:
+        self.manifest = manifest
+        self.blobs = blobs
+        self.repo = repo
+        self.tag = tag
+        self.token = token
+        self.slow: list[Slowness] = []
+        self.closed = threading.Event()
+        self.server = _Server("127.0.0.1", self._handler())
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def reference(self) -> str:
+        return f"{self.host}/{self.repo}:{self.tag}"
+
+    def close(self) -> None:
+        self.closed.set()
+        self.server.close()
+
+    def _answer(self, path: str, authorized: bool) -> tuple[int, dict[str, str], bytes]:
+        prefix = f"/v2/{self.repo}"
+        if path.startswith("/token"):
+            return 200, {"Content-Type": "application/json"}, b'{"token": "t0ken"}'
+        if self.token and not authorized:
+            realm = f'Bearer realm="http://{self.host}/token",service="slow"'
+            return 401, {"WWW-Authenticate": realm}, b""
+        if path == "/v2/":
+            return 200, {}, b"{}"
+        if path == f"{prefix}/manifests/{self.tag}" or path.endswith(
+            "/manifests/" + "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+        ):
+            digest = "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+            media = json.loads(self.manifest).get("mediaType", "")
+            return 200, {"Content-Type": media, "Docker-Content-Digest": digest}, self.manifest
+        if path.startswith(f"{prefix}/blobs/"):
+            digest = path.rsplit("/", 1)[1]
+            data = self.blobs.get(digest)
+            if data is not None:
+                return 200, {"Docker-Content-Digest": digest}, data
+        return 404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NOT_FOUND"}]}'
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                self._serve(body=False)
+
+            def do_GET(self) -> None:
+                self._serve(body=True)
+
+            def _serve(self, *, body: bool) -> None:
+                status, headers, data = registry._answer(
+                    self.path, self.headers.get("Authorization") == "Bearer t0ken"
+                )
+                slow = next((s for s in registry.slow if s.part in self.path), None)
+                head = [f"HTTP/1.1 {status} X\r\n", f"Content-Length: {len(data)}\r\n"]
+                head += [f"{k}: {v}\r\n" for k, v in headers.items()]
+                raw = "".join([*head, "\r\n"]).encode("latin-1")
+                try:
+                    if slow is not None and slow.headers:
+                        self._trickle(raw, 1, slow.interval)
+                    else:
+                        self.wfile.write(raw)
+                        self.wfile.flush()
+                    if not body:
+                        return
+                    if slow is None:
+                        self.wfile.write(data)
+                    elif slow.silent:
+                        registry.closed.wait(120)
+                    else:
+                        self._trickle(data, slow.step, slow.interval)
+                except OSError:
+                    self.close_connection = True  # the client hung up
+
+            def _trickle(self, data: bytes, step: int, interval: float) -> None:
+                for start in range(0, len(data), step):
+                    if registry.closed.is_set():
+                        return
+                    self.wfile.write(data[start : start + step])
+                    self.wfile.flush()
+                    registry.closed.wait(interval)
+
+        return Handler

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+import inspector.registry.client as client_module
 from inspector.digest import Digest
-from inspector.errors import AuthenticationError, UsageError
+from inspector.errors import AuthenticationError, RegistryError, UsageError
 from inspector.registry.auth import Authenticator, Challenge, parse_challenges
 from inspector.registry.client import ClientOptions, RegistryClient
 from inspector.registry.credentials import Credential, CredentialStore, parse_user_password
@@ -170,6 +171,56 @@ def test_a_refused_cached_token_is_replaced_once() -> None:
     assert auth.header("repository:a:pull") == "Bearer t2"
     with pytest.raises(AuthenticationError, match="needs credentials"):
         auth.challenged("repository:a:pull", BEARER, "Bearer t2", retried=True)
+
+
+class HostileTokenService(FakeTokenService):
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: Mapping[str, str] | None = None,
+    ) -> FakeResponse:
+        self.calls.append((method, url, dict(headers)))
+        return FakeResponse(200, self.body)
+
+
+@pytest.mark.parametrize(
+    "expires_in", [b"1" + b"0" * 400, b"1e400", b"-5", b"true", b'"60"', b"0.0001"]
+)
+def test_any_expires_in_gives_a_token_kept_at_most_a_day(expires_in: bytes) -> None:
+    now = [1000.0]
+    service = HostileTokenService(b'{"token": "t", "expires_in": ' + expires_in + b"}")
+    auth = Authenticator("reg.example", None, service, clock=lambda: now[0])
+    auth.learn(BEARER)
+    assert auth.header("repository:a:pull") == "Bearer t"
+    now[0] += 24 * 3600
+    auth.header("repository:a:pull")
+    assert len(service.calls) == 2  # renewed after a day at the latest
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"token": NaN}', b"\xff" * 10, b"[]"],
+    ids=["deep", "nan", "not-utf8", "list"],
+)
+def test_a_hostile_token_answer_is_a_registry_error(body: bytes) -> None:
+    auth = Authenticator("reg.example", None, HostileTokenService(body))
+    auth.learn(BEARER)
+    with pytest.raises(RegistryError, match="the token service sent"):
+        auth.header("repository:a:pull")
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 100_000, b'{"errors": ' + b"[" * 70 + b"]" * 70 + b"}", b"NaN"]
+)
+def test_a_hostile_error_body_is_ignored(body: bytes) -> None:
+    assert client_module._error_details(body) == ([], "")
 
 
 def test_credentials_go_to_the_token_service_as_basic() -> None:

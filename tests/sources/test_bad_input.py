@@ -473,3 +473,35 @@ def test_truncated_file_on_disk(tmp_path: Path) -> None:
         one_line(info.value)
     path.write_bytes(data)
     ArchiveSource(str(path), LABEL).load(LoadEvents())
+
+
+# --- documents past their caps ------------------------------------------------------------------
+
+
+def test_a_config_over_its_cap_is_named_with_the_cap() -> None:
+    big = IMG.with_config(lambda doc: doc.__setitem__("padding", "p" * (33 << 20)))
+    message = fails(docker_save_legacy(big), ManifestError)
+    assert f"'{big.config_hex}.json': larger than 32 MiB" in message
+    assert "the limit for an image config" in message
+
+
+def test_json_members_past_the_archive_budget_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import inspector.sources.archive as archive
+
+    monkeypatch.setattr(archive, "MAX_DOCUMENTS", 64 << 10)
+    junk = [Member(f"junk{i}.json", b'{"x": "' + b"j" * 20_000 + b'"}') for i in range(5)]
+    message = fails(pack([*junk, *docker25_save(IMG)]), SourceError)
+    assert message == f"{LABEL}: holds more than 0 MiB of JSON documents"
+
+
+def test_the_listing_of_images_is_short() -> None:
+    many = [
+        {"Config": f"{IMG.config_hex}.json", "RepoTags": [f"r/app:{i}" for i in range(500)],
+         "Layers": []}
+        for _ in range(2)
+    ]  # fmt: skip
+    data = pack(swap(docker25_save(IMG), "manifest.json", json.dumps(many).encode()))
+    message = fails(data, ImageNotFound)
+    assert message.endswith("r/app:0, r/app:1, r/app:2, r/app:3, r/app:4, … (1000 names))")

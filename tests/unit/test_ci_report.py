@@ -6,6 +6,7 @@ import json
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from inspector.ci_report import FORMATS, MARKDOWN_ROWS, render
 from inspector.compat import DiveNumbers, Inefficiency
 from inspector.digest import Digest
 from inspector.errors import UsageError
+from inspector.finding_rules import Allowance, FindingRules
+from inspector.findings.model import Finding, Fix, LayerRef, PathRef, Severity
 from inspector.model import Image
 from inspector.rules import DIVE_RULES, EXACT_RULES, SHARING_RULES, RuleConfig, Verdict, evaluate
 
@@ -92,13 +95,13 @@ def _split_row(line: str) -> list[str]:
 
 
 def test_formats() -> None:
-    assert FORMATS == ("text", "json", "markdown", "junit")
+    assert FORMATS == ("text", "json", "markdown", "junit", "sarif")
 
 
 def test_unknown_format() -> None:
     verdict = evaluate(thresholds(), synthetic().exact, ONE_LAYER)
-    with pytest.raises(UsageError, match="unknown report format 'sarif'"):
-        render("sarif", verdict, synthetic(), ONE_LAYER, LABEL)
+    with pytest.raises(UsageError, match="unknown report format 'xml'"):
+        render("xml", verdict, synthetic(), ONE_LAYER, LABEL)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -476,6 +479,13 @@ def test_sample_failing_verdict_in_every_format(
         statuses = [row[1].split()[-1] for row in table(text, "Rule")]
         assert statuses == ["FAIL", "FAIL", "FAIL", "PASS", "SKIP", "SKIP", "SKIP"]
         assert len(table(text, "File")) == min(len(wasted), MARKDOWN_ROWS)
+    elif fmt == "sarif":  # findings only; the rules' verdict is in the run's property bag
+        run = strict_json(text)["runs"]
+        assert isinstance(run, list)
+        assert run[0]["results"] == []
+        assert run[0]["properties"]["passed"] is False
+        statuses = [rule["status"] for rule in run[0]["properties"]["rules"]]
+        assert statuses == ["fail", "fail", "fail", "pass", "skip", "skip", "skip"]
     else:
         suite = ET.fromstring(text)
         assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["skipped"]) == (
@@ -483,3 +493,151 @@ def test_sample_failing_verdict_in_every_format(
             "3",
             "3",
         )
+
+
+# ------------------------------------------------------------------------- findings
+
+SECRET = Finding(
+    "secret-in-image",
+    "A secret is readable in the image",
+    Severity.ERROR,
+    0,
+    (),
+    (),
+    0,
+    "github-token in the config (ENV): <github-token: 40 chars, sha256:0a1b2c3d>",
+    Fix("Never put secrets in an image", ("ENV T=…",), ("RUN --mount=type=secret,id=t x",)),
+)
+CACHE = Finding(
+    "package-cache",
+    "Package-manager cache in the image (apt)",
+    Severity.WARNING,
+    7_100_000,
+    (LayerRef(1, "apt-get update"),),
+    (PathRef("var/lib/apt/lists/x_Packages", 7_100_000),),
+    1,
+    f"apt's cache ships in the image as /{NASTY}",
+    Fix("Remove the lists in the RUN that installs", (), ("RUN apt-get update \\", "  && rm")),
+)
+JUNK = Finding(
+    "build-context-junk",
+    "Build-context files a .dockerignore would keep out",
+    Severity.WARNING,
+    2_600_000,
+    (LayerRef(3, "COPY . /app"),),
+    (PathRef("app/.git/pack", 2_600_000),),
+    1,
+    "1 file from the build context",
+    Fix("Add a .dockerignore", (), ("**/.git",)),
+)
+RULES = FindingRules(
+    Severity.ERROR, allowed=(Allowance("build-context-junk", "app/.git"),)
+)  # the secret fails, the cache is reported, the junk is allowed
+
+
+def with_findings(rules: FindingRules = RULES) -> tuple[Verdict, Analysis]:
+    analysis = synthetic()
+    config = RuleConfig(dict.fromkeys(ALL), "CI config .dive-ci", rules)
+    return evaluate(config, analysis.exact, ONE_LAYER, findings=(CACHE, SECRET, JUNK)), analysis
+
+
+def test_text_findings_section() -> None:
+    verdict, analysis = with_findings()
+    lines = render("text", verdict, analysis, ONE_LAYER, LABEL).splitlines()
+    start = lines.index("Findings (failOn: error):")
+    assert lines[start + 1 : lines.index("Results:")] == [
+        "  FAIL: secret-in-image (error): A secret is readable in the image",
+        "    github-token in the config (ENV): <github-token: 40 chars, sha256:0a1b2c3d>",
+        "    fix: Never put secrets in an image",
+        "      RUN --mount=type=secret,id=t x",
+        "  PASS: package-cache (warning, 7.1 MB): Package-manager cache in the image (apt)",
+        f"    apt's cache ships in the image as /{NASTY}",
+        "    fix: Remove the lists in the RUN that installs",
+        "  SKIP: build-context-junk (warning, 2.6 MB): Build-context files a .dockerignore "
+        "would keep out: every path allowed",
+    ]
+    assert lines[-1] == "Result:FAIL [Total:10] [Passed:1] [Failed:1] [Skipped:8]"
+
+
+def test_text_without_findings_says_none() -> None:
+    analysis = synthetic()
+    verdict = evaluate(thresholds(), analysis.exact, ONE_LAYER)
+    text = render("text", verdict, analysis, ONE_LAYER, LABEL)
+    assert "\nFindings (failOn: error): none\nResults:\n" in text
+
+
+def test_json_findings_with_their_verdicts() -> None:
+    verdict, analysis = with_findings()
+    document = strict_json(render("json", verdict, analysis, ONE_LAYER, LABEL))
+    assert document["passed"] is False
+    assert document["failOn"] == "error"
+    assert document["summary"] == {"total": 10, "passed": 1, "failed": 1, "skipped": 8}
+    findings = document["findings"]
+    assert isinstance(findings, list)
+    assert [(f["id"], f["status"], f["message"]) for f in findings] == [
+        ("secret-in-image", "fail", "fails the build (failOn: error)"),
+        ("package-cache", "pass", "does not fail the build (failOn: error)"),
+        ("build-context-junk", "skip", "every path allowed"),
+    ]
+    assert findings[1]["paths"] == [{"path": "/var/lib/apt/lists/x_Packages", "bytes": 7_100_000}]
+    assert findings[0]["fix"]["after"] == ["RUN --mount=type=secret,id=t x"]
+
+
+def test_markdown_findings_table() -> None:
+    verdict, analysis = with_findings()
+    text = render("markdown", verdict, analysis, ONE_LAYER, LABEL)
+    assert "7 rules and 3 findings: 1 passed, 1 failed, 8 skipped" in text
+    rows = table(text, "Finding")
+    assert [(row[0].split()[0], row[1], row[2], row[3]) for row in rows] == [
+        ("`secret-in-image`", "❌ FAIL", "error", "0 B"),
+        ("`package-cache`", "✅ PASS", "warning", "7.1 MB"),
+        ("`build-context-junk`", "➖ SKIP", "warning", "2.6 MB"),
+    ]
+    assert (
+        rows[1][4]
+        == r"""apt's cache ships in the image as /dir/a\&b \<c\> "q" 's' \| x\`y\`\*z\*.txt"""
+    )
+    assert rows[2][4] == "every path allowed"
+    assert "- **secret-in-image**: Never put secrets in an image" in text
+    assert "package-cache**:" not in text  # only failing findings get their fix listed
+
+
+def test_junit_findings_are_test_cases() -> None:
+    verdict, analysis = with_findings()
+    suite = ET.fromstring(render("junit", verdict, analysis, ONE_LAYER, LABEL))
+    assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["skipped"]) == (
+        "10",
+        "1",
+        "8",
+    )
+    cases = suite.findall("testcase[@classname='inspector.findings']")
+    assert [c.attrib["name"] for c in cases] == [
+        "secret-in-image: A secret is readable in the image",
+        "package-cache: Package-manager cache in the image (apt)",
+        "build-context-junk: Build-context files a .dockerignore would keep out",
+    ]
+    failure = cases[0].find("failure")
+    assert failure is not None
+    assert failure.attrib["type"] == "FindingFailed"
+    assert "sha256:0a1b2c3d" in failure.attrib["message"]
+    assert "RUN --mount=type=secret,id=t x" in (failure.text or "")
+    assert cases[1].find("failure") is None
+    assert cases[1].find("skipped") is None
+    assert f"/{NASTY}" in (cases[1].findtext("system-out") or "")
+    skipped = cases[2].find("skipped")
+    assert skipped is not None
+    assert skipped.attrib["message"] == "every path allowed"
+
+
+def test_junit_numbers_findings_that_share_a_name() -> None:
+    analysis = synthetic()
+    config = RuleConfig(dict.fromkeys(ALL), "", FindingRules(None))
+    twice = (CACHE, replace(CACHE, bytes=1))
+    verdict = evaluate(config, analysis.exact, ONE_LAYER, findings=twice)
+    suite = ET.fromstring(render("junit", verdict, analysis, ONE_LAYER, LABEL))
+    names = [c.attrib["name"] for c in suite.findall("testcase[@classname='inspector.findings']")]
+    assert names == [
+        "package-cache: Package-manager cache in the image (apt) (1)",
+        "package-cache: Package-manager cache in the image (apt) (2)",
+    ]
+    assert suite.attrib["failures"] == "0"  # failOn: none

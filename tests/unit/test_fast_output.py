@@ -11,6 +11,7 @@ from inspector import report
 from inspector.analysis import analyse
 from inspector.compat import _dfs_key, dfs_order, dive_numbers, dive_view, file_list, file_list_json
 from inspector.digest import Digest
+from inspector.findings.model import Finding, Fix, LayerRef, PathRef, Severity
 from inspector.indexer import LayerIndex, index_blob
 from inspector.model import Image
 
@@ -79,10 +80,72 @@ def test_render_is_dumps_of_document() -> None:
     assert analysis.exact.wasted_files
     assert dive.inefficiencies
     warnings = ("w", "odd \udce9")
+    findings = (ODD_FINDING,)
     for lists in (True, False):
-        expected = report.dumps(report.document(analysis, dive, layers, warnings, file_lists=lists))
-        rendered = report.render(analysis, dive, layers, warnings, file_lists=lists)
+        expected = report.dumps(
+            report.document(analysis, dive, layers, warnings, file_lists=lists, findings=findings)
+        )
+        rendered = report.render(
+            analysis, dive, layers, warnings, file_lists=lists, findings=findings
+        )
         assert rendered == expected
         assert "\\udc" not in rendered  # valid UTF-8 for a strict decoder
         names = ("fileBytes", "pathBytes") + (("linkNameBytes",) if lists else ())
         assert all(f'"{name}":' in rendered for name in names)
+        (finding,) = json.loads(rendered)["findings"]
+        assert finding == {
+            "id": "deleted-later",
+            "title": "Files created in one layer and deleted or replaced by a later one",
+            "severity": "warning",
+            "bytes": 3,
+            "layers": [{"index": 0, "command": "ADD \u2026"}, {"index": 1, "command": "rm"}],
+            "paths": [{"path": "/usr/caf\ufffd\x1b", "pathBytes": "L3Vzci9jYWbpGw==", "bytes": 3}],
+            "pathCount": 1,
+            "evidence": "layer 0 stores /usr/caf\ufffd\x1b; layer 1 deletes it",
+            "fix": {"text": "Delete it in the same RUN", "before": ["A", "B"], "after": []},
+        }
+
+
+ODD_FINDING = Finding(
+    "deleted-later",
+    "Files created in one layer and deleted or replaced by a later one",
+    Severity.WARNING,
+    3,
+    (LayerRef(0, "ADD \u2026"), LayerRef(1, "rm")),
+    (PathRef("usr/caf\udce9\x1b", 3),),
+    1,
+    "layer 0 stores /usr/caf\udce9\x1b; layer 1 deletes it",
+    Fix("Delete it in the same RUN", ("A", "B")),
+)
+"""A finding on a name that is not UTF-8 (and holds an escape): `pathBytes` in the JSON."""
+
+
+def test_summary_lists_findings_clean_or_says_none() -> None:
+    image = Image("t", (), Digest.sha256_of(b"{}"), None, (), ())
+    analysis = analyse(image, ())
+    dive = dive_numbers(dive_view(image, ()))
+    assert "\nFindings: none\n" in report.summary(analysis, dive, ())
+    secret = Finding(
+        "secret-in-image",
+        "A secret is readable in the image",
+        Severity.ERROR,
+        0,
+        (),
+        (),
+        0,
+        "github-token in the config (ENV): <github-token: 40 chars, sha256:0a1b2c3d>",
+        Fix("Never put secrets in an image", (), ("RUN --mount=type=secret,id=t cmd",)),
+    )
+    text = report.summary(analysis, dive, (), findings=(secret, ODD_FINDING))
+    lines = text.splitlines()
+    start = lines.index("Findings: 1 error, 1 warning")
+    assert lines[start + 1 :] == [
+        "  error    secret-in-image  0 B  A secret is readable in the image",
+        "           github-token in the config (ENV): <github-token: 40 chars, sha256:0a1b2c3d>",
+        "           fix: Never put secrets in an image",
+        "                RUN --mount=type=secret,id=t cmd",
+        "  warning  deleted-later  3 B  Files created in one layer and deleted or replaced by a "
+        "later one",
+        "           layer 0 stores /usr/caf\\xe9\\x1b; layer 1 deletes it",
+        "           fix: Delete it in the same RUN",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import tracemalloc
 
 import pytest
 import xxhash
@@ -27,10 +28,13 @@ from imagebuilder import (
     tar_header,
 )
 
+from inspector.analysis import analyse
 from inspector.changes import EntryType, FileEntry
+from inspector.compat import dive_numbers
 from inspector.digest import Digest
-from inspector.errors import CorruptStream, InspectorError, LayerFormatError
-from inspector.indexer import EMPTY_DIGEST, LayerIndex, index_blob, normalize
+from inspector.errors import MAX_WARNINGS, CorruptStream, InspectorError, LayerFormatError
+from inspector.indexer import EMPTY_DIGEST, MAX_PATH_DEPTH, LayerIndex, index_blob, normalize
+from inspector.model import Image, LayerInfo
 
 
 def index(data: bytes | Layer, label: str = "layer.tar") -> LayerIndex:
@@ -538,3 +542,80 @@ def test_digests_of_a_blob_larger_than_several_hash_batches(compression: str) ->
     assert idx.digest == Digest("sha256", hashlib.sha256(blob).hexdigest())
     assert idx.diff_id == Digest("sha256", hashlib.sha256(tar).hexdigest())
     assert (idx.compressed_size, idx.uncompressed_size) == (len(blob), len(tar))
+
+
+# --- hostile paths: the limits, and a cost linear in the components --------------------------
+
+
+def _deep(depth: int, name: str = "d") -> str:
+    return "/".join([name] * depth)
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [
+        pytest.param("a" * 4096, True, id="4096-bytes"),
+        pytest.param("a" * 4097, False, id="4097-bytes"),
+        pytest.param("é" * 2048, True, id="4096-bytes-of-utf8"),
+        pytest.param("é" * 2048 + "a", False, id="4097-bytes-of-utf8"),
+        pytest.param(_deep(MAX_PATH_DEPTH), True, id="256-components"),
+        pytest.param(_deep(MAX_PATH_DEPTH + 1), False, id="257-components"),
+        pytest.param("./" + _deep(MAX_PATH_DEPTH) + "/", True, id="256-after-normalising"),
+    ],
+)
+def test_path_limits(path: str, kept: bool) -> None:
+    idx = index(Layer([File("ok", b"1"), Raw(path, data=b"content")]))
+    assert (path.strip("./") in idx.entries) is kept
+    assert "ok" in idx.entries
+    if kept:
+        assert idx.warnings == []
+    else:
+        (warning,) = idx.warnings
+        assert warning.startswith("layer.tar: entry ")
+        assert "skipped: its path is longer than 4096 bytes or deeper than 256" in warning
+        assert len(warning) < 300
+    assert idx.tar_bytes == 1 + len(b"content")  # the skipped entry's bytes still count
+
+
+def test_a_deep_whiteout_is_skipped_too() -> None:
+    idx = index(Layer([Whiteout(_deep(MAX_PATH_DEPTH + 5) + "/x")]))
+    assert idx.whiteouts == {}
+    assert len(idx.warnings) == 1
+
+
+def test_warnings_are_capped_per_layer() -> None:
+    ops = [Raw(f"{i}/" + "n" * 5000, data=b"") for i in range(MAX_WARNINGS + 30)]
+    idx = index(Layer(ops))
+    assert len(idx.warnings) == MAX_WARNINGS + 1
+    assert idx.warnings[-1] == "… and 30 more warnings like these"
+
+
+def test_deep_paths_cost_their_directories_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every directory a path implies is one string in each structure (not one per copy
+    made while walking up): 40 distinct paths at the limits, analysed and counted the way
+    dive does, stay within a few times the bytes of their directories' names."""
+    ops = [
+        Raw(f"t{i:02d}/" + _deep(MAX_PATH_DEPTH - 2, "d" * 14) + "/f", data=b"x") for i in range(40)
+    ]
+    idx = index(Layer(ops))
+    assert len(idx.entries) == 40
+    names = sum(len(p[:i]) for p in idx.entries for i in range(len(p)) if p[i] == "/")
+    image = Image(
+        label="deep",
+        tags=(),
+        config_digest=Digest.sha256_of(b"c"),
+        platform=None,
+        layers=(LayerInfo(0, idx.diff_id or Digest.sha256_of(b""), idx.digest, "", 0, None),),
+        history=(),
+    )
+    tracemalloc.start()
+    try:
+        analysis = analyse(image, [idx])
+        dive = dive_numbers([idx])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert analysis.exact.visible_bytes == 40
+    assert dive.size_bytes == idx.tar_bytes
+    assert names > 15 << 20  # what one copy of every directory's path costs
+    assert peak < 3 * names  # about one copy each for the analysis and dive's numbers

@@ -12,11 +12,13 @@ import io
 import random
 import tarfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pytest
-from imagebuilder import File, Layer, compress
+from hostile_corpus import zstd_zeros
+from imagebuilder import File, Layer, compress, tar_header
 
 import inspector.blobs as blobs
 import inspector.indexer as indexer
@@ -24,6 +26,8 @@ from inspector.blobs import Inflater
 from inspector.digest import Digest
 from inspector.errors import CorruptStream
 from inspector.indexer import index_blob
+from inspector.progress import TerminalProgress
+from inspector.source import LoadEvents
 
 T = TypeVar("T")
 DEADLINE = 20.0
@@ -234,3 +238,74 @@ def test_worker_that_dies_without_answering_does_not_hang_the_caller(
     blob = gzip.compress(Layer([File("a", b"x")]).tar())
     with pytest.raises(RuntimeError, match="decompression stopped"):
         _within_deadline(lambda: index_blob(io.BytesIO(blob).read, "L"))
+
+
+# --- decompression bombs: progress all along, and a stop at the next chunk ----------------------
+
+
+def _bomb(gibibytes: int) -> bytes:
+    return zstd_zeros(tar_header("zeros", size=(gibibytes << 30) - 1024), gibibytes)
+
+
+def test_progress_advances_while_a_compressed_layer_decompresses() -> None:
+    blob = compress(Layer([File("zeros", bytes(96 << 20))]).tar(), "gzip")
+    read: list[int] = []
+    inflated: list[int] = []
+    index = _within_deadline(
+        lambda: index_blob(
+            io.BytesIO(blob).read, "bomb", progress=read.append, inflated=inflated.append
+        )
+    )
+    assert sum(read) == len(blob) == index.compressed_size
+    assert sum(inflated) == index.uncompressed_size > 96 << 20
+    assert len([n for n in inflated if n]) >= 96 >> 2  # at least one call per 4 MiB chunk
+
+
+def test_a_stop_asked_for_while_a_bomb_decompresses_ends_it_at_the_next_chunk() -> None:
+    """64 GiB from 2 MB of zstd: one stored batch decompresses to 32 GiB, so waiting for
+    the next stored read would take minutes; `inflated` comes every chunk."""
+    blob = _bomb(64)
+    raw = io.BytesIO(blob)
+    seen: list[int] = []
+
+    class Stop(Exception):
+        pass
+
+    def inflated(n: int) -> None:
+        seen.append(n)
+        if sum(seen) > 256 << 20:
+            raise Stop
+
+    def run() -> None:
+        with pytest.raises(Stop):
+            index_blob(raw.read, "bomb", inflated=inflated)
+
+    start = time.monotonic()
+    _within_deadline(run)
+    assert time.monotonic() - start < 5  # (the whole bomb takes a minute or more)
+    assert sum(seen) < 1 << 30
+    assert not [t for t in threading.enumerate() if t.name == "inspector-inflate"]
+
+
+def test_terminal_progress_shows_the_bytes_decompressed() -> None:
+    stream = io.StringIO()
+    progress = TerminalProgress(stream)
+    progress.layer_started("sha256:" + "a" * 64, 21_000_000)
+    progress.layer_progress(1_000_000)
+    for _ in range(3):
+        time.sleep(0.11)  # (it redraws at most ten times a second)
+        progress.layer_inflated(2_000_000_000)
+    text = stream.getvalue()
+    assert "1 MB / 21 MB  → 2 GB" in text
+    assert "1 MB / 21 MB  → 6 GB" in text
+
+
+def test_a_listener_without_layer_inflated_is_called_at_every_chunk() -> None:
+    calls: list[int] = []
+
+    class Listener(LoadEvents):
+        def layer_progress(self, nbytes: int) -> None:
+            calls.append(nbytes)
+
+    Listener().layer_inflated(123)
+    assert calls == [0]  # a point to check for cancellation, nothing read

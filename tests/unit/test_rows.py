@@ -10,6 +10,7 @@ import hostile
 import pytest
 from imagebuilder import Dir, File, Layer, Symlink, Whiteout
 
+from inspector import indexer
 from inspector.analysis import WastedFile
 from inspector.changes import ChangeKind, Removal
 from inspector.digest import Digest
@@ -229,7 +230,10 @@ def test_sort_wasted() -> None:
     assert vm.sort_wasted(files, vm.WastedSort.HOW, False)[0].path == "b"
 
 
-def test_deep_trees_build_without_recursion() -> None:
+def test_deep_trees_build_without_recursion(monkeypatch: pytest.MonkeyPatch) -> None:
+    # deeper than the indexer lets a path be (hardening.md): lifted, the tree must not recurse
+    monkeypatch.setattr(indexer, "MAX_PATH_BYTES", 1 << 20)
+    monkeypatch.setattr(indexer, "MAX_PATH_DEPTH", 1 << 20)
     deep = "/".join(f"d{i}" for i in range(1200))
     tree = build(Layer([File(deep + "/leaf", 1)]))
     state = vm.TreeState(lo=-1, hi=0)

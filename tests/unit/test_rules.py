@@ -10,6 +10,7 @@ import pytest
 from diverun import DiveRuns
 
 from inspector.analysis import ExactWaste
+from inspector.bytesize import parse_bytes
 from inspector.compat import DiveNumbers
 from inspector.errors import UsageError
 from inspector.rules import (
@@ -22,7 +23,6 @@ from inspector.rules import (
     Verdict,
     evaluate,
     load_rule_config,
-    parse_bytes,
 )
 from inspector.sharing import Sharing
 

@@ -322,14 +322,14 @@ def test_signed_checksum_is_accepted() -> None:
 
 def test_invalid_octal_number() -> None:
     data = tar_header("a", uid=b"12x4567\0") + END_OF_ARCHIVE
-    with pytest.raises(CorruptStream, match="invalid number"):
+    with pytest.raises(CorruptStream, match=r"^t\.tar: entry 'a': invalid uid field b'12x4567'"):
         headers(data)
 
 
 @pytest.mark.parametrize("size", [base256(1 << 60, 12), base256(-5, 12)], ids=["huge", "negative"])
 def test_absurd_size(size: bytes) -> None:
     data = tar_header("a", size=size, magic=b"ustar  \0") + bytes(4096)
-    with pytest.raises(CorruptStream, match=r"^t\.tar: absurd entry size"):
+    with pytest.raises(CorruptStream, match=r"^t\.tar: entry 'a': absurd entry size"):
         headers(data)
 
 
@@ -538,3 +538,106 @@ def test_seek_skips_large_content_with_the_same_result() -> None:
     assert [c for _, _, c in found] == [b"\x00", b"s", b"\x00", b"L"]
     assert seeks  # the large entries were really sought over
     assert seeking.ended_cleanly
+
+
+# --- hostile numbers and records -----------------------------------------------------------
+
+
+def _pax_then_file(records: dict[str, str], name: str = "etc/file") -> bytes:
+    return (
+        tar_entry("PaxHeader", pax_records(records), typeflag=b"x")
+        + tar_entry(name, b"data")
+        + END_OF_ARCHIVE
+    )
+
+
+@pytest.mark.parametrize("key", ["mtime", "size", "uid", "gid"])
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 4000, "9" * 20, str(1 << 63), "1e999", "inf", "nan", "0x10", " 12", "12 ", "", "+"],
+)
+def test_pax_numbers_must_be_digits_within_64_bits(key: str, value: str) -> None:
+    with pytest.raises(CorruptStream) as caught:
+        headers(_pax_then_file({key: value}))
+    message = str(caught.value)
+    assert message.startswith("t.tar: entry 'etc/file': ")
+    assert f"PAX {key}" in message
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1700000123", 1700000123), ("1700000123.987654321", 1700000123), ("-5.5", -5),
+     (str((1 << 63) - 1), (1 << 63) - 1), ("12.", 12)],
+)  # fmt: skip
+def test_pax_mtime_keeps_whole_seconds(value: str, seconds: int) -> None:
+    (h,) = headers(_pax_then_file({"mtime": value}))
+    assert h.mtime == seconds
+
+
+@pytest.mark.parametrize("value", [1 << 80, -(1 << 80)])
+def test_base256_numbers_must_fit_in_64_bits(value: int) -> None:
+    # (only the 12-byte fields, size and mtime, can hold more than 64 bits)
+    data = tar_header("big", magic=b"ustar  \0", mtime=base256(value, 12)) + END_OF_ARCHIVE
+    with pytest.raises(CorruptStream, match=r"^t\.tar: entry 'big': mtime -?\d+ does not fit"):
+        headers(data)
+
+
+def test_non_octal_size_names_the_entry_and_the_stream() -> None:
+    data = tar_header("etc/odd", size=b"12345678x00\0") + bytes(1024)
+    with pytest.raises(CorruptStream) as caught:
+        headers(data)
+    assert str(caught.value) == (
+        "t.tar: entry 'etc/odd': invalid size field b'12345678x00' in tar header"
+    )
+
+
+def test_error_names_the_pax_path_of_the_entry() -> None:
+    data = _pax_then_file({"path": "long/" + "p" * 300, "uid": "x"}, name="short")
+    with pytest.raises(CorruptStream, match=r"entry 'long/ppp.*…: invalid PAX uid 'x'"):
+        headers(data)
+
+
+@pytest.mark.parametrize("typeflag", [b"x", b"g", b"L", b"K"])
+def test_metadata_record_over_a_mebibyte_is_refused_unread(typeflag: bytes) -> None:
+    stream = io.BytesIO(tar_header("././@LongLink", typeflag=typeflag, size=(1 << 20) + 1))
+    stream.seek(0, io.SEEK_END)
+    stream.write(bytes(2 << 20))
+    stream.seek(0)
+    with pytest.raises(CorruptStream, match=r"metadata record of 1048577 bytes"):
+        list(TarReader(stream.read, "t.tar", chunk=4096))
+    assert stream.tell() < 16384  # refused before reading the record
+
+
+def test_a_mebibyte_metadata_record_is_read() -> None:
+    name = "d/" * 200_000 + "f"
+    data = tar_entry("././@LongLink", name.encode(), typeflag=b"L") + tar_entry("x", b"1")
+    (h,) = headers(data + END_OF_ARCHIVE)
+    assert h.name == name
+
+
+def test_pax_global_records_are_capped() -> None:
+    records = {f"comment{i}": "c" * 1000 for i in range(70)}
+    data = tar_entry("GlobalHead", pax_records(records), typeflag=b"g") + END_OF_ARCHIVE
+    with pytest.raises(CorruptStream, match=r"PAX global records of more than 64 KiB"):
+        headers(data)
+
+
+def test_global_xattrs_are_shared_not_copied_per_entry() -> None:
+    data = (
+        tar_entry("GlobalHead", pax_records({"SCHILY.xattr.user.a": "1"}), typeflag=b"g")
+        + tar_entry("a", b"1")
+        + tar_entry("PaxHeader", pax_records({"SCHILY.xattr.user.b": "2"}), typeflag=b"x")
+        + tar_entry("b", b"2")
+        + tar_entry("c", b"3")
+        + END_OF_ARCHIVE
+    )
+    a, b, c = headers(data)
+    assert a.xattrs == c.xattrs == {"SCHILY.xattr.user.a": "1"}
+    assert a.xattrs is c.xattrs
+    assert b.xattrs == {"SCHILY.xattr.user.a": "1", "SCHILY.xattr.user.b": "2"}
+
+
+def test_empty_pax_path_overrides_the_header_name() -> None:
+    (h,) = headers(_pax_then_file({"path": ""}, name="named"))
+    assert h.name == ""

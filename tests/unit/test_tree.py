@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import io
 import threading
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sampleimage
-from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Symlink, Whiteout
+from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Raw, Symlink, Whiteout
 
 import inspector.tree as tree_module
-from inspector import pipeline
+from inspector import indexer, pipeline
 from inspector.analysis import analyse
 from inspector.changes import ChangeKind, EntryType, Removal
 from inspector.digest import Digest
@@ -352,12 +353,33 @@ def test_prepared_listings_follow_the_layers_added_later() -> None:
     assert [n.name for n in tree.children("x", -1, 0)] == ["one"]
 
 
-def test_deep_paths_do_not_recurse() -> None:
+def test_deep_paths_do_not_recurse(monkeypatch: pytest.MonkeyPatch) -> None:
+    # deeper than the indexer lets a path be (hardening.md): lifted, the tree must not recurse
+    monkeypatch.setattr(indexer, "MAX_PATH_BYTES", 1 << 20)
+    monkeypatch.setattr(indexer, "MAX_PATH_DEPTH", 1 << 20)
     deep = "/".join(f"d{i}" for i in range(1500))
     tree = build(Layer([File(deep + "/leaf", 1)]), Layer([Whiteout("d0")]))
     assert tree.dir_size("d0", 0) == 1
     assert len(ancestors(deep)) == 1500
     assert tree.history(deep + "/leaf")[-1].how is Removal.PARENT_DELETED
+
+
+def test_deep_paths_cost_their_directories_once() -> None:
+    """A directory implied by deep paths is keyed by one string object in the tree (its
+    own path), not by a fresh slice of each deeper path: 40 distinct paths at the
+    indexer's limits cost less than twice the bytes of their directories' paths."""
+    deep = "/".join(["d" * 14] * (indexer.MAX_PATH_DEPTH - 2))
+    (index,) = indexes(Layer([Raw(f"t{i:02d}/{deep}/f", data=b"x") for i in range(40)]))
+    names = sum(len(p[:i]) for p in index.entries for i in range(len(p)) if p[i] == "/")
+    tracemalloc.start()
+    try:
+        tree = FileTree([index])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert tree.exists(f"t39/{deep}/f", 0)
+    assert names > 15 << 20
+    assert peak < 2.5 * names
 
 
 def test_readers_see_only_published_layers_while_a_thread_adds() -> None:
