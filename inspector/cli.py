@@ -5,6 +5,7 @@
     inspector extract IMAGE PATH       write a file or directory of an image
     inspector diff OLD NEW             compare two images (and gate a regression)
     inspector cache info|clear         the layer cache
+    inspector audit SOURCE...          a registry or fleet, every layer once (inspector.audit)
 
 Everything below the argument parsing is `inspector.pipeline`. Exit codes: 0 success (and
 every CI rule passed), 1 a CI rule failed or a finding reached `--fail-on`, 2 the image
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from inspector import __version__, output, pipeline
 from inspector.cache import LayerCache
@@ -33,6 +34,9 @@ from inspector.inspection import Inspection
 from inspector.model import Platform
 from inspector.progress import TerminalProgress
 from inspector.transports import DEMO, SourceOptions
+
+if TYPE_CHECKING:
+    from inspector.audit.report import FleetReport
 
 EXIT_OK = 0
 EXIT_RULE_FAILED = 1
@@ -199,6 +203,8 @@ COMMANDS_HELP = """commands:
   extract IMAGE PATH    write a file or directory of an image to a local path
   diff OLD NEW          compare two images; with --ci, a regression gate
   cache info|clear      show or empty the layer cache
+  audit SOURCE...       audit a registry, the engine or a directory of images (and
+                        audit show: the fleet report)
 
 Each command has its own --help. An image named like a command is given with its
 transport (docker-daemon:demo, ./extract) or as inspector inspect NAME."""
@@ -621,12 +627,26 @@ def diff_command(argv: Sequence[str]) -> int:
     return EXIT_OK if verdict is None or verdict.passed else EXIT_RULE_FAILED
 
 
+def audit_command(argv: Sequence[str]) -> int:
+    """`inspector audit SOURCE...` and `inspector audit show` (inspector/audit/command.py)."""
+    from inspector.audit import command
+
+    return command.main(argv, _Parser, _boolean, _audit_ui)
+
+
+def _audit_ui(report: FleetReport) -> int:
+    from inspector.ui.audit import run_audit_ui
+
+    return run_audit_ui(report)
+
+
 _COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "inspect": lambda argv: inspect_command(argv, "inspector inspect"),
     "demo": lambda argv: inspect_command(argv, "inspector demo", image=False),
     "extract": extract_command,
     "diff": diff_command,
     "cache": cache_command,
+    "audit": audit_command,
 }
 
 

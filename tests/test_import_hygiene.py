@@ -22,6 +22,7 @@ FRONT_ENDS = [
     "inspector.sarif",
     "inspector.progress",
     "inspector.__main__",
+    "inspector.audit",
 ]
 
 

@@ -72,6 +72,8 @@ MAX_REDIRECTS = 10
 MAX_ERROR_BODY = 64 << 10
 MAX_LISTED_TAGS = 10
 MAX_TAG_PAGES = 20
+MAX_CATALOG_PAGES = 1000
+CATALOG_SCOPE = "registry:catalog:*"
 DOCKER_CERTS_D = "/etc/docker/certs.d"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
@@ -375,11 +377,13 @@ class RegistryClient:
         *,
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
+        scope: str | None = None,
     ) -> httpx.Response:
-        """A request to `path` on the registry, authenticated, redirects followed."""
+        """A request to `path` on the registry, authenticated (for `scope`, by default
+        pulling from the repository), redirects followed."""
         base = self.base_url()
         url = base + path
-        scope = self.ref.scope
+        scope = scope or self.ref.scope
         for retried in (False, True):
             hop_headers = dict(headers or {})
             authorization = self.auth.header(scope)
@@ -491,28 +495,43 @@ class RegistryClient:
         through the `Link: <…>; rel="next"` header, at most `MAX_TAG_PAGES` of them, so a
         registry that pages by fewer tags than asked for still gives `limit`.
         """
-        path: str | None = f"/v2/{self.ref.repository}/tags/list?n={page or limit}"
+        path = f"/v2/{self.ref.repository}/tags/list?n={page or limit}"
+        return self._listing(path, "tags", "the tag list", limit, MAX_TAG_PAGES)
+
+    def catalog(self, limit: int, page: int = 100) -> list[str]:
+        """The first `limit` repositories of the registry (`GET /v2/_catalog`), `page` at a
+        time, following `Link` pages (at most `MAX_CATALOG_PAGES`); a registry that does
+        not offer the catalog answers with an error (404 or 401/403)."""
+        path = f"/v2/_catalog?n={page}"
+        what = "the repository catalog"
+        return self._listing(path, "repositories", what, limit, MAX_CATALOG_PAGES, CATALOG_SCOPE)
+
+    def _listing(
+        self, path: str, key: str, what: str, limit: int, pages: int, scope: str | None = None
+    ) -> list[str]:
+        """A paged list (`{key: [...]}` documents linked by `Link: <…>; rel="next"`)."""
+        next_path: str | None = path
         found: list[str] = []
-        for _ in range(MAX_TAG_PAGES):
-            if path is None or len(found) >= limit:
+        for _ in range(pages):
+            if next_path is None or len(found) >= limit:
                 break
             with deadline.within(self.options.timeout):
-                response = self.request("GET", path, stream=True)
+                response = self.request("GET", next_path, stream=True, scope=scope)
                 if response.status_code != 200:
-                    raise self.error(response, "the tag list")
+                    raise self.error(response, what)
                 try:
-                    data = self._read_limited(response, documents.MANIFEST, "the tag list")
+                    data = self._read_limited(response, documents.MANIFEST, what)
                 finally:
                     response.close()
             try:
-                doc = documents.load(data, f"{self.label}: the tag list", documents.MANIFEST)
+                doc = documents.load(data, f"{self.label}: {what}", documents.MANIFEST)
             except ManifestError:
                 break
-            page = doc.get("tags") if isinstance(doc, dict) else None
+            page = doc.get(key) if isinstance(doc, dict) else None
             if not isinstance(page, list) or not page:
                 break
             found.extend(str(t) for t in page)
-            path = _next_page(response.headers.get("link", ""))
+            next_path = _next_page(response.headers.get("link", ""))
         return found[:limit]
 
     def _media_type(self, data: bytes, content_type: str, what: str) -> str:

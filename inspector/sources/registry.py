@@ -214,8 +214,14 @@ class RegistrySource:
                 others.append(OtherImage(name, found.config.diff_ids))
         return tuple(others), tuple(notes)
 
-    def _load(self, client: RegistryClient, ref: ImageReference, events: LoadEvents) -> LoadedImage:
+    def describe(self, client: RegistryClient) -> Image:
+        """The image as its manifest and config describe it (no layer blob is read); each
+        LayerInfo names its blob (`digest`, `size`). `client` reads this repository."""
+        ref = parse_reference(self.reference, self.label)
         found = self._metadata(client, str(ref.digest or ref.reference), self.label)
+        return self._image(found, ref)
+
+    def _image(self, found: _Metadata, ref: ImageReference) -> Image:
         desc, config_desc, layer_descs, config = (
             found.desc,
             found.config_desc,
@@ -235,7 +241,7 @@ class RegistrySource:
             [(d.digest, d.media_type, d.size, f"blobs/{d.digest.hex}") for d in layer_descs],
         )
         tags = (ref.familiar,) if ref.tag else ()
-        image = Image(
+        return Image(
             label=self.label,
             tags=tags,
             config_digest=config_desc.digest,
@@ -246,6 +252,11 @@ class RegistrySource:
             created=config.created,
             manifest_digest=desc.digest,
         )
+
+    def _load(self, client: RegistryClient, ref: ImageReference, events: LoadEvents) -> LoadedImage:
+        found = self._metadata(client, str(ref.digest or ref.reference), self.label)
+        layer_descs, config = found.layer_descs, found.config
+        image = self._image(found, ref)
         events.image_known(image)
         jobs: dict[Digest, _Job] = {}
         for position, layer in enumerate(layer_descs):
