@@ -99,7 +99,8 @@ class Sqlite(Engine):
             self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", batch)
 
     def query(self, sql: str) -> list[Any]:
-        return self.db.execute(sql).fetchall()
+        rows: list[Any] = self.db.execute(sql).fetchall()
+        return rows
 
     def close(self) -> None:
         self.db.close()
@@ -120,7 +121,8 @@ class Duck(Engine):
         self.db.execute("COMMIT")
 
     def query(self, sql: str) -> list[Any]:
-        return self.db.execute(sql).fetchall()
+        rows: list[Any] = self.db.execute(sql).fetchall()
+        return rows
 
     def close(self) -> None:
         self.db.close()
