@@ -97,7 +97,7 @@ class StaleBase:
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
-    digest: str  # the xxh3 content digest, 16 hex digits
+    digest: str  # the xxh3-128 content digest, 32 hex digits
     size: int
     layers: int
     copies: int
@@ -338,7 +338,7 @@ def _duplicates(db: sqlite3.Connection, top: int) -> tuple[tuple[Duplicate, ...]
     for digest, size, n, copies, path in rows[:top]:
         found.append(
             Duplicate(
-                f"{digest & ((1 << 64) - 1):016x}",
+                bytes(digest).hex(),
                 size,
                 n,
                 copies,

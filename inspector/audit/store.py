@@ -42,7 +42,6 @@ from inspector.model import Image
 from inspector.secrets import SecretHit, redact
 
 SCHEMA_VERSION = "1"
-_SIGN = 1 << 63
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -67,7 +66,7 @@ CREATE TABLE IF NOT EXISTS image_layers (
     image INTEGER, position INTEGER, layer INTEGER, diff_id TEXT, chain_id TEXT,
     digest TEXT, size INTEGER, uncompressed_size INTEGER, command TEXT,
     PRIMARY KEY (image, position));
-CREATE TABLE IF NOT EXISTS files (layer INTEGER, path BLOB, size INTEGER, digest INTEGER);
+CREATE TABLE IF NOT EXISTS files (layer INTEGER, path BLOB, size INTEGER, digest BLOB);
 CREATE TABLE IF NOT EXISTS findings (
     image INTEGER, rank INTEGER, id TEXT, severity TEXT, title TEXT, bytes INTEGER,
     evidence TEXT, paths TEXT, path_count INTEGER, layers TEXT);
@@ -76,11 +75,6 @@ CREATE TABLE IF NOT EXISTS failures (
 CREATE INDEX IF NOT EXISTS image_layers_chain ON image_layers (chain_id);
 CREATE INDEX IF NOT EXISTS findings_image ON findings (image);
 """
-
-
-def signed(value: int) -> int:
-    """An unsigned 64-bit content digest as SQLite's signed INTEGER."""
-    return value - (1 << 64) if value >= _SIGN else value
 
 
 def text(value: str) -> str:
@@ -166,7 +160,7 @@ class AuditStore:
             return False
         index = summary.index()
         files = [
-            (path_bytes(entry.path), entry.size, signed(entry.digest))
+            (path_bytes(entry.path), entry.size, entry.digest.to_bytes(16, "big"))
             for entry in index.entries.values()
             if entry.type is EntryType.FILE
         ]

@@ -11,7 +11,7 @@ import pytest
 from inspector.audit import render
 from inspector.audit.report import build
 from inspector.audit.sources import WalkOptions, kind_of, newest_tags, split_tag, wanted
-from inspector.audit.store import AuditStore, signed
+from inspector.audit.store import AuditStore
 from inspector.audit.tasks import FindingRow, ImageResult, summarize
 from inspector.changes import EntryType, FileEntry
 from inspector.digest import Digest
@@ -67,7 +67,7 @@ def _layer(path: str, payload_digest: int) -> LayerIndex:
 
 
 def test_a_layer_summary_survives_the_database(tmp_path: Path) -> None:
-    high = (1 << 64) - 5  # an xxh3 digest above SQLite's signed range
+    high = (1 << 128) - 5  # an xxh3-128 digest: far above SQLite's 64-bit integers
     index = _layer("etc/\udcffodd", high)
     store = AuditStore(str(tmp_path / "a.db"))
     try:
@@ -79,8 +79,9 @@ def test_a_layer_summary_survives_the_database(tmp_path: Path) -> None:
         store.close()
     assert back.entries == index.entries
     assert back.secrets == index.secrets
-    assert rows == [("etc/\udcffodd".encode("utf-8", "surrogateescape"), 120, signed(high))]
-    assert signed(high) < 0
+    assert rows == [
+        ("etc/\udcffodd".encode("utf-8", "surrogateescape"), 120, high.to_bytes(16, "big"))
+    ]
 
 
 def test_image_text_is_cleaned_in_text_and_markdown(tmp_path: Path) -> None:
