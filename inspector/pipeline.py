@@ -33,7 +33,7 @@ from inspector.errors import (
 )
 from inspector.findings import detect_all
 from inspector.inspection import Inspection
-from inspector.secrets import redact_image
+from inspector.secrets import redact_finding, redact_image
 from inspector.sharing import OtherImage, sharing
 from inspector.source import ImageSource, LoadedImage, LoadEvents
 from inspector.transports import DEMO, SourceOptions, open_source
@@ -193,7 +193,8 @@ def analyse(loaded: LoadedImage, cache: LayerCache | None = None) -> Inspection:
         loaded.others,
     )
     found = Inspection(loaded, analysis, dive, shared, loaded.warnings + analysis.warnings)
-    findings = detect_all(found)  # from the config as it is; then its secrets are hidden
+    # from the config as it is; then its secrets are hidden, and those the findings quote
+    findings = tuple(map(redact_finding, detect_all(found)))
     shown = replace(loaded, image=redact_image(loaded.image))
     return replace(found, loaded=shown, findings=findings)
 

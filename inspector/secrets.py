@@ -25,8 +25,12 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from inspector.model import HistoryEntry, Image
+
+if TYPE_CHECKING:
+    from inspector.findings.model import Finding
 
 MAX_NAMED_BYTES = 1 << 20
 """The most of a file named like credentials that is scanned."""
@@ -275,3 +279,21 @@ def _label(key: str, value: str) -> str:
     if secret_assignment(key, value):
         return _shown("secret-variable", value.encode("utf-8", "surrogateescape"))
     return redact(value)
+
+
+def redact_finding(finding: Finding) -> Finding:
+    """`finding` with every secret value in its text hidden (`redact`): the commands of its
+    layers, its evidence (which quotes commands) and its fix (whose lines are built from
+    them). The detectors read the config as it is; the pipeline hides what they quote."""
+    fix = finding.fix
+    return replace(
+        finding,
+        layers=tuple(replace(ref, command=redact(ref.command)) for ref in finding.layers),
+        evidence=redact(finding.evidence),
+        fix=replace(
+            fix,
+            text=redact(fix.text),
+            before=tuple(map(redact, fix.before)),
+            after=tuple(map(redact, fix.after)),
+        ),
+    )
