@@ -26,7 +26,7 @@ def _zip() -> bytes:
     [
         (ELF_HEADER, "ELF 64-bit shared object AArch64"),
         (b"\x7fELF\x01\x02\x01" + bytes(9) + b"\x00\x02\x00\x03", "ELF 32-bit executable x86"),
-        (gzip.compress(b"x"), "gzip compressed data"),
+        (gzip.compress(b"x", mtime=0), "gzip compressed data"),
         (zstandard.ZstdCompressor().compress(b"x"), "zstd compressed data"),
         (_zip(), "zip archive (also jar, wheel, apk)"),
         (b"\x89PNG\r\n\x1a\n" + bytes(8), "PNG image"),
