@@ -47,7 +47,9 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def environment() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("CI", "NO_COLOR")}
+    # COLUMNS and LINES (set in pytest-xdist's workers) would win over the pty's size
+    drop = ("CI", "NO_COLOR", "COLUMNS", "LINES")
+    env = {key: value for key, value in os.environ.items() if key not in drop}
     env["TERM"] = "xterm-256color"
     return env
 
