@@ -80,6 +80,7 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
     from inspector.ui.messages import LoadFinished
     from inspector.ui.screens.main import MainScreen
     from inspector.ui.widgets.file_tree import FileTreeView
+    from inspector.ui.widgets.rowlist import RowList
 
     marks: dict[str, float] = {}
     counts: dict[str, int] = {}
@@ -241,6 +242,14 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
             snapshot_profile("filter typed")
             await press(pilot, "close filter (escape)", "escape")
             snapshot_profile("close filter")
+        # the findings: open the tab, move in the list, show one in the layers and the tree
+        counts["findings"] = screen.query_one("#findings", RowList).row_count
+        for _ in range(reps):
+            await press(pilot, "open findings (f)", "f")
+            await press(pilot, "findings: cursor down", "down")
+            await press(pilot, "findings: cursor up", "up")
+            await press(pilot, "findings: show in tree (enter)", "enter")
+        snapshot_profile("findings")
         samples.pop("-", None)
 
     async with app.run_test(size=size) as pilot:

@@ -60,7 +60,11 @@ async def filtered(pilot: Pilot[int]) -> None:
 
 
 async def wasted(pilot: Pilot[int]) -> None:
-    await pilot.press("right", "right")
+    await pilot.press("right", "right", "right")
+
+
+async def findings(pilot: Pilot[int]) -> None:
+    await pilot.press("f", "enter")  # deleted-later: layer 5 deletes /tmp/dataset.tar.gz
 
 
 async def help_screen(pilot: Pilot[int]) -> None:
@@ -95,6 +99,7 @@ SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
     "aggregated": ("demo", (120, 36), aggregated),
     "filter": ("demo", (120, 36), filtered),
     "wasted": ("demo", (120, 36), wasted),
+    "findings": ("demo", (120, 40), findings),
     "file-history": ("demo", (120, 36), file_history),
     "help": ("demo", (120, 36), help_screen),
     "viewer": ("demo", (120, 36), viewer),

@@ -53,6 +53,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Collapse/expand all", "screen.tree_action('toggle_all')", "Every directory"),
     ("View file", "screen.tree_action('view_file')", "The file under the cursor"),
     ("Extract", "screen.tree_action('extract')", "The file or directory under the cursor"),
+    ("Findings", "screen.findings", "What to fix: evidence, bytes at stake, the fix"),
     ("Wasted space", "screen.show_tab('tab-wasted')", "Files stored but never visible"),
     ("Image details", "screen.show_tab('tab-image')", "Totals, score and config"),
     ("Layer details", "screen.show_tab('tab-layer')", "Digests, sizes and command"),

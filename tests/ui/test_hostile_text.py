@@ -27,6 +27,7 @@ from inspector.ui.screens.extract import ExtractScreen
 from inspector.ui.widgets.details import FileDetails, ImageDetails, LayerDetails
 from inspector.ui.widgets.file_tree import FileTreeView
 from inspector.ui.widgets.filter_bar import FilterBar
+from inspector.ui.widgets.findings import FindingDetails, FindingsTable
 
 SIZE = (200, 60)  # wide enough for every name in the tree and the wasted table
 
@@ -115,6 +116,39 @@ def test_every_pane_shows_the_images_text_escaped() -> None:
             assert f"deleted     /hostile/{name}" in text, name
         rows = [line for line in text.splitlines() if "deleted     /hostile/" in line]
         assert len(rows) == len(hostile.NAMES)  # no row forged by the newline
+
+    run(hostile_app(), scenario, size=SIZE)
+
+
+def test_the_findings_show_the_images_paths_and_commands_escaped() -> None:
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        screen = app.main_screen
+        await pilot.press("f")
+        (finding,) = screen.query_one(FindingsTable).findings  # the layer deleting /hostile
+        assert finding.id == "deleted-later"
+        details = screen.query_one(FindingDetails)
+        listed = {ref.path for ref in finding.paths}
+        seen = [shown for name, shown in zip(hostile.NAMES, hostile.SHOWN, strict=True)
+                if f"hostile/{name}" in listed]  # fmt: skip
+        assert len(seen) >= 5
+        command = "rm -rf /hostile \\x1b]0;LAYER-TITLE\\x07 \\x1b]52;c;TEFZRVI=\\x07"
+        text = details.text(300)
+        assert f"1 {command}" in text  # the layer list of the finding
+        assert f"RUN {command}" in text  # quoted by the evidence and the fix
+        for shown in seen:
+            assert f"/hostile/{shown}" in text, shown
+        await pilot.press("tab")
+        assert details.has_focus
+        on_screen = ""
+        while True:  # every line of the details on screen, checked
+            on_screen += screen_text(app)
+            before = details.scroll_offset.y
+            await pilot.press("pagedown")
+            await pilot.pause()
+            if details.scroll_offset.y == before:
+                break
+        assert "/hostile/[@click=app.quit]click" in on_screen  # shown as it is: not a link
+        assert "/hostile/[red]markup" in on_screen
 
     run(hostile_app(), scenario, size=SIZE)
 

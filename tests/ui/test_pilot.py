@@ -272,8 +272,10 @@ def test_left_and_right_cycle_the_details_tabs_and_enter_goes_to_the_tree() -> N
         await pilot.press("right")
         assert tabs.active == "tab-image"
         await pilot.press("l")
+        assert tabs.active == "tab-findings"
+        await pilot.press("l")
         assert tabs.active == "tab-wasted"
-        await pilot.press("h", "left")
+        await pilot.press("h", "left", "left")
         assert tabs.active == "tab-layer"
         await pilot.press("left")
         assert tabs.active == "tab-file"
@@ -436,7 +438,7 @@ def test_the_mouse_wheel_scrolls_a_footer_wider_than_two_lines() -> None:
         footer = main(app).query_one(QuietFooter)
         assert footer.region.height == 2
         # the general keys come first, as in dive's footer, so a narrow terminal shows them
-        assert footer_line(app).startswith("tab Pane ^F Filter q Quit ? Help")
+        assert footer_line(app).startswith("tab Pane ^F Filter f Findings q Quit ? Help")
         line = footer.render_line(1).text
         last = footer.items[-1]
         last_text = f"{last.key_display} {last.description}"
@@ -941,7 +943,7 @@ def test_the_filter_label_names_a_size_condition_as_a_size_filter() -> None:
 def test_wasted_table_sorts_and_jumps_to_the_tree() -> None:
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         screen = main(app)
-        await pilot.press("right", "right", "tab", "tab")
+        await pilot.press("right", "right", "right", "tab", "tab")
         table = screen.query_one(WastedTable)
         assert focused(app) is table
         assert table.files[0].path == "tmp/dataset.tar.gz"

@@ -20,6 +20,7 @@ from inspector.ui.app import InspectorApp
 
 SnapCompare = Callable[..., bool]
 WIDE = (120, 36)
+TALL = (120, 40)
 SMALL = (80, 24)
 
 
@@ -77,7 +78,19 @@ class TestDetails:
 
     def test_wasted_space(self, snap_compare: SnapCompare) -> None:
         """Every hidden stored file with the layers that stored and hid it."""
-        assert shoot(snap_compare, demo_app(), ("right", "right"), WIDE)
+        assert shoot(snap_compare, demo_app(), ("right", "right", "right"), WIDE)
+
+
+class TestFindings:
+    """The findings tab: the list, and the selected finding's details."""
+
+    def test_findings(self, snap_compare: SnapCompare) -> None:
+        """`f`: the demo's three findings, the first one's evidence, layers, path and fix."""
+        assert shoot(snap_compare, demo_app(), ("f",), TALL)
+
+    def test_findings_small_terminal(self, snap_compare: SnapCompare) -> None:
+        """80×24: titles cut to the column, the details scroll below the list."""
+        assert shoot(snap_compare, demo_app(), ("f", "down"), SMALL)
 
 
 class TestFilter:

@@ -47,7 +47,9 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def environment() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("CI", "NO_COLOR")}
+    # COLUMNS and LINES (set in pytest-xdist's workers) would win over the pty's size
+    drop = ("CI", "NO_COLOR", "COLUMNS", "LINES")
+    env = {key: value for key, value in os.environ.items() if key not in drop}
     env["TERM"] = "xterm-256color"
     return env
 
@@ -138,6 +140,8 @@ def test_no_image_sequence_reaches_the_terminal(pty_ui: PseudoTerminal) -> None:
     term.wait_for(b"\\x1b]52;c;TEFZRVI=\\x07")  # its command in the layer details
     term.send(b"l")  # the image details: labels, env, warnings
     term.wait_for(b"CLEAR=env\\x1b[2Jenv-clear")
+    term.send(b"l")  # the findings: the deleting layer's command, the paths it hides
+    term.wait_for(b"deleted-later")
     term.send(b"l")  # the wasted files
     term.wait_for(b"/hostile/invoice\\u202etxt.exe")
     term.send(b"q")
@@ -240,8 +244,12 @@ def test_a_person_sees_the_escapes_and_tmux_obeys_nothing(tmux_ui: Tmux) -> None
     term.keys("Down", "Down", "Down")
     screen = term.wait_for("/hostile/clear\\x1b[2Jscreen")
     assert "Path      /hostile/clear\\x1b[2Jscreen" in screen
-    term.keys("BTab", "Down", "l", "l")
-    screen = term.wait_for("/hostile/invoice\\u202etxt.exe")
+    term.keys("BTab", "Down", "f")  # the findings: a layer's command, the paths it hides
+    screen = term.wait_for("deleted-later")
+    assert "1 rm -rf /hostile \\x1b]0;LAYER-TITLE\\x07" in screen, screen
+    assert not term.obeyed()
+    term.keys("Tab", "Tab", "l")  # the details, the layer list; its next tab: wasted files
+    screen = term.wait_for("deleted     /hostile/invoice\\u202etxt.exe")
     rows = [line for line in screen.splitlines() if "deleted     /hostile/" in line]
     assert len(rows) == len(hostile.NAMES), screen
     assert not term.obeyed()

@@ -107,10 +107,11 @@ def test_console_script_opens_the_ui_and_quits_on_q(terminal: Terminal) -> None:
         pytest.skip("`inspector demo` printed a report: cli.py does not open the UI yet")
     assert "Layers · inspector/demo:latest" in screen, screen
     terminal.wait_for("Layer 0 changes")
-    terminal.wait_for("sed -i")  # every layer listed
+    terminal.wait_for("rm /tmp/dataset")  # the layers listed (at 80x24 the last is below)
 
     terminal.keys("End")
     screen = terminal.wait_for("Layer 6 changes")
+    assert "sed -i" in screen
     terminal.keys("C-a")  # dive's aggregated view
     terminal.wait_for("Aggregated: layer 0 → 6")
 
@@ -124,6 +125,13 @@ def test_console_script_opens_the_ui_and_quits_on_q(terminal: Terminal) -> None:
     terminal.keys("Enter")
     screen = terminal.wait_for("config.yaml")
     assert "/app/config.yaml" in screen  # the file details follow the cursor
+
+    terminal.keys("f")  # the findings, the largest first
+    screen = terminal.wait_for("Finding  deleted-later")
+    assert "warning     24 MB  Files created in one" in screen
+    terminal.keys("Enter")  # its last layer, its path: the filter (which hides it) closes
+    screen = terminal.wait_for("Layer 5 changes")
+    assert "dataset.tar.gz" in screen
 
     terminal.keys("?")
     terminal.wait_for("Keys")

@@ -19,6 +19,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Tab / Shift+Tab", "switch pane (layers, file tree, details)"),
             ("Ctrl+F or /", "filter paths (Esc closes and clears, Enter keeps it)"),
             ("n / N", "next / previous match"),
+            ("f", "findings: what to fix, with the evidence and the fix"),
             ("z", "maximize or restore the focused pane"),
             ("? or F1", "this help"),
             ("Ctrl+P", "command palette"),
@@ -53,6 +54,14 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Enter / v", "view the file as its layer stored it (text, or hex with its type)"),
             ("x / Ctrl+E", "extract the file, or the directory as the view shows it, to disk"),
             ("click", "select; click again to open or close a directory"),
+        ),
+    ),
+    (
+        "Findings",
+        (
+            ("↑↓ j k", "select a finding: its details show below the list"),
+            ("Enter", "show it: its last layer, and its largest path in the tree"),
+            ("Tab", "the selected finding's details (scroll them)"),
         ),
     ),
     (

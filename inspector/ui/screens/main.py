@@ -22,6 +22,7 @@ from textual.widgets import TabbedContent, TabPane
 from inspector.analysis import Analysis
 from inspector.compat import DiveNumbers
 from inspector.display import clean
+from inspector.findings.model import Finding
 from inspector.model import Image
 from inspector.sharing import Sharing
 from inspector.source import LoadedImage
@@ -32,6 +33,7 @@ from inspector.ui.pathfilter import PathQuery
 from inspector.ui.widgets.details import DetailsPanel, FileDetails, ImageDetails, LayerDetails
 from inspector.ui.widgets.file_tree import FileTreeView
 from inspector.ui.widgets.filter_bar import FilterBar
+from inspector.ui.widgets.findings import FindingDetails, FindingsTable
 from inspector.ui.widgets.footer import QuietFooter
 from inspector.ui.widgets.layer_stack import LayerStack
 from inspector.ui.widgets.legend import Legend
@@ -40,7 +42,7 @@ from inspector.ui.widgets.rowlist import ListHeader
 from inspector.ui.widgets.wasted import WastedTable
 
 FREEZE_PATHS = 20_000  # images this large get their loaded objects frozen (see on_load_finished)
-TABS = ("tab-layer", "tab-image", "tab-wasted", "tab-file")
+TABS = ("tab-layer", "tab-image", "tab-findings", "tab-wasted", "tab-file")
 
 
 class Pane(Vertical):
@@ -62,6 +64,7 @@ class MainScreen(Screen[None]):
         Binding("tab", "switch_pane(1)", "Pane", priority=True),
         Binding("shift+tab", "switch_pane(-1)", "Pane", show=False, priority=True),
         Binding("ctrl+f,slash,ctrl+underscore", "filter", "Filter", key_display="^F"),
+        Binding("f", "findings", "Findings"),
         Binding("z", "maximize_pane", "Zoom", show=False),
         Binding("escape", "escape", "Close", show=False),
     ]
@@ -77,6 +80,7 @@ class MainScreen(Screen[None]):
         self.stored: tuple[int | None, ...] = ()
         self.sharing: Sharing | None = None
         self.warnings: tuple[str, ...] = ()
+        self.findings: tuple[Finding, ...] | None = None  # None: not analysed yet
         self.selected = 0
         self.mode = vm.ViewMode.LAYER
         self.base = 0
@@ -98,6 +102,11 @@ class MainScreen(Screen[None]):
                         yield LayerDetails("Waiting for the manifest…", id="layer-scroll")
                     with TabPane("Image", id="tab-image"):
                         yield ImageDetails("Waiting for the manifest…", id="image-scroll")
+                    with TabPane("Findings", id="tab-findings"):
+                        findings = FindingsTable(id="findings")
+                        yield ListHeader(findings, id="findings-header")
+                        yield findings
+                        yield FindingDetails("", id="finding-scroll")
                     with TabPane("Wasted", id="tab-wasted"):
                         wasted = WastedTable(id="wasted")
                         yield ListHeader(wasted, id="wasted-header")
@@ -178,6 +187,8 @@ class MainScreen(Screen[None]):
             self.sharing = inspection.sharing
         self.query_one(LoadStatus).display = False
         self.query_one(WastedTable).set_files(inspection.analysis.exact.wasted_files)
+        self.findings = inspection.findings
+        self.query_one(FindingsTable).set_findings(inspection.findings)
         self._refresh_layers()
         self._refresh_image()
         self._show_layer_details()
@@ -249,14 +260,37 @@ class MainScreen(Screen[None]):
         self.mode = vm.ViewMode.LAYER
         self.jump_to(item.hidden_by if message.hidden else item.stored_in, item.path)
 
-    def jump_to(self, layer: int, path: str) -> bool:
-        """Show `path` in the tree at `layer` (layer view) and focus the tree."""
+    @on(FindingsTable.Highlighted)
+    def _finding_highlighted(self, message: FindingsTable.Highlighted) -> None:
+        self.query_one(FindingDetails).show(message.finding)
+
+    @on(FindingsTable.Jump)
+    def _finding_jump(self, message: FindingsTable.Jump) -> None:
+        """The finding's last layer, and its first path there (the last of its layers
+        that changed the path); a finding without layers has only its details."""
+        finding = message.finding
+        if not finding.layers:
+            return
+        layer = finding.layers[-1].index
+        path = finding.paths[0].path if finding.paths else None
+        if path is not None:
+            touched = {item.layer for item in self.files.history(path)}
+            layer = next((r.index for r in reversed(finding.layers) if r.index in touched), layer)
+        self.mode = vm.ViewMode.LAYER
+        self.jump_to(layer, path)
+
+    def jump_to(self, layer: int, path: str | None) -> bool:
+        """Show `path` in the tree at `layer` (layer view) and focus the tree; without a
+        path, show the layer and focus the layer list."""
         if self.image is None or not 0 <= layer < len(self.image.layers):
             return False
         self.selected = layer
         self.layer_stack.move_cursor(layer)
         self._show_layer_details()
         self._show_view()
+        if path is None:
+            self.layer_stack.focus()
+            return True
         tree = self.file_tree
         if self.query_ is not None and path not in (tree.state.matches or ()):
             self._close_filter()
@@ -350,6 +384,9 @@ class MainScreen(Screen[None]):
     def _panes(self) -> list[Widget]:
         tabs = self.tabs
         active = tabs.active or TABS[0]
+        if active == "tab-findings":  # the list, then the selected finding's details
+            findings = [self.query_one(FindingsTable), self.query_one(FindingDetails)]
+            return [self.layer_stack, self.file_tree, *findings]
         detail: Widget = (
             self.query_one(WastedTable)
             if active == "tab-wasted"
@@ -397,7 +434,7 @@ class MainScreen(Screen[None]):
         if self.loaded is not None and self.analysis is not None:
             warnings = self.warnings
         self.query_one(ImageDetails).show(
-            self.image, self.analysis, self.dive, self.stored, warnings, self.sharing
+            self.image, self.analysis, self.dive, self.stored, warnings, self.sharing, self.findings
         )
 
     def _show_layer_details(self) -> None:
@@ -472,3 +509,10 @@ class MainScreen(Screen[None]):
     def action_show_tab(self, tab: str) -> None:
         if tab in TABS:
             self.tabs.active = tab
+
+    def action_findings(self) -> None:
+        """The findings tab, its list focused."""
+        if self.maximized is not None:
+            self.minimize()
+        self.tabs.active = "tab-findings"
+        self.query_one(FindingsTable).focus()

@@ -23,6 +23,7 @@ from inspector.analysis import Analysis, LayerStats
 from inspector.changes import ChangeKind, EntryType
 from inspector.compat import DiveNumbers
 from inspector.display import clean, one_line
+from inspector.findings.model import Finding, Severity
 from inspector.indexer import LayerIndex
 from inspector.model import Image, LayerInfo
 from inspector.sharing import Sharing
@@ -36,6 +37,7 @@ KIND_STYLE = {
     ChangeKind.REMOVED: "red",
     ChangeKind.UNCHANGED: "",
 }
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 KIND_WORD = {
     ChangeKind.ADDED: "added",
     ChangeKind.MODIFIED: "modified",
@@ -67,6 +69,17 @@ def _grid() -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     return grid
+
+
+def severity_counts(findings: Sequence[Finding]) -> Text:
+    """`1 error, 3 warnings, 0 info`: every severity, those found in their colour."""
+    text = Text()
+    for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+        count = sum(1 for finding in findings if finding.severity is severity)
+        word = f"{severity}s" if count != 1 and severity is not Severity.INFO else severity.value
+        text.append(", " if text else "")
+        text.append(f"{count} {word}", SEVERITY_STYLE[severity] if count else "")
+    return text
 
 
 def _digest(value: object | None) -> str:
@@ -237,6 +250,7 @@ class ImageDetails(DetailsPanel):
         stored: Sequence[int | None],
         warnings: Sequence[str] = (),
         shared: Sharing | None = None,
+        findings: Sequence[Finding] | None = None,
     ) -> None:
         grid = _grid()
         grid.add_row("Image", image.label)
@@ -273,6 +287,8 @@ class ImageDetails(DetailsPanel):
                 f"{int(dive.efficiency * 100)} % (efficiency {dive.efficiency:.4f}, "
                 f"wasted {formatting.size(dive.wasted_bytes)})",
             )
+        if findings is not None:
+            grid.add_row("Findings", severity_counts(findings))
         config = image.config
         runtime = _grid()
         runtime.add_row("Entrypoint", _argv(config.entrypoint))
