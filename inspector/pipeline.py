@@ -32,6 +32,7 @@ from inspector.errors import (
     UsageError,
 )
 from inspector.findings import detect_all
+from inspector.findings.model import Finding
 from inspector.indexer import LayerIndex
 from inspector.inspection import Inspection
 from inspector.model import Image
@@ -202,7 +203,23 @@ def analyse(loaded: LoadedImage, cache: LayerCache | None = None) -> Inspection:
         shared,
         loaded.warnings + analysis.warnings,
     )
-    return replace(found, findings=detect_all(found, loaded.image))
+    return replace(found, findings=_findings(found, loaded.image, cache))
+
+
+def _findings(found: Inspection, as_given: Image, cache: LayerCache | None) -> tuple[Finding, ...]:
+    """The findings, from the result cache when it has them (a warm run then neither
+    decodes a layer's entries nor runs a detector)."""
+    from inspector.findings import stored
+
+    found_key = stored.key(as_given, found.layers) if cache is not None else None
+    if cache is not None and found_key is not None:
+        known = stored.load(cache, found_key)
+        if known is not None:
+            return known
+    findings = detect_all(found, as_given)
+    if cache is not None and found_key is not None:
+        stored.store(cache, found_key, findings)
+    return findings
 
 
 def inspect(

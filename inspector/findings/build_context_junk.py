@@ -92,7 +92,15 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     ]
 
 
+# every path a pattern matches has one of these in it: one search first, for every file
+_MAYBE = re.compile(
+    r"(?:^|/)(?:\.|__pycache__/|htmlcov/|node_modules/|Dockerfile|Containerfile)|\.(?:py[co]|log)$"
+)
+
+
 def _pattern(path: str) -> str | None:
+    if _MAYBE.search(path) is None:
+        return None
     for pattern, regex in PATTERNS:
         if regex.match(path):
             return pattern

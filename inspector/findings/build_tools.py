@@ -96,8 +96,11 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     ]
 
 
+_ANY = re.compile("|".join(f"(?P<k{i}>{regex.pattern})" for i, (_, regex) in enumerate(KINDS)))
+
+
 def _kind(path: str) -> str | None:
-    for kind, regex in KINDS:
-        if regex.match(path):
-            return kind
-    return None
+    found = _ANY.match(path)
+    if found is None or found.lastgroup is None:
+        return None
+    return KINDS[int(found.lastgroup[1:])][0]

@@ -70,21 +70,31 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     found = []
     steps = facts.instructions
     stored = facts.stored_sizes
+    # the installs first (a few commands): a layer's files are read only when a later
+    # step installs from the manifests it might bring
+    installs = [
+        (later, ecosystem)
+        for later, step in enumerate(steps)
+        if step.keyword == "RUN"
+        for ecosystem in ECOSYSTEMS
+        if ecosystem.install.search(step.body)
+    ]
     for position, step in enumerate(steps):
         if step.keyword not in ("COPY", "ADD"):
             continue
-        files = [e for e in facts.layers[position].entries.values() if e.type is EntryType.FILE]
-        for ecosystem in ECOSYSTEMS:
-            manifests = [e for e in files if ecosystem.manifest.search(posixpath.basename(e.path))]
+        wanted: dict[Ecosystem, int] = {}
+        for later, ecosystem in installs:
+            if later > position:
+                wanted.setdefault(ecosystem, later)
+        if not wanted:
+            continue
+        files = [e for e in facts.entries[position].values() if e.type is EntryType.FILE]
+        named = [(e, e.path.rpartition("/")[2]) for e in files]
+        for ecosystem, install in wanted.items():
+            manifest = ecosystem.manifest.search
+            manifests = [e for e, name in named if manifest(name)]
             if not manifests or len(manifests) == len(files):
                 continue  # no manifest, or only manifests: the order is already right
-            install = next(
-                (later for later in range(position + 1, len(steps))
-                 if steps[later].keyword == "RUN" and ecosystem.install.search(steps[later].body)),
-                None,
-            )  # fmt: skip
-            if install is None:
-                continue
             rebuilt = sum(stored[position:])
             fixed = stored[position] + sum(stored[install + 1 :])
             names = sorted({posixpath.basename(e.path) for e in manifests})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from inspector.analysis import WastedFile
-from inspector.changes import EntryType, FileEntry
+from inspector.changes import EntryType, FileEntry, Removal
 from inspector.findings.model import LayerRef
 from inspector.inspection import Inspection
 from inspector.model import Image
@@ -114,23 +114,56 @@ class Facts:
     @cached_property
     def visible(self) -> dict[str, tuple[int, FileEntry]]:
         """Every regular file of the final file system: path -> (layer, entry)."""
-        wasted = self.wasted
+        hidden: dict[int, set[str]] = {}
+        for path, position in self.wasted:
+            hidden.setdefault(position, set()).add(path)
         shown: dict[str, tuple[int, FileEntry]] = {}
-        for position, index in enumerate(self.layers):
-            for path, entry in index.entries.items():
-                if entry.type is EntryType.FILE and (path, position) not in wasted:
+        file_kind = EntryType.FILE
+        for position, entries in enumerate(self.entries):
+            gone: set[str] | frozenset[str] = hidden.get(position, frozenset())
+            for path, entry in entries.items():
+                if entry.type is file_kind and path not in gone:
                     shown[path] = (position, entry)
         return shown
 
     def stored_copies(self) -> Iterator[tuple[int, FileEntry]]:
         """Every regular file every layer stores, shown or not: (layer, entry)."""
-        for position, index in enumerate(self.layers):
-            for entry in index.entries.values():
-                if entry.type is EntryType.FILE:
+        file_kind = EntryType.FILE
+        for position, entries in enumerate(self.entries):
+            for entry in entries.values():
+                if entry.type is file_kind:
                     yield position, entry
 
+    @cached_property
+    def entries(self) -> tuple[dict[str, FileEntry], ...]:
+        """Each layer's entries (read once: a cached layer decodes them on first use)."""
+        return tuple(index.entries for index in self.layers)
+
     def entry(self, position: int, path: str) -> FileEntry | None:
-        return self.layers[position].entries.get(path)
+        return self.entries[position].get(path)
+
+    @cached_property
+    def rewrites(self) -> frozenset[tuple[str, int]]:
+        """Hidden copies (path, layer) that a later layer replaced with the same bytes: a
+        chown, chmod or touch in a step of its own (`metadata-only-rewrite`)."""
+        entries = self.entries
+        found = set()
+        file_kind = EntryType.FILE
+        for wasted in self.inspection.analysis.exact.wasted_files:
+            if wasted.how is not Removal.REPLACED or wasted.hidden_by <= wasted.stored_in:
+                continue
+            old = entries[wasted.stored_in].get(wasted.path)
+            new = entries[wasted.hidden_by].get(wasted.path)
+            if (
+                old is not None
+                and new is not None
+                and old.type is file_kind
+                and new.type is file_kind
+                and old.size == new.size
+                and old.digest == new.digest
+            ):
+                found.add((wasted.path, wasted.stored_in))
+        return frozenset(found)
 
     def secrets_by_path(self, *, visible: bool) -> dict[str, list[tuple[int, SecretHit]]]:
         """The secrets the layers' files hold, by path: in copies the final file system

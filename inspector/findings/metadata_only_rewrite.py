@@ -12,7 +12,7 @@ Fix: set owner and mode where the file is made: `COPY --chown=… --chmod=…`, 
 from __future__ import annotations
 
 from inspector.analysis import WastedFile
-from inspector.changes import EntryType, Removal
+from inspector.changes import EntryType
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
 from inspector.formatting import count as files
@@ -30,24 +30,16 @@ MIN_BYTES = 1000
 
 def same_content(facts: Facts, wasted: WastedFile) -> bool:
     """True when the copy was hidden by a later copy of the same path with equal bytes."""
-    if wasted.how is not Removal.REPLACED or wasted.hidden_by <= wasted.stored_in:
-        return False
-    old = facts.entry(wasted.stored_in, wasted.path)
-    new = facts.entry(wasted.hidden_by, wasted.path)
-    return (
-        old is not None
-        and new is not None
-        and old.type is new.type is EntryType.FILE
-        and old.same_content(new)
-    )
+    return (wasted.path, wasted.stored_in) in facts.rewrites
 
 
 def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     groups: dict[int, dict[str, int]] = {}
     sources: dict[int, set[int]] = {}
     changed: dict[int, set[str]] = {}
-    for wasted in inspection.analysis.exact.wasted_files:
-        if not same_content(facts, wasted):
+    rewrites = facts.rewrites
+    for wasted in inspection.analysis.exact.wasted_files if rewrites else ():
+        if (wasted.path, wasted.stored_in) not in rewrites:
             continue
         old = facts.entry(wasted.stored_in, wasted.path)
         new = facts.entry(wasted.hidden_by, wasted.path)

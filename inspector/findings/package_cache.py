@@ -136,12 +136,16 @@ MANAGERS = (
 )
 
 
+# one pattern for all of them (a group per manager): one match per path
+_ANY = re.compile("|".join(f"(?P<m{i}>{m.pattern.pattern})" for i, m in enumerate(MANAGERS)))
+
+
 def manager_of(path: str) -> Manager | None:
     """The package manager whose cache `path` is in, if any."""
-    for manager in MANAGERS:
-        if manager.pattern.match(path):
-            return manager
-    return None
+    found = _ANY.match(path)
+    if found is None or found.lastgroup is None:
+        return None
+    return MANAGERS[int(found.lastgroup[1:])]
 
 
 def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
