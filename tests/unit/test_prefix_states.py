@@ -27,7 +27,8 @@ from inspector import analysis as analysis_module
 from inspector import cli, results
 from inspector import dive as dive_module
 from inspector.analysis import analyse, decode_state, encode_state
-from inspector.cache import LayerCache, seal
+from inspector.cache import LayerCache
+from inspector.cachecodec import seal
 from inspector.dive import dive_numbers, dive_view
 from inspector.overlay import Overlay
 from inspector.source import LoadedImage, LoadEvents

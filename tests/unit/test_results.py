@@ -15,7 +15,8 @@ from imagebuilder import BuiltImage, Dir, File, Layer, Whiteout, build_image, do
 
 from inspector import cli, results
 from inspector.analysis import Analysis, analyse
-from inspector.cache import LayerCache, LazyLayerIndex
+from inspector.cache import LayerCache
+from inspector.cachecodec import LazyLayerIndex
 from inspector.dive import DiveNumbers, dive_numbers, dive_view
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
