@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from inspector import sarif
 from inspector.analysis import Analysis, ExactWaste, WastedFile
-from inspector.compat import DiveNumbers, Inefficiency
 from inspector.display import clean, one_line
+from inspector.dive import DiveNumbers, Inefficiency
 from inspector.errors import UsageError
 from inspector.formatting import size as human_size
 from inspector.jsontext import name_fields, valid_strings

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from inspector.analysis import Analysis
-from inspector.compat import DiveNumbers
+from inspector.dive import DiveNumbers
 from inspector.indexer import LayerIndex
 from inspector.model import Image
 from inspector.sharing import Sharing

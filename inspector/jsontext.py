@@ -13,7 +13,7 @@ dive's `file`) that is not UTF-8 is written as
 A name that is UTF-8 is written as it is, with no sibling. Other strings (history,
 labels, tags, warnings: they come from JSON that can hold escaped lone surrogates) have
 each lone surrogate replaced by U+FFFD. This module is the one place the JSON writers
-(`inspector.report`, `inspector.compat` and `inspector.ci_report`) get that from.
+(`inspector.report`, `inspector.dive` and `inspector.ci_report`) get that from.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from typing import Any
 from inspector import formatting
 from inspector.analysis import Analysis, WastedFile
 from inspector.changes import Removal
-from inspector.compat import DiveNumbers, Inefficiency, dive_view, file_list, file_list_json
 from inspector.display import clean, one_line
+from inspector.dive import DiveNumbers, Inefficiency, dive_view, file_list, file_list_json
 from inspector.findings.model import Finding, Severity
 from inspector.indexer import LayerIndex
 from inspector.jsontext import name_fields, name_json, valid_strings
@@ -224,7 +224,7 @@ def render(
     findings: tuple[Finding, ...] = (),
 ) -> str:
     """`dumps(document(...))`, byte for byte, faster: each layer's fileList (most of the
-    document) is built as JSON text (`compat.file_list_json`) and spliced in where a
+    document) is built as JSON text (`dive.file_list_json`) and spliced in where a
     unique placeholder string was encoded. `file_list_text` gives that text for a layer
     (`results.file_list_text` takes it from the cache)."""
     doc = _document(

@@ -1,6 +1,6 @@
 """Analysis results cached by the layer stack they were computed from.
 
-The exact accounting (`analysis.analyse`) and dive's numbers (`compat.dive_numbers`)
+The exact accounting (`analysis.analyse`) and dive's numbers (`dive.dive_numbers`)
 depend on nothing but the layer indexes, in order, and on which layers dive reads as
 empty (`LayerInfo.aliased`); a layer index depends on nothing but the layer's diff_id.
 So a result is stored in the layer cache (`LayerCache.put_result`) under
@@ -12,7 +12,7 @@ and a second run of the same image, or of any image with the same layer stack, r
 it back instead of stacking every layer again. Nothing from the image config is stored:
 the `Analysis.image` of a cached result is the image just loaded, so a new config
 (history, commands, labels) over the same layers shows its own values. The code digest
-makes an edited `analysis.py` or `compat.py` miss rather than return an old result.
+makes an edited `analysis.py` or `dive.py` miss rather than return an old result.
 
 The per-path change kinds (`Analysis.changes`, which only tests and library callers read)
 are not stored; reading them from a cached result runs the analysis again.
@@ -53,7 +53,7 @@ from inspector.analysis import (
 )
 from inspector.cache import LayerCache
 from inspector.changes import Removal
-from inspector.compat import (
+from inspector.dive import (
     DiveNumbers,
     DivePrefix,
     Inefficiency,
@@ -70,7 +70,7 @@ RESULT_FORMAT = 1
 FILE_LIST_FORMAT = 2  # 2: names that are not UTF-8 get *Bytes siblings
 STATE_FORMAT = 1
 STATE_DEPTHS = (1,)  # prefix states stored on a miss: all layers but the top one
-_CODE = ("analysis.py", "compat.py", "indexer.py", "tarstream.py", "changes.py", "results.py",
+_CODE = ("analysis.py", "dive.py", "indexer.py", "tarstream.py", "changes.py", "results.py",
          "overlay.py", "jsontext.py")  # fmt: skip
 __all__ = ["RecomputedChanges"]
 _REMOVALS = list(Removal)
@@ -211,7 +211,7 @@ def file_list_key(index: LayerIndex) -> str | None:
 
 
 def file_list_text(index: LayerIndex, cache: LayerCache | None) -> str:
-    """`compat.file_list_json(index)`, from the cache when it holds it (a layer's file
+    """`dive.file_list_json(index)`, from the cache when it holds it (a layer's file
     list depends only on its diff_id; reading it back needs no layer entry decoded)."""
     key = file_list_key(index) if cache is not None else None
     if cache is not None and key is not None:

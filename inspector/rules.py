@@ -1,7 +1,7 @@
 """CI rules: thresholds from flags and a `.dive-ci` file, evaluated into a verdict (pure).
 
 dive's three rules keep dive 0.13.1's names, defaults, value formats and strict
-comparisons, over dive's numbers (`inspector.compat`). Three `exact…` rules apply the
+comparisons, over dive's numbers (`inspector.dive`). Three `exact…` rules apply the
 same comparisons to the exact accounting (`inspector.analysis`) and are off unless asked
 for. `highestUniqueBytes` bounds the bytes of layers no other image shares
 (`inspector.sharing`), also off unless asked for. A threshold comes from the command line
@@ -29,7 +29,7 @@ import yaml
 
 from inspector.analysis import ExactWaste
 from inspector.bytesize import parse_bytes
-from inspector.compat import DiveNumbers
+from inspector.dive import DiveNumbers
 from inspector.errors import UsageError
 from inspector.finding_rules import DEFAULT_FAIL_ON, FindingRules, Flags, Suppressed, load
 from inspector.findings.model import Finding, Severity

@@ -118,7 +118,7 @@ CORE = [
     "inspector.cli",
     "inspector.pipeline",
     "inspector.analysis",
-    "inspector.compat",
+    "inspector.dive",
     "inspector.report",
     "inspector.indexer",
     "inspector.tarstream",

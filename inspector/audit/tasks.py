@@ -6,7 +6,7 @@ Dask cluster:
 
 * `index_layer(LayerJob) -> LayerSummary`: one registry blob, fetched by this worker,
   checked against its digest, its size and its diff_id, indexed as it streams. The summary
-  is the layer's index as the layer cache encodes it (`cache.encode`), zstd-compressed,
+  is the layer's index as the layer cache encodes it (`cachecodec.encode`), zstd-compressed,
   with the secrets the indexer found (kinds and fingerprints, never values).
 * `analyse_image(Image, *LayerSummary) -> ImageResult`: the image's layer indexes back
   from their summaries, then the pipeline's own analysis (`pipeline.analyse`: exact waste,
@@ -27,8 +27,7 @@ from dataclasses import dataclass, replace
 
 import zstandard
 
-from inspector import cache as layer_cache
-from inspector import pipeline
+from inspector import cachecodec, pipeline
 from inspector.cache import LayerCache
 from inspector.digest import Digest
 from inspector.errors import CorruptStream, DigestMismatch
@@ -88,7 +87,7 @@ class LayerSummary:
     def index(self) -> LayerIndex:
         """The LayerIndex back (entries decoded when first read)."""
         raw = zstandard.ZstdDecompressor().decompress(self.data)
-        index = layer_cache.decode(raw, lazy=True)
+        index = cachecodec.decode(raw, lazy=True)
         index.secrets = list(self.secrets)
         return index
 
@@ -147,7 +146,7 @@ def summarize(index: LayerIndex) -> LayerSummary:
     """The compact form of a layer index that travels from a worker."""
     assert index.diff_id is not None
     assert index.digest is not None
-    data = zstandard.ZstdCompressor(level=3).compress(layer_cache.encode(index))
+    data = zstandard.ZstdCompressor(level=3).compress(cachecodec.encode(index))
     return LayerSummary(
         str(index.diff_id),
         str(index.digest),

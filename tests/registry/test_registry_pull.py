@@ -9,7 +9,7 @@ import pytest
 
 from inspector import report
 from inspector.analysis import analyse
-from inspector.compat import dive_numbers
+from inspector.dive import dive_numbers
 from inspector.errors import PlatformNotFound
 from inspector.indexer import LayerIndex
 from inspector.model import Platform

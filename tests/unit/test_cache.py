@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from inspector import cache as cache_module
-from inspector.cache import LayerCache, decode, encode, name_hint
+from inspector.cache import LayerCache, name_hint
+from inspector.cachecodec import decode, encode
 from inspector.indexer import LayerIndex, index_blob
 from inspector.source import LoadEvents
 from inspector.sources import archive as archive_module
@@ -136,7 +137,7 @@ def test_second_open_parses_no_cached_layer(
 
 
 def _decoded(index: LayerIndex) -> bool:
-    from inspector.cache import LazyLayerIndex
+    from inspector.cachecodec import LazyLayerIndex
 
     return not isinstance(index, LazyLayerIndex) or index.decoded
 
@@ -144,7 +145,7 @@ def _decoded(index: LayerIndex) -> bool:
 def test_a_cached_index_decodes_its_entries_on_first_read(tmp_path: Path) -> None:
     import dataclasses
 
-    from inspector.cache import LazyLayerIndex
+    from inspector.cachecodec import LazyLayerIndex
     from inspector.digest import Digest
 
     index = _index({"a/b": b"hello", "c": b"x" * 3000})

@@ -16,8 +16,8 @@ from diverun import CiReport, DiveRuns
 from inspector.analysis import Analysis, ExactWaste, WastedFile
 from inspector.changes import Removal
 from inspector.ci_report import FORMATS, MARKDOWN_ROWS, render
-from inspector.compat import DiveNumbers, Inefficiency
 from inspector.digest import Digest
+from inspector.dive import DiveNumbers, Inefficiency
 from inspector.errors import UsageError
 from inspector.finding_rules import Allowance, FindingRules
 from inspector.findings.model import Finding, Fix, LayerRef, PathRef, Severity
@@ -353,7 +353,7 @@ def test_junit_survives_characters_xml_forbids() -> None:
 @pytest.fixture(scope="module")
 def sample_report(sample_archives: dict[str, Path]) -> tuple[Analysis, DiveNumbers]:
     from inspector.analysis import analyse
-    from inspector.compat import dive_numbers
+    from inspector.dive import dive_numbers
     from inspector.source import LoadEvents
     from inspector.sources.archive import ArchiveSource
 

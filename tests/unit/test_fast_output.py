@@ -9,8 +9,8 @@ from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Symlink, Whiteout
 
 from inspector import report
 from inspector.analysis import analyse
-from inspector.compat import _dfs_key, dfs_order, dive_numbers, dive_view, file_list, file_list_json
 from inspector.digest import Digest
+from inspector.dive import _dfs_key, dfs_order, dive_numbers, dive_view, file_list, file_list_json
 from inspector.findings.model import Finding, Fix, LayerRef, PathRef, Severity
 from inspector.indexer import LayerIndex, index_blob
 from inspector.model import Image

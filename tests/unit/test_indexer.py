@@ -30,8 +30,8 @@ from imagebuilder import (
 
 from inspector.analysis import analyse
 from inspector.changes import EntryType, FileEntry
-from inspector.compat import dive_numbers
 from inspector.digest import Digest
+from inspector.dive import dive_numbers
 from inspector.errors import MAX_WARNINGS, CorruptStream, InspectorError, LayerFormatError
 from inspector.indexer import EMPTY_DIGEST, MAX_PATH_DEPTH, LayerIndex, index_blob, normalize
 from inspector.model import Image, LayerInfo

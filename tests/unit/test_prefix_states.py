@@ -25,10 +25,11 @@ from imagebuilder import (
 
 from inspector import analysis as analysis_module
 from inspector import cli, results
-from inspector import compat as compat_module
+from inspector import dive as dive_module
 from inspector.analysis import analyse, decode_state, encode_state
-from inspector.cache import LayerCache, seal
-from inspector.compat import dive_numbers, dive_view
+from inspector.cache import LayerCache
+from inspector.cachecodec import seal
+from inspector.dive import dive_numbers, dive_view
 from inspector.overlay import Overlay
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
@@ -87,7 +88,7 @@ class _Applied:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.exact: list[int] = []
         self.dive = 0
-        apply, tree_nodes = analysis_module._apply, compat_module._tree_nodes
+        apply, tree_nodes = analysis_module._apply, dive_module._tree_nodes
 
         def counting_apply(stack, layer, *rest):  # type: ignore[no-untyped-def]
             self.exact.append(layer)
@@ -98,7 +99,7 @@ class _Applied:
             return tree_nodes(index)
 
         monkeypatch.setattr(analysis_module, "_apply", counting_apply)
-        monkeypatch.setattr(compat_module, "_tree_nodes", counting_tree_nodes)
+        monkeypatch.setattr(dive_module, "_tree_nodes", counting_tree_nodes)
 
     def reset(self) -> None:
         self.exact.clear()

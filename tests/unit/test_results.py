@@ -15,8 +15,9 @@ from imagebuilder import BuiltImage, Dir, File, Layer, Whiteout, build_image, do
 
 from inspector import cli, results
 from inspector.analysis import Analysis, analyse
-from inspector.cache import LayerCache, LazyLayerIndex
-from inspector.compat import DiveNumbers, dive_numbers, dive_view
+from inspector.cache import LayerCache
+from inspector.cachecodec import LazyLayerIndex
+from inspector.dive import DiveNumbers, dive_numbers, dive_view
 from inspector.source import LoadedImage, LoadEvents
 from inspector.sources.archive import ArchiveSource
 
@@ -224,7 +225,7 @@ def test_nan_and_infinity_survive_the_cache(tmp_path: Path) -> None:
 
 
 def test_rendered_file_lists_are_cached_per_layer(tmp_path: Path) -> None:
-    from inspector.compat import file_list_json
+    from inspector.dive import file_list_json
     from inspector.indexer import LayerIndex
 
     store = LayerCache(str(tmp_path / "cache"))

@@ -11,7 +11,7 @@ from diverun import DiveRuns
 
 from inspector.analysis import ExactWaste
 from inspector.bytesize import parse_bytes
-from inspector.compat import DiveNumbers
+from inspector.dive import DiveNumbers
 from inspector.errors import UsageError
 from inspector.rules import (
     DIVE_RULES,
@@ -415,7 +415,7 @@ def test_results_come_in_rule_order_with_skip_message() -> None:
 @pytest.fixture(scope="module")
 def sample_numbers(sample_archives: dict[str, Path]) -> tuple[ExactWaste, DiveNumbers]:
     from inspector.analysis import analyse
-    from inspector.compat import dive_numbers as compute_dive_numbers
+    from inspector.dive import dive_numbers as compute_dive_numbers
     from inspector.source import LoadEvents
     from inspector.sources.archive import ArchiveSource
 

@@ -17,7 +17,7 @@ import pytest
 import sampleimage
 from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Raw, Symlink, Whiteout
 
-import inspector.tree as tree_module
+import inspector.filetree.listings as tree_module
 from inspector import indexer, pipeline
 from inspector.analysis import analyse
 from inspector.changes import ChangeKind, EntryType, Removal

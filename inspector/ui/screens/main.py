@@ -20,8 +20,8 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from inspector.analysis import Analysis
-from inspector.compat import DiveNumbers
 from inspector.display import clean
+from inspector.dive import DiveNumbers
 from inspector.findings.model import Finding
 from inspector.model import Image
 from inspector.sharing import Sharing

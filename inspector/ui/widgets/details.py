@@ -21,8 +21,8 @@ from textual.strip import Strip
 from inspector import formatting
 from inspector.analysis import Analysis, LayerStats
 from inspector.changes import ChangeKind, EntryType
-from inspector.compat import DiveNumbers
 from inspector.display import clean, one_line
+from inspector.dive import DiveNumbers
 from inspector.findings.model import Finding, Severity
 from inspector.indexer import LayerIndex
 from inspector.model import Image, LayerInfo

@@ -18,7 +18,7 @@ import sampleimage
 from diverun import DiveRuns
 from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Symlink, Whiteout
 
-from inspector.compat import DiveNumbers, dive_numbers
+from inspector.dive import DiveNumbers, dive_numbers
 from inspector.indexer import LayerIndex, index_blob
 from inspector.source import LoadEvents
 from inspector.sources.archive import ArchiveSource

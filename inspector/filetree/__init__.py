@@ -1,0 +1,1 @@
+"""The parts of `inspector.tree.FileTree`, one concept a module (see tree.py)."""
