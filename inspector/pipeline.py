@@ -31,7 +31,6 @@ from inspector.errors import (
     SourceNotFound,
     UsageError,
 )
-from inspector.findings import detect_all
 from inspector.findings.model import Finding
 from inspector.indexer import LayerIndex
 from inspector.inspection import Inspection
@@ -209,13 +208,16 @@ def analyse(loaded: LoadedImage, cache: LayerCache | None = None) -> Inspection:
 def _findings(found: Inspection, as_given: Image, cache: LayerCache | None) -> tuple[Finding, ...]:
     """The findings, from the result cache when it has them (a warm run then neither
     decodes a layer's entries nor runs a detector)."""
-    from inspector.findings import stored
+    from inspector.findings import stored  # the detectors only on a miss: a warm run
+    # neither imports them nor compiles their patterns
 
     found_key = stored.key(as_given, found.layers) if cache is not None else None
     if cache is not None and found_key is not None:
         known = stored.load(cache, found_key)
         if known is not None:
             return known
+    from inspector.findings import detect_all
+
     findings = detect_all(found, as_given)
     if cache is not None and found_key is not None:
         stored.store(cache, found_key, findings)
