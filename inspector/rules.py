@@ -176,21 +176,37 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return " ".join(str(error).split())
 
 
-def _threshold(rule: str, raw: object, origin: str) -> float | None:
-    """One rule value (a flag string or a YAML scalar) as a threshold; None = disabled."""
+def disabled(raw: object) -> bool:
+    """True for a rule value that turns the rule off: absent, false, `disabled`, `off`…"""
     if raw is None or raw is False:
-        return None
-    if isinstance(raw, str) and raw.strip().lower() in DISABLED_WORDS:
-        return None
+        return True
+    return isinstance(raw, str) and raw.strip().lower() in DISABLED_WORDS
+
+
+def scalar(raw: object, origin: str) -> str | int | float:
+    """A rule value that is on: a flag string or a YAML number, never a list or a bool."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise UsageError(f"{origin}: expected a value or 'disabled', got {raw!r}")
+    return raw
+
+
+def byte_threshold(raw: str | int | float, origin: str) -> float:
+    """A byte size rule value (`20MB`, `1.5MiB`, `1024`) in bytes."""
+    try:
+        return float(parse_bytes(str(raw)))
+    except ValueError:
+        raise UsageError(
+            f"{origin}: {raw!r} is not a byte size (e.g. 20MB, 50kB, 1.5MiB, 1024)"
+        ) from None
+
+
+def _threshold(rule: str, raw: object, origin: str) -> float | None:
+    """One rule value (a flag string or a YAML scalar) as a threshold; None = disabled."""
+    if disabled(raw):
+        return None
+    raw = scalar(raw, origin)
     if rule in BYTE_RULES:
-        try:
-            return float(parse_bytes(str(raw)))
-        except ValueError:
-            raise UsageError(
-                f"{origin}: {raw!r} is not a byte size (e.g. 20MB, 50kB, 1.5MiB, 1024)"
-            ) from None
+        return byte_threshold(raw, origin)
     try:
         value = float(raw)
     except ValueError:

@@ -22,18 +22,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from inspector.bytesize import parse_bytes
 from inspector.diff.model import ImageDiff
 from inspector.errors import UsageError
 from inspector.findings.model import Severity
 from inspector.formatting import count, size
 from inspector.rules import (
-    DISABLED_WORDS,
     RuleResult,
     Status,
     Verdict,
+    byte_threshold,
+    disabled,
     kebab,
     rules_file,
+    scalar,
 )
 
 GATE_RULES = ("maxGrowthBytes", "maxGrowthPercent", "maxPullBytes", "noNewFindings")
@@ -74,21 +75,13 @@ def load_gate_config(flags: Mapping[str, str | None], ci_config: str | None) -> 
 
 def threshold(rule: str, raw: object, origin: str) -> float | None:
     """One rule value, from a flag (a string) or the YAML file (a scalar)."""
-    if raw is None or raw is False:
-        return None
-    if isinstance(raw, str) and raw.strip().lower() in DISABLED_WORDS:
+    if disabled(raw):
         return None
     if rule == "noNewFindings":
         return _severity(raw, origin)
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise UsageError(f"{origin}: expected a value or 'disabled', got {raw!r}")
+    raw = scalar(raw, origin)
     if rule in BYTE_RULES:
-        try:
-            return float(parse_bytes(str(raw)))
-        except ValueError:
-            raise UsageError(
-                f"{origin}: {raw!r} is not a byte size (e.g. 20MB, 50kB, 1.5MiB, 1024)"
-            ) from None
+        return byte_threshold(raw, origin)
     try:
         value = float(str(raw).strip().removesuffix("%"))
     except ValueError:
