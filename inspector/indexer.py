@@ -8,21 +8,20 @@ metadata.
 from __future__ import annotations
 
 import posixpath
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import cast
-from zlib import adler32
 
 import xxhash
 
+from inspector import native
 from inspector.blobs import INFLATE_CHUNK, HashingReader, Inflater, PeekReader, Read, compression_of
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.errors import CorruptStream, add_warning, excerpt
+from inspector.headerwalk import EMPTY_DIGEST, ESTARGZ_NAMES
 from inspector.secrets import LayerScanner, SecretHit
-from inspector.tarstream import _ADLER_MOD, BLOCK, TarReader, _text
+from inspector.tarstream import TarReader
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -30,9 +29,6 @@ MAX_PATH_BYTES = 4096
 """The longest path indexed (Linux's PATH_MAX); a longer one is skipped with a warning."""
 MAX_PATH_DEPTH = 256
 """The most components a path indexed may have; a deeper one is skipped with a warning."""
-
-ESTARGZ_NAMES = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
-EMPTY_DIGEST = xxhash.xxh3_128_intdigest(b"")
 
 Progress = Callable[[int], None]
 
@@ -95,101 +91,43 @@ def normalize(name: str) -> tuple[str, bool]:
 def index_tar(reader: TarReader, label: str) -> LayerIndex:
     """Index an uncompressed layer tar stream.
 
-    The common entries (ustar regular files, directories and symlinks with a plain name,
-    whose header and content are both in the reader's buffer) are parsed right here from
-    the buffer, without a `TarHeader` or a copy of the content; anything else (PAX and
-    GNU records, global headers, an entry across a buffer boundary, a whiteout, an odd
-    name, the end of the archive) goes through `TarReader.next_header`.
+    The common entries (ustar regular files, directories and symlinks, whose header and
+    content are both in the reader's buffer) are indexed by the header walk
+    (`inspector.headerwalk`, compiled when `inspector.native` has it) straight from the
+    buffer, without a `TarHeader` or a copy of the content; anything else (PAX and GNU
+    records, global headers, an entry across a buffer boundary, the end of the archive)
+    goes through `TarReader.next_header`.
     """
     index = LayerIndex()
     entries = index.entries
-    xxh_once = xxhash.xxh3_128_intdigest
     scanner = LayerScanner()
-    wanted = scanner.wanted
-    unpack = _FAST_HEADER.unpack_from
-    fast_kinds = _FAST_KINDS
-    file_kind = EntryType.FILE
-    hardlink = EntryType.HARDLINK
-    estargz = ESTARGZ_NAMES
+    walk = native.walk
     max_size = reader.max_entry_size
-    new_entry = _new_entry  # FileEntry without its Python-level __new__
     tar_bytes = 0
+
+    def store(entry: FileEntry) -> None:
+        _store(index, entry)
+
+    def odd(
+        name: str, flag: str, size: int, mode: int, uid: int, gid: int, mtime: int, link: str,
+        content: memoryview | None,
+    ) -> bool:  # fmt: skip
+        _record(
+            index, label, name, flag, size, mode, uid, gid, mtime, link, 0, 0,
+            None if content is None else partial(_view_digest, content), scanner,
+        )  # fmt: skip
+        return index.sequence is not None
+
     while True:
         if reader.remaining or reader.padding:
             reader.skip_content()
-        buf, pos = reader.buffer_state()
         if not reader.has_global_records:
-            limit = len(buf)
-            last = limit - BLOCK
-            view = memoryview(buf)
-            while pos <= last:
-                (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_mtime, raw_sum, raw_type,
-                 raw_link, magic, raw_prefix) = unpack(buf, pos)  # fmt: skip
-                kind = fast_kinds.get(raw_type)
-                if kind is None:
-                    break
-                try:
-                    expected = int(raw_sum.rstrip(b"\0 ") or b"-1", 8)
-                    size = int(raw_size.rstrip(b"\0 ") or b"0", 8)
-                    mode = int(raw_mode.rstrip(b"\0 ") or b"0", 8)
-                    uid = int(raw_uid.rstrip(b"\0 ") or b"0", 8)
-                    gid = int(raw_gid.rstrip(b"\0 ") or b"0", 8)
-                    mtime = int(raw_mtime.rstrip(b"\0 ") or b"0", 8)
-                except ValueError:
-                    break
-                if (
-                    (adler32(view[pos : pos + BLOCK]) & 0xFFFF) - 1 - sum(raw_sum) + 256
-                    != expected % _ADLER_MOD
-                    or not 0 <= expected <= 130560
-                    or not 0 <= size <= max_size
-                ):
-                    break
-                start = pos + BLOCK
-                if kind is file_kind:
-                    stop = start + size
-                    after = stop + (-size) % BLOCK
-                    if after > limit:
-                        break
-                else:
-                    size = 0
-                    after = start
-                name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-                if raw_prefix[0] and magic == b"ustar\x00":
-                    name = f"{_text(raw_prefix)}/{name}"
-                link = _text(raw_link) if raw_link[0] else ""
-                mode &= 0o7777
-                tar_bytes += size
-                pos = after
-                if (
-                    kind is not hardlink
-                    and name
-                    and ".wh." not in name
-                    and not name.startswith(("/", "./"))
-                    and "//" not in name
-                    and "/./" not in name
-                    and ".." not in name
-                    and not name.endswith("/.")
-                ):
-                    path = name.rstrip("/")
-                    if path not in estargz:
-                        digest = 0
-                        if kind is file_kind:
-                            digest = xxh_once(view[start:stop]) if size else EMPTY_DIGEST
-                            if size and (keep := wanted(path, size)):
-                                scanner.check(path, view[start : start + keep])
-                        entry = new_entry(
-                            FileEntry, (path, kind, size, mode, uid, gid, mtime, link, digest)
-                        )
-                        if index.sequence is None and path not in entries:
-                            entries[path] = entry
-                        else:
-                            _store(index, entry)
-                        continue
-                content = view[start:stop] if kind is file_kind else None
-                _record(
-                    index, label, name, _KIND_FLAGS[kind], size, mode, uid, gid, mtime, link,
-                    0, 0, None if content is None else partial(_view_digest, content), scanner,
-                )  # fmt: skip
+            buf, pos = reader.buffer_state()
+            pos, taken = walk(
+                buf, pos, max_size, entries, index.sequence is not None, store, odd,
+                scanner.wanted, scanner.check,
+            )  # fmt: skip
+            tar_bytes += taken
             reader.consume_to(pos)
         header = reader.next_header()
         if header is None:
@@ -203,17 +141,6 @@ def index_tar(reader: TarReader, label: str) -> LayerIndex:
     index.tar_bytes = tar_bytes
     index.secrets = scanner.hits
     return index
-
-
-_new_entry = cast(Callable[[type[FileEntry], tuple[object, ...]], FileEntry], tuple.__new__)
-_FAST_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s82x155s")
-_FAST_KINDS: dict[bytes, EntryType] = {
-    b"0": EntryType.FILE,
-    b"1": EntryType.HARDLINK,
-    b"2": EntryType.SYMLINK,
-    b"5": EntryType.DIR,
-}
-_KIND_FLAGS = {kind: flag.decode() for flag, kind in _FAST_KINDS.items()}
 
 
 Content = Callable[[int], tuple[int, bytes | memoryview]]

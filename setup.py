@@ -1,0 +1,29 @@
+"""Build the compiled hot loops; everything else is in pyproject.toml.
+
+The extensions are optional: with no C compiler or no Python headers, `pip install .`
+warns and installs the pure-Python package, which `inspector.native` then runs. The
+same happens when Cython itself is missing (an offline build without build isolation).
+"""
+
+from __future__ import annotations
+
+import os
+
+from setuptools import Extension, setup
+
+SOURCES = {"inspector._headerwalk": "inspector/_headerwalk.pyx"}
+
+
+def extensions() -> list[Extension]:
+    if os.environ.get("INSPECTOR_PURE_PYTHON", "") not in ("", "0"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("inspector: Cython is not installed; building the pure-Python package")
+        return []
+    modules = [Extension(name, [source], optional=True) for name, source in SOURCES.items()]
+    return list(cythonize(modules, language_level=3, quiet=True))
+
+
+setup(ext_modules=extensions())
