@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from types import ModuleType
 
 from inspector import headerwalk
+
+Walk = Callable[..., tuple[int, int]]
 
 PURE_ENV = "INSPECTOR_PURE_PYTHON"
 
@@ -28,7 +31,18 @@ def _compiled() -> ModuleType | None:
 
 _module = _compiled()
 
-walk = headerwalk.walk if _module is None else _module.walk
+
+def compiled_walk() -> Walk | None:
+    """The compiled header walk when it is built, even if the Python one is in use."""
+    try:
+        module = importlib.import_module("inspector._headerwalk")
+    except ImportError:
+        return None
+    walk: Walk = module.walk
+    return walk
+
+
+walk: Walk = headerwalk.walk if _module is None else _module.walk
 """The header walk (`inspector.headerwalk.walk`'s contract)."""
 
 IMPLEMENTATION = "python" if _module is None else "compiled"
