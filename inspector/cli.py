@@ -658,6 +658,21 @@ def run(argv: Sequence[str] | None = None) -> int:
     return inspect_command(argv)
 
 
+def entry() -> NoReturn:
+    """The `inspector` command: `main`, then exit without tearing the heap down.
+
+    Everything the run promised is done when `main` returns (reports written and synced,
+    temporary files removed, the terminal restored), so the process leaves at once rather
+    than freeing millions of index objects one by one: on a 1M-file image that took
+    seconds after the last output. Only the standard streams still need flushing.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing can reach it
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
