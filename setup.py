@@ -22,8 +22,11 @@ def extensions() -> list[Extension]:
     except ImportError:
         print("inspector: Cython is not installed; building the pure-Python package")
         return []
-    modules = [Extension(name, [source], optional=True) for name, source in SOURCES.items()]
-    return list(cythonize(modules, language_level=3, quiet=True))
+    modules = [Extension(name, [source]) for name, source in SOURCES.items()]
+    built = list(cythonize(modules, language_level=3, quiet=True))
+    for module in built:  # (set after cythonize, which does not carry it over)
+        module.optional = True  # a failed compile warns; the Python walk runs instead
+    return built
 
 
 setup(ext_modules=extensions())
