@@ -243,7 +243,7 @@ def build_parser(prog: str = "inspector", *, image: bool = True) -> argparse.Arg
         parser.add_argument("image", metavar="IMAGE", help="the image to inspect")
     else:
         parser.set_defaults(image=DEMO)
-    parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    parser.add_argument("--version", action="version", version=_version())
     _source_arguments(parser)
     _sharing_arguments(parser)
     parser.add_argument(
@@ -656,6 +656,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     if command is not None:
         return command(argv[1:])
     return inspect_command(argv)
+
+
+def _version() -> str:
+    from inspector import native
+
+    return f"inspector {__version__} ({native.IMPLEMENTATION} header walk)"
 
 
 def entry() -> NoReturn:

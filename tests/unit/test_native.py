@@ -208,3 +208,16 @@ def test_both_walks_give_one_analysis_of_a_stack(stack: list[Layer], chunk: int)
         result = analyse(IMAGE, found)
         results.append([result.layers, result.exact, list(result.changes), result.warnings])
     assert results[0] == results[1]
+
+
+def test_the_version_names_the_walk_that_runs() -> None:
+    import subprocess
+    import sys
+
+    for pure, expected in (("1", "python"), ("", native.IMPLEMENTATION if COMPILED else "python")):
+        env = {**os.environ, native.PURE_ENV: pure}
+        shown = subprocess.run(
+            [sys.executable, "-m", "inspector", "--version"],
+            capture_output=True, text=True, env=env, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        assert shown.strip().endswith(f"({expected} header walk)"), shown
