@@ -107,14 +107,15 @@ def _odd_header(name: str, data: bytes, style: int) -> bytes:
     """A header with numbers written the unusual ways tar readers must accept."""
     raw = name.encode("utf-8", "surrogateescape")[:100]
     size = b"%011o " % len(data)
-    fields: dict[str, Any] = {
+    styles: dict[int, dict[str, Any]] = {
         0: {"size": b"  %09o " % len(data)},  # leading spaces
         1: {"size": b"+%010o\0" % len(data)},  # a sign
         2: {"mode": b"0000644 "},  # a space where the NUL goes
         3: {"size": b"\x80" + len(data).to_bytes(11, "big")},  # base-256
         4: {"uid": b"\x80" + (2**40).to_bytes(7, "big"), "size": size},
         5: {"mtime": b"%011o\0" % (2**33 - 1), "size": size, "checksum_delta": 65521},
-    }[style]
+    }
+    fields = styles[style]
     fields.setdefault("size", size)
     return tar_entry(raw, data, **fields)
 
