@@ -33,7 +33,8 @@ from inspector.changes import EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.dive import dive_numbers
 from inspector.errors import MAX_WARNINGS, CorruptStream, InspectorError, LayerFormatError
-from inspector.indexer import EMPTY_DIGEST, MAX_PATH_DEPTH, LayerIndex, index_blob, normalize
+from inspector.headerwalk import EMPTY_DIGEST
+from inspector.indexer import MAX_PATH_DEPTH, LayerIndex, index_blob, normalize
 from inspector.model import Image, LayerInfo
 
 
