@@ -433,3 +433,16 @@ def test_extra_arguments_keep_their_quoting(images: dict[str, Path], tmp_path: P
     assert run.code == 1, run.log
     assert "| `highestUniqueBytes` | ❌ FAIL |" in run.summary
     assert "v1 copy.tar" in run.summary  # the image it shares layers with, one argument
+
+
+def test_the_yaml_examples_in_the_ci_page_parse() -> None:
+    page = (services.REPO_ROOT / "docs" / "ci.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", page, re.S)
+    assert len(blocks) >= 6
+    for block in blocks:
+        assert isinstance(yaml.safe_load(block), (dict, list)), block
+    uses = [b for b in blocks if "uses: OWNER/inspector@TAG" in b]
+    (with_action,) = uses
+    (step_with,) = [s["with"] for s in yaml.safe_load(with_action)["steps"] if "with" in s
+                    and "image" in s["with"]]  # fmt: skip
+    assert set(step_with) <= set(action()["inputs"])
