@@ -21,9 +21,10 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/inspector
 WORKDIR /src
 # The dependencies first, from pyproject.toml alone: editing the source reinstalls none.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > requirements.txt \
     && /opt/inspector/bin/pip install --no-compile -r requirements.txt
+COPY README.md ./
 COPY inspector ./inspector
 # No bytecode here: the final stage compiles it in a layer of its own, so the copied
 # venv holds no __pycache__ (which would read as build-context junk).
