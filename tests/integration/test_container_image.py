@@ -13,11 +13,13 @@ sources only looks the tag up.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +73,34 @@ def build(engine: services.ManagedEngine) -> str:
         except BuildError as exc:
             log = "".join(str(part.get("stream", part)) for part in exc.build_log)
             raise AssertionError(f"docker build of the Dockerfile failed: {exc}\n{log}") from None
-        built = sorted(client.images.list(name=REPOSITORY), key=lambda i: i.attrs["Created"])
-        for old in built[:-KEEP]:
-            if tag not in old.tags:
-                for name in old.tags:
-                    client.images.remove(name, noprune=False)
+        prune(client, tag, base)
     return tag
+
+
+def prune(client: Any, tag: str, base: str) -> None:
+    """Drop what older builds left: all but the KEEP newest tagged versions, and the
+    build stages (untagged images on the Python base) more than an hour old. The engine
+    stores every layer whole (vfs), so each version costs hundreds of MB."""
+    from docker.errors import APIError
+
+    versions = sorted(client.api.images(name=REPOSITORY), key=lambda row: row["Created"])
+    names = [name for row in versions[:-KEEP] for name in row["RepoTags"] or () if name != tag]
+    base_id = client.api.inspect_image(base)["Id"]
+    cutoff = time.time() - 3600
+    for row in client.api.images(filters={"dangling": True}):
+        if row["Created"] < cutoff and _descends(client, row["Id"], base_id):
+            names.append(row["Id"])
+    for name in names:
+        with contextlib.suppress(APIError):  # in use by a run of another work tree
+            client.api.remove_image(name)
+
+
+def _descends(client: Any, image_id: str, ancestor: str) -> bool:
+    for _ in range(64):
+        image_id = client.api.inspect_image(image_id).get("Parent") or ""
+        if not image_id or image_id == ancestor:
+            return image_id == ancestor
+    return False
 
 
 @pytest.fixture(scope="module")
