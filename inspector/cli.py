@@ -37,6 +37,7 @@ from inspector.transports import DEMO, SourceOptions
 
 if TYPE_CHECKING:
     from inspector.audit.report import FleetReport
+    from inspector.rules import Verdict
 
 EXIT_OK = 0
 EXIT_RULE_FAILED = 1
@@ -510,13 +511,18 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
                 dockerfile=args.dockerfile,
             )
         )
-        if args.ci_format == "sarif" and not verdict.passed:  # SARIF holds findings only
-            failed = [r.rule for r in verdict.failures] + [
-                r.finding.id for r in verdict.findings if r.status is rules.Status.FAIL
-            ]
-            sys.stderr.write(f"inspector: CI verdict FAIL: {', '.join(failed)}\n")
+        _sarif_verdict(args.ci_format, verdict)
         return EXIT_OK if verdict.passed else EXIT_RULE_FAILED
     return EXIT_OK
+
+
+def _sarif_verdict(fmt: str, verdict: Verdict) -> None:
+    """A SARIF log holds findings only: a failed verdict is also named on stderr."""
+    from inspector import sarif
+
+    line = sarif.failed(verdict) if fmt == "sarif" else None
+    if line is not None:
+        sys.stderr.write(f"inspector: {line}\n")
 
 
 def diff_parser() -> argparse.ArgumentParser:
@@ -544,7 +550,13 @@ def diff_parser() -> argparse.ArgumentParser:
         dest="format",
         choices=FORMATS,
         help="the report on stdout: text (default), json, markdown (a pull-request "
-        "comment), junit (the rules, with --ci)",
+        "comment), junit (the rules, with --ci), sarif (the new findings, for code scanning)",
+    )
+    parser.add_argument(
+        "--dockerfile",
+        metavar="PATH",
+        default="Dockerfile",
+        help="the SARIF location of new findings that have no path (default: Dockerfile)",
     )
     parser.add_argument(
         "--text", action="store_true", help="print the report also with --json FILE"
@@ -623,7 +635,9 @@ def diff_command(argv: Sequence[str]) -> int:
         output.write(args.json, diff_report.render("json", result, verdict), "--json")
     if ci or args.text or args.format or not args.json:
         out = sys.stderr if args.json == "-" else sys.stdout
-        out.write(diff_report.render(fmt, result, verdict))
+        out.write(diff_report.render(fmt, result, verdict, args.dockerfile))
+        if verdict is not None:
+            _sarif_verdict(fmt, verdict)
     return EXIT_OK if verdict is None or verdict.passed else EXIT_RULE_FAILED
 
 

@@ -1,5 +1,6 @@
-"""A diff of two images as a report: text, JSON, Markdown (a pull-request comment) or,
-with the gate's verdict, JUnit XML (pure: no I/O).
+"""A diff of two images as a report: text, JSON, Markdown (a pull-request comment),
+SARIF (the new findings, `inspector.sarif`) or, with the gate's verdict, JUnit XML (pure:
+no I/O).
 
 Every format carries the gate's rule results when a verdict is given. Image-supplied text
 (labels, commands, paths, finding titles) goes through `display.clean` in text, Markdown
@@ -13,6 +14,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 
+from inspector import sarif
 from inspector.ci_report import (
     BADGES,
     counts,
@@ -40,7 +42,7 @@ from inspector.formatting import count, signed_size, size
 from inspector.jsontext import name_fields, valid_strings
 from inspector.rules import RuleResult, Verdict
 
-FORMATS = ("text", "json", "markdown", "junit")
+FORMATS = ("text", "json", "markdown", "junit", "sarif")
 TEXT_ROWS = 30  # rows of each list in the text report (the JSON lists everything)
 MARKDOWN_ROWS = 20
 COMMAND_WIDTH = 70
@@ -54,8 +56,16 @@ _CAUSES = {
 }
 
 
-def render(fmt: str, result: ImageDiff, verdict: Verdict | None = None) -> str:
-    """The report in format `fmt` (one of FORMATS), ending with a newline."""
+def render(
+    fmt: str,
+    result: ImageDiff,
+    verdict: Verdict | None = None,
+    dockerfile: str = sarif.DOCKERFILE,
+) -> str:
+    """The report in format `fmt` (one of FORMATS), ending with a newline. `dockerfile`
+    places the SARIF results of findings that have no path."""
+    if fmt == "sarif":
+        return sarif.render_diff(result, verdict, dockerfile)
     if fmt == "junit":
         if verdict is None:
             raise UsageError("the junit format reports the gate's rules: add --ci")

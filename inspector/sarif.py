@@ -12,7 +12,9 @@ the same alert across runs; for a finding with no path, its evidence (the secret
 place and fingerprint, never the value) is hashed too.
 
 The rule verdicts and the findings the configuration dropped are in the run's property
-bag; the exit code says whether the build passed. JSON keeps exact values
+bag; the exit code says whether the build passed. `render_diff` writes the same log for
+`inspector diff OLD NEW`: the findings new in NEW are its results, the gate's rules in
+its property bag. JSON keeps exact values
 (`inspector.jsontext`). Pure: no I/O beyond reading the package's own metadata.
 """
 
@@ -21,11 +23,14 @@ from __future__ import annotations
 import hashlib
 import inspect as introspect
 import json
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
 from inspector import __version__
+from inspector.diff import ImageDiff
+from inspector.diff.gate import failing_findings
 from inspector.findings import DETECTORS
 from inspector.findings.model import Finding, Severity
 from inspector.jsontext import valid_strings
@@ -38,10 +43,72 @@ DOCKERFILE = "Dockerfile"
 IMAGE_ROOT = "IMAGEROOT"
 FINGERPRINT = "inspectorFinding/v1"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+DIFF_AUTOMATION = "inspector-diff/"  # runAutomationDetails.id of a diff's log
+NEW_PREFIX = "New in this image: "
 
 
 def render(verdict: Verdict, label: str, dockerfile: str = DOCKERFILE) -> str:
     """The SARIF log of `verdict`'s findings, as JSON text ending with a newline."""
+    kept = [
+        (r.finding, r.status is Status.FAIL)
+        for r in verdict.findings
+        if r.status is not Status.SKIP
+    ]
+    properties: dict[str, Any] = {
+        "image": label,
+        "passed": verdict.passed,
+        "failOn": verdict.fail_on.value if verdict.fail_on is not None else "none",
+        "rules": _rules(verdict),
+        "suppressed": [
+            {"id": r.finding.id, "title": r.finding.title, "reason": r.message}
+            for r in verdict.findings
+            if r.status is Status.SKIP
+        ],
+    }
+    return _log(kept, properties, dockerfile)
+
+
+def render_diff(result: ImageDiff, verdict: Verdict | None, dockerfile: str = DOCKERFILE) -> str:
+    """The SARIF log of the findings new in NEW (`inspector diff OLD NEW`): one result per
+    new finding, failing the build when the gate's `noNewFindings` rule counts it; the
+    gate's verdict (with `--ci`) in the run's property bag. Its own automation id keeps
+    its alerts apart from the image mode's in code scanning."""
+    failing = {id(f) for f in failing_findings(verdict, result)} if verdict else set()
+    kept = [(f, id(f) in failing) for f in result.findings.new]
+    properties: dict[str, Any] = {
+        "image": result.new_label,
+        "baseImage": result.old_label,
+        "passed": verdict.passed if verdict is not None else None,
+        "rules": _rules(verdict) if verdict is not None else [],
+        "goneFindings": [{"id": f.id, "title": f.title} for f in result.findings.gone],
+    }
+    return _log(kept, properties, dockerfile, DIFF_AUTOMATION, NEW_PREFIX)
+
+
+def failed(verdict: Verdict) -> str | None:
+    """The one stderr line that names what failed (a SARIF log holds findings only), or
+    None when the verdict passed."""
+    if verdict.passed:
+        return None
+    names = [r.rule for r in verdict.failures]
+    names += [r.finding.id for r in verdict.findings if r.status is Status.FAIL]
+    return f"CI verdict FAIL: {', '.join(names)}"
+
+
+def _rules(verdict: Verdict) -> list[dict[str, Any]]:
+    return [
+        {"rule": r.rule, "status": r.status.value, "message": r.message} for r in verdict.results
+    ]
+
+
+def _log(
+    kept: Sequence[tuple[Finding, bool]],
+    properties: dict[str, Any],
+    dockerfile: str,
+    automation: str | None = None,
+    prefix: str = "",
+) -> str:
+    """One run: the driver with a rule per detector, a result per (finding, fails build)."""
     rules = [_rule(detector) for detector in DETECTORS]
     index = {rule["id"]: position for position, rule in enumerate(rules)}
     driver: dict[str, Any] = {"name": "inspector", "version": __version__}
@@ -49,31 +116,16 @@ def render(verdict: Verdict, label: str, dockerfile: str = DOCKERFILE) -> str:
     if homepage:
         driver["informationUri"] = homepage
     driver["rules"] = rules
-    kept = [r for r in verdict.findings if r.status is not Status.SKIP]
-    run: dict[str, Any] = {
-        "tool": {"driver": driver},
-        "originalUriBaseIds": {
-            IMAGE_ROOT: {"description": {"text": "The root of the image's file system."}}
-        },
-        "results": [
-            _result(r.finding, index[r.finding.id], r.status is Status.FAIL, dockerfile)
-            for r in kept
-        ],
-        "properties": {
-            "image": label,
-            "passed": verdict.passed,
-            "failOn": verdict.fail_on.value if verdict.fail_on is not None else "none",
-            "rules": [
-                {"rule": r.rule, "status": r.status.value, "message": r.message}
-                for r in verdict.results
-            ],
-            "suppressed": [
-                {"id": r.finding.id, "title": r.finding.title, "reason": r.message}
-                for r in verdict.findings
-                if r.status is Status.SKIP
-            ],
-        },
+    run: dict[str, Any] = {"tool": {"driver": driver}}
+    if automation is not None:
+        run["automationDetails"] = {"id": automation}
+    run["originalUriBaseIds"] = {
+        IMAGE_ROOT: {"description": {"text": "The root of the image's file system."}}
     }
+    run["results"] = [
+        _result(finding, index[finding.id], fails, dockerfile, prefix) for finding, fails in kept
+    ]
+    run["properties"] = properties
     log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(valid_strings(log), indent=2, allow_nan=False) + "\n"
 
@@ -104,13 +156,15 @@ def _rule(detector: Any) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, rule_index: int, fails: bool, dockerfile: str) -> dict[str, Any]:
+def _result(
+    finding: Finding, rule_index: int, fails: bool, dockerfile: str, prefix: str = ""
+) -> dict[str, Any]:
     evidence = finding.evidence.rstrip(".")
     return {
         "ruleId": finding.id,
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
-        "message": {"text": f"{evidence}. Fix: {finding.fix.text.rstrip('.')}."},
+        "message": {"text": f"{prefix}{evidence}. Fix: {finding.fix.text.rstrip('.')}."},
         "locations": _locations(finding, dockerfile),
         "partialFingerprints": {FINGERPRINT: fingerprint(finding)},
         "properties": {

