@@ -69,12 +69,9 @@ class DiffSummary(DetailsPanel):
         grid.add_row("Growth", f"{growth(result)} uncompressed")
         cost = result.cost
         layers = f" ({_indexes(cost.layers)})" if cost.layers else ""
-        grid.add_row(
-            "Pull",
-            f"{formatting.size(cost.pull_bytes)} in {formatting.count(len(cost.layers), 'layer')}"
-            f"{layers} for a host holding OLD",
-        )
-        grid.add_row("Push", f"{formatting.size(cost.push_bytes)} stored anew by its registry")
+        count = formatting.count(len(cost.layers), "layer")
+        grid.add_row("Pull", f"{formatting.size(cost.pull_bytes)} in {count}{layers}")
+        grid.add_row("Push", f"{formatting.size(cost.push_bytes)} (a registry holding OLD)")
         rebuilt = [p.new.index for p in result.rebuilt_identical if p.new is not None]
         if rebuilt:
             grid.add_row(
@@ -89,8 +86,8 @@ class DiffSummary(DetailsPanel):
         for item in result.reordered:
             grid.add_row(
                 "Reordered",
-                f"manifests copied first: pull {formatting.size(item.cost.pull_bytes)} in "
-                f"{formatting.count(len(item.cost.layers), 'layer')} ({clean(item.reason)})",
+                f"pull {formatting.size(item.cost.pull_bytes)} in "
+                f"{formatting.count(len(item.cost.layers), 'layer')}: {item.reason}",
             )
         files = result.files
         changes = Text.assemble(
@@ -221,7 +218,7 @@ class ChangeDetails(DetailsPanel):
         grid.add_row("Change", word)
         types = _before_after(old.type.value if old else "", new.type.value if new else "")
         grid.add_row("Type", types)
-        if change.type is not EntryType.DIR:
+        if EntryType.FILE in (old and old.type, new and new.type):  # (a size to show)
             grid.add_row(
                 "Size",
                 _before_after(
