@@ -21,7 +21,6 @@ from inspector.display import clean, one_line
 from inspector.inspection import Inspection
 from inspector.pipeline import InspectOptions, Resolved, inspect
 from inspector.source import LoadEvents
-from inspector.tree import FileTree
 from inspector.ui.diffloading import DiffReady, load_diff
 from inspector.ui.loading import Loader
 from inspector.ui.messages import LoadFailed
@@ -90,10 +89,9 @@ class DiffApp(App[int]):
     def __init__(self, loaders: tuple[Loader, Loader], labels: tuple[str, str]) -> None:
         super().__init__()
         self.loaders = loaders
-        self.trees = (FileTree(), FileTree())
         self.failure: str | None = None
         self.ready: DiffReady | None = None
-        self.diff_screen = DiffScreen(labels, self.trees)
+        self.diff_screen = DiffScreen(labels)
         self.title = f"inspector diff · {clean(labels[0])} → {clean(labels[1])}"
 
     def on_mount(self) -> None:
@@ -104,7 +102,7 @@ class DiffApp(App[int]):
     def load(self) -> None:
         worker = get_current_worker()
         self.ready = load_diff(
-            self.loaders, self.trees, self.diff_screen.post_message, lambda: worker.is_cancelled
+            self.loaders, self.diff_screen.post_message, lambda: worker.is_cancelled
         )
 
     def on_load_failed(self, message: LoadFailed) -> None:

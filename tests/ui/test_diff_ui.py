@@ -88,6 +88,13 @@ def tree_cells(app: DiffApp) -> dict[str, tuple[ChangeKind, str]]:
     }
 
 
+async def press(pilot: Pilot[int], *keys: str) -> None:
+    """Press `keys`, then wait for the workers they started (a history's tree)."""
+    await pilot.press(*keys)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def expand_all(app: DiffApp, pilot: Pilot[int]) -> None:
     await pilot.press("tab")
     assert screen_of(app).changes_tree.has_focus
@@ -274,7 +281,9 @@ def test_a_key_opens_a_paths_history_in_old_and_in_new(archives: tuple[Path, Pat
         tree = screen_of(app).changes_tree
         await pilot.press("tab")
         assert tree.reveal("etc/passwd")
-        await pilot.press("less_than_sign")  # in OLD: the base layer stored it, no more
+        assert screen_of(app).trees == [None, None]  # grown when a history is asked for
+        await press(pilot, "less_than_sign")  # in OLD: the base layer stored it, no more
+        assert [t is not None for t in screen_of(app).trees] == [True, False]
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
         assert screen.side == "OLD"
@@ -286,7 +295,7 @@ def test_a_key_opens_a_paths_history_in_old_and_in_new(archives: tuple[Path, Pat
         await pilot.press("escape")
         assert isinstance(app.screen, DiffScreen)
 
-        await pilot.press("greater_than_sign")  # in NEW: added by 0, modified by 5
+        await press(pilot, "greater_than_sign")  # in NEW: added by 0, modified by 5
         assert isinstance(app.screen, HistoryScreen)
         assert app.screen.side == "NEW"
         text = history_text(app)
@@ -340,11 +349,11 @@ def test_hostile_names_and_commands_stay_inert(tmp_path: Path) -> None:
             assert f"/hostile/{seen}" in screen_of(app).query_one(ChangeDetails).text(200)
             screen_text(app)
         assert tree.reveal(f"hostile/{hostile.CLICK_NAME}")
-        await pilot.press("less_than_sign")  # the history, in a dialog of its own
+        await press(pilot, "less_than_sign")  # the history, in a dialog of its own
         assert isinstance(app.screen, HistoryScreen)
         text = screen_text(app)
         assert "/hostile/[@click=app.quit]click in OLD" in text
-        await pilot.press("escape", "greater_than_sign")
+        await press(pilot, "escape", "greater_than_sign")
         text = screen_text(app)
         assert "rm -rf /hostile \\x1b]0;LAYER-TITLE\\x07" in text  # the deleting command
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -19,13 +19,14 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from inspector.diff import ImageDiff
-from inspector.display import clean
+from inspector.display import clean, one_line
 from inspector.inspection import Inspection
 from inspector.tree import FileTree
 from inspector.ui import messages
 from inspector.ui.changedtree import ChangedTree
 from inspector.ui.diffloading import COMPARING, NEW, OLD, DiffReady, DiffStage
 from inspector.ui.diffrows import Mark, PairRow, divergence_line, pair_rows
+from inspector.ui.loading import failure
 from inspector.ui.pathfilter import PathQuery
 from inspector.ui.screens.history import HistoryScreen, SideChoice
 from inspector.ui.widgets.diff_details import ChangeDetails, DiffSummary, PairDetails
@@ -57,15 +58,16 @@ class DiffScreen(Screen[None]):
         Binding("escape", "escape", "Close", show=False),
     ]
 
-    def __init__(self, labels: tuple[str, str], trees: tuple[FileTree, FileTree]) -> None:
+    def __init__(self, labels: tuple[str, str]) -> None:
         super().__init__()
         self.labels = labels
-        self.trees = trees
+        # each image's FileTree, grown from its layers when a history is first asked for
+        self.trees: list[FileTree | None] = [None, None]
+        self.growing: set[int] = set()
         self.result: ImageDiff | None = None
         self.inspections: tuple[Inspection, Inspection] | None = None
         self.changed: ChangedTree | None = None
         self.query_: PathQuery | None = None
-        self.reading = OLD
         self.layer_total: int | None = None
 
     # ----------------------------------------------------------------- layout
@@ -117,12 +119,14 @@ class DiffScreen(Screen[None]):
     # ----------------------------------------------------------------- loader messages
     def on_diff_stage(self, message: DiffStage) -> None:
         status = self.query_one(LoadStatus)
+        if message.analysing:
+            status.analysing()
+            return
         if message.which == COMPARING:
             status.prefix = ""
             status.say("Comparing OLD and NEW…")
             self.pairs.empty_text = "Comparing…"
         else:
-            self.reading = message.which
             self.layer_total = None
             status.prefix = f"{message.which}: "
             status.say("Reading the image…")
@@ -138,10 +142,6 @@ class DiffScreen(Screen[None]):
 
     def on_load_progress(self, message: messages.LoadProgress) -> None:
         self.query_one(LoadStatus).progress(message.done, message.total)
-
-    def on_layers_applied(self, message: messages.LayersApplied) -> None:
-        if self.layer_total is not None and message.count >= self.layer_total:
-            self.query_one(LoadStatus).analysing()
 
     def on_load_failed(self, message: messages.LoadFailed) -> None:
         # the app shows the dialog (the message bubbles on to it)
@@ -224,8 +224,33 @@ class DiffScreen(Screen[None]):
             self.notify("The images are still loading.", severity="warning")
             return
         i = 1 if side == NEW_SIDE else 0
-        name = NEW if i else OLD
-        self.app.push_screen(HistoryScreen(path, name, self.trees[i], self.inspections[i]))
+        tree = self.trees[i]
+        if tree is not None:
+            self.app.push_screen(HistoryScreen(path, (OLD, NEW)[i], tree, self.inspections[i]))
+        elif i not in self.growing:
+            self.growing.add(i)
+            self.notify(f"Reading {(OLD, NEW)[i]}'s layers for the history…", timeout=2)
+            self._grow_tree(i, path, self.inspections[i])
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _grow_tree(self, i: int, path: str, inspection: Inspection) -> None:
+        try:
+            tree = FileTree(inspection.layers)
+        except Exception as exc:  # a damaged cache entry read late, or a bug
+            self.app.call_from_thread(self._grow_failed, i, exc)
+            return
+        self.app.call_from_thread(self._tree_grown, i, tree, path)
+
+    def _tree_grown(self, i: int, tree: FileTree, path: str) -> None:
+        self.trees[i] = tree
+        self.growing.discard(i)
+        self.open_history(path, NEW_SIDE if i else "old")
+
+    def _grow_failed(self, i: int, exc: Exception) -> None:
+        self.growing.discard(i)
+        message = failure(f"Cannot read {(OLD, NEW)[i]}'s layers", exc)
+        self.notify(one_line(message.message), title=message.title, severity="error",
+                    markup=False)  # fmt: skip
 
     # ----------------------------------------------------------------- filter
     @on(FilterBar.Changed)
