@@ -86,15 +86,20 @@ def pair_rows(result: ImageDiff) -> list[PairRow]:
     return rows
 
 
-def divergence_line(result: ImageDiff) -> str:
-    """`First divergent layer: 2 of NEW (inputs changed)`, or why there is none."""
+def divergence(result: ImageDiff) -> str:
+    """`2 of NEW (inputs changed)`, or why no layer diverges."""
     d = result.divergence
     if d is not None:
-        return f"First divergent layer: {d.index} of NEW ({CAUSE_WORDS[d.cause]})"
+        return f"{d.index} of NEW ({CAUSE_WORDS[d.cause]})"
     if result.old_layers == result.new_layers == result.shared_layers:
-        return "No divergent layer: the same layers"
+        return "none (the same layers)"
     longer = "NEW" if result.new_layers > result.old_layers else "OLD"
-    return f"No divergent layer: {longer} adds layers on top of the other"
+    return f"none ({longer} adds layers on top of the other)"
+
+
+def divergence_line(result: ImageDiff) -> str:
+    """`First divergent layer: 2 of NEW (inputs changed)`, or why there is none."""
+    return f"First divergent layer: {divergence(result)}"
 
 
 def growth(result: ImageDiff) -> str:

@@ -29,6 +29,7 @@ from inspector.ui.diffrows import Mark, PairRow, divergence_line, pair_rows
 from inspector.ui.loading import failure
 from inspector.ui.pathfilter import PathQuery
 from inspector.ui.screens.history import HistoryScreen, SideChoice
+from inspector.ui.screens.main import Pane
 from inspector.ui.widgets.diff_details import ChangeDetails, DiffSummary, PairDetails
 from inspector.ui.widgets.diff_tree import NEW_SIDE, DiffTreeView
 from inspector.ui.widgets.file_tree import FileTreeView
@@ -39,13 +40,7 @@ from inspector.ui.widgets.legend import Legend
 from inspector.ui.widgets.load_status import LoadStatus
 from inspector.ui.widgets.rowlist import ListHeader
 
-PANES = ("#pairs", "#changes", "#summary", "#change-details", "#pair-details")
-
-
-class Pane(Vertical):
-    """A titled pane that `z` can maximize."""
-
-    ALLOW_MAXIMIZE = True
+PANES = ("#pairs", "#changes", "#summary")  # what Tab visits
 
 
 class DiffScreen(Screen[None]):
@@ -249,8 +244,8 @@ class DiffScreen(Screen[None]):
     def _grow_failed(self, i: int, exc: Exception) -> None:
         self.growing.discard(i)
         message = failure(f"Cannot read {(OLD, NEW)[i]}'s layers", exc)
-        self.notify(one_line(message.message), title=message.title, severity="error",
-                    markup=False)  # fmt: skip
+        text = one_line(message.message)
+        self.notify(text, title=message.title, severity="error", markup=False)
 
     # ----------------------------------------------------------------- filter
     @on(FilterBar.Changed)
@@ -294,7 +289,7 @@ class DiffScreen(Screen[None]):
 
     # ----------------------------------------------------------------- panes
     def _panes(self) -> list[Widget]:
-        return [self.query_one(selector) for selector in PANES[:3]]
+        return [self.query_one(selector) for selector in PANES]
 
     def action_switch_pane(self, step: int) -> None:
         panes = self._panes()

@@ -25,7 +25,7 @@ from inspector.ui.diffrows import (
     STATUS_MEANING,
     Mark,
     PairRow,
-    divergence_line,
+    divergence,
     growth,
     layer_text,
 )
@@ -65,7 +65,7 @@ class DiffSummary(DetailsPanel):
         grid.add_row("OLD", f"{result.old_label} ({formatting.count(result.old_layers, 'layer')})")
         grid.add_row("NEW", f"{result.new_label} ({formatting.count(result.new_layers, 'layer')})")
         grid.add_row("Shared", f"{formatting.count(result.shared_layers, 'layer')} (same ChainID)")
-        grid.add_row("Diverges", divergence_line(result).partition(": ")[2])
+        grid.add_row("Diverges", divergence(result))
         grid.add_row("Growth", f"{growth(result)} uncompressed")
         cost = result.cost
         layers = f" ({_indexes(cost.layers)})" if cost.layers else ""
