@@ -348,12 +348,13 @@ class FileDetails(DetailsPanel):
         grid.add_row("Change", change)
         grid.add_row("Stored in", f"layer {node.layer}")
         table = CleanTable(box=None, padding=(0, 1), show_edge=False, expand=False)
-        table.add_column("Layer", justify="right")
-        table.add_column("Change")
-        table.add_column("Size", justify="right")
-        table.add_column("Detail")
+        keep = commands is not None  # the command wraps, the other columns keep their width
+        table.add_column("Layer", justify="right", no_wrap=keep)
+        table.add_column("Change", no_wrap=keep)
+        table.add_column("Size", justify="right", no_wrap=keep)
+        table.add_column("Detail", no_wrap=keep)
         if commands is not None:
-            table.add_column("Command", overflow="ellipsis", no_wrap=True)
+            table.add_column("Command")
         for item in history:
             detail = ", ".join(item.reasons) if item.reasons else (item.how or "")
             if item.implied:
