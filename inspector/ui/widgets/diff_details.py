@@ -35,6 +35,7 @@ from inspector.ui.widgets.details import SEVERITY_STYLE, CleanTable, DetailsPane
 CHANGE_STYLE = {FileChange.ADDED: "green", FileChange.REMOVED: "red", FileChange.MODIFIED: "yellow"}
 FINDINGS_SHOWN = 12  # new and gone findings listed each (the count says how many)
 HISTORY_KEYS = "< in OLD · > in NEW · Enter: choose"
+DIR_KEYS = "< in OLD · > in NEW"
 
 
 def _indexes(positions: Sequence[int]) -> str:
@@ -201,7 +202,9 @@ class ChangeDetails(DetailsPanel):
                 f"{formatting.count(below.paths, 'changed path')}, net "
                 f"{formatting.signed_size(below.bytes)}",
             )
-        grid.add_row("History", Text(HISTORY_KEYS, "dim"))
+        shown = new or old
+        keys = HISTORY_KEYS if shown is None or shown.type is not EntryType.DIR else DIR_KEYS
+        grid.add_row("History", Text(keys, "dim"))
         self.set_content(grid)
 
     @staticmethod
