@@ -534,7 +534,8 @@ def diff_parser() -> argparse.ArgumentParser:
         "and why, the layers rebuilt for nothing, the files added, removed and modified,\n"
         "the sizes, what pulling NEW costs a host that holds OLD, and the findings new\n"
         "and gone; with --ci, a regression gate. Shared layers are read once (the layer\n"
-        "cache; --no-cache uses a private one for the run). See docs/diff.md.",
+        "cache; --no-cache uses a private one for the run). At a terminal it opens the UI;\n"
+        "--text, --format, --json, --ci or a pipe print the report. See docs/diff.md.",
         epilog=f"{IMAGE_FORMS}\n{EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -559,7 +560,9 @@ def diff_parser() -> argparse.ArgumentParser:
         help="the SARIF location of new findings that have no path (default: Dockerfile)",
     )
     parser.add_argument(
-        "--text", action="store_true", help="print the report also with --json FILE"
+        "--text",
+        action="store_true",
+        help="print the text report (at a terminal, instead of the UI; also with --json FILE)",
     )
     parser.add_argument(
         "--ci", action="store_true", help="evaluate the gate's rules (also CI=true)"
@@ -597,6 +600,26 @@ def _run_cache(args: argparse.Namespace) -> Iterator[LayerCache]:
         yield LayerCache(directory)
 
 
+def diff_wants_ui(args: argparse.Namespace, ci: bool) -> bool:
+    """As `wants_ui`: the diff UI opens when a person is at a terminal and asked for no
+    report (`--json`, `--text`, `--format`, `--ci`), and neither image is standard input."""
+    if args.json or ci or args.text or args.format or "-" in (args.old, args.new):
+        return False
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _diff_ui(
+    resolved: list[pipeline.Resolved], options: pipeline.InspectOptions, cache: LayerCache
+) -> int:
+    """Open the diff UI on both images (their notes printed first)."""
+    from inspector.ui.diffapp import run_diff_ui
+
+    for which, target in zip(("OLD", "NEW"), resolved, strict=True):
+        for note in target.notes:
+            sys.stderr.write(f"inspector: {which}: {one_line(note)}\n")
+    return run_diff_ui((resolved[0], resolved[1]), options, cache)
+
+
 def diff_command(argv: Sequence[str]) -> int:
     """`inspector diff OLD NEW`: the report, and with --ci the gate's verdict."""
     from inspector import diff_report
@@ -616,8 +639,11 @@ def diff_command(argv: Sequence[str]) -> int:
     if args.json:
         args.json = output.checked(args.json, "--json")
     options = options_from(args)
+    ui = diff_wants_ui(args, ci)
     with _run_cache(args) as cache:
-        resolved = [pipeline.resolve(text, options, cache) for text in (args.old, args.new)]
+        resolved = [pipeline.resolve(t, options, cache, verify=ui) for t in (args.old, args.new)]
+        if ui:
+            return _diff_ui(resolved, options, cache)
         found: list[Inspection] = []
         for which, target in zip(("OLD", "NEW"), resolved, strict=True):
             for note in target.notes:

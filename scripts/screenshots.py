@@ -4,29 +4,37 @@
     python scripts/screenshots.py main help  # some of them
 
 Each SVG is also converted to PNG with `rsvg-convert` (or `cairosvg` when installed).
-The `sample-image` scene shows the tests' byte-exact sample image (tests/sampleimage.py).
+The `sample-image` scene shows the tests' byte-exact sample image (tests/sampleimage.py),
+the `diff` scenes `inspector diff` on the two app images of tests/diffimages.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from textual.app import App
 from textual.pilot import Pilot
 
-from inspector.ui.app import InspectorApp, app_for
+from inspector.ui.app import app_for
+from inspector.ui.diffapp import diff_app_for
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "screenshots"
 SAMPLE = "sample"  # the scene image that is the tests' sample image, not a CLI argument
+DIFF = "diff"  # the scene images that are tests/diffimages.py's OLD and NEW
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "ui")]
 
-from uisupport import sample_app  # noqa: E402  (found through the sys.path line above)
+import diffimages  # noqa: E402  (found through the sys.path line above)
+from uisupport import sample_app  # noqa: E402
 
 Steps = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -94,6 +102,16 @@ async def extract_dialog(pilot: Pilot[int]) -> None:
     await pilot.press("end", "tab", "home", "space", "x")
 
 
+async def diff_tree(pilot: Pilot[int]) -> None:
+    await pilot.press("tab", "ctrl+@", "down", "down", "down")  # /app/config.yaml: its link
+
+
+async def diff_history(pilot: Pilot[int]) -> None:
+    await pilot.press("tab", "ctrl+@", "end", "up", "up", "up", "up")  # /etc/passwd
+    await pilot.press("greater_than_sign")  # its history in NEW
+    await pilot.pause()
+
+
 SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
     "main": ("demo", (120, 36), layer_view),
     "aggregated": ("demo", (120, 36), aggregated),
@@ -107,12 +125,20 @@ SCENES: dict[str, tuple[str, tuple[int, int], Steps]] = {
     "extract": ("demo", (120, 36), extract_dialog),
     "small-80x24": ("demo", (80, 24), layer_view),
     "sample-image": (SAMPLE, (120, 36), nothing),
+    "diff": (DIFF, (140, 45), diff_tree),
+    "diff-history": (DIFF, (140, 45), diff_history),
 }
 
 
-def make_app(image: str) -> InspectorApp:
+def make_app(image: str) -> App[int]:
     if image == SAMPLE:
         return sample_app()
+    if image == DIFF:  # short names on screen: the archives in the working directory
+        directory = tempfile.mkdtemp(prefix="inspector-screenshots-")
+        atexit.register(shutil.rmtree, directory, True)
+        old, new = diffimages.write(Path(directory))
+        os.chdir(directory)
+        return diff_app_for((old.name, new.name))
     return app_for(image)
 
 

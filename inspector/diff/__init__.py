@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from inspector.analysis import final_file_system
+from inspector.analysis import FinalFileSystem, final_file_system
 from inspector.diff.cost import all_reordered, cost_of, pulled_layers
 from inspector.diff.files import compare
 from inspector.diff.layers import align, layers_of
@@ -39,11 +39,18 @@ from inspector.inspection import Inspection
 from inspector.sharing import OtherImage, sharing
 
 
-def diff(old: Inspection, new: Inspection) -> ImageDiff:
-    """Everything that changed from `old` to `new`."""
+def diff(
+    old: Inspection,
+    new: Inspection,
+    systems: tuple[FinalFileSystem, FinalFileSystem] | None = None,
+) -> ImageDiff:
+    """Everything that changed from `old` to `new`; `systems` are their final file
+    systems when the caller already stacked them (the UI keeps them for the tree)."""
     old_layers, new_layers = layers_of(old), layers_of(new)
     prefix, divergence, pairs = align(old, new, old_layers, new_layers)
-    files = compare(final_file_system(old.layers), final_file_system(new.layers))
+    if systems is None:
+        systems = final_file_system(old.layers), final_file_system(new.layers)
+    files = compare(*systems)
     pulled = pulled_layers(old_layers, new_layers)
     cost = cost_of(new_layers, pulled)
     marked = set(pulled)

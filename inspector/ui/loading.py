@@ -122,6 +122,17 @@ class UiEvents(LoadEvents):
         return tuple(sizes)
 
 
+def failure(title: str, exc: Exception) -> LoadFailed:
+    """The dialog for an error: its one line, or for a bug what the CLI says of one."""
+    if isinstance(exc, InspectorError):
+        return LoadFailed(title, exc.message)
+    return LoadFailed(
+        "Internal error",
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(run with --debug for a traceback, and please report it)",
+    )
+
+
 def load_into(
     load: Loader,
     tree: FileTree,
@@ -136,17 +147,8 @@ def load_into(
         events.check()
     except Cancelled:
         return None
-    except InspectorError as exc:
-        post(LoadFailed("Cannot read the image", exc.message))
-        return None
-    except Exception as exc:  # a bug: say so the way the CLI does
-        post(
-            LoadFailed(
-                "Internal error",
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(run with --debug for a traceback, and please report it)",
-            )
-        )
+    except Exception as exc:
+        post(failure("Cannot read the image", exc))
         return None
     post(LoadFinished(inspection))
     tree.precompute(0, cancelled)  # the aggregated views from layer 0, ahead of use

@@ -83,11 +83,14 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def help_table() -> Table:
+Keys = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+def help_table(keys: Keys = KEYS) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for section, rows in KEYS:
+    for section, rows in keys:
         table.add_row(Text(section, "bold underline"), "")
         for key, action in rows:
             table.add_row(key, action)
@@ -100,8 +103,12 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "dismiss", "Close"),
     ]
 
+    def __init__(self, keys: Keys = KEYS) -> None:
+        super().__init__()
+        self.keys = keys
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-dialog") as dialog:
             dialog.border_title = "Keys"
             dialog.border_subtitle = "Esc closes"
-            yield Static(help_table())
+            yield Static(help_table(self.keys))

@@ -1,7 +1,7 @@
 """Details panels: the selected layer, the image, and the file under the tree cursor.
 
 Image-supplied text is shown literally and `display.clean`ed: every string cell of a
-panel's tables goes through `_CleanTable` (`Text`, never markup), and the other pieces
+panel's tables goes through `CleanTable` (`Text`, never markup), and the other pieces
 are built as `Text` from `clean`ed strings.
 """
 
@@ -46,7 +46,7 @@ KIND_WORD = {
 }
 
 
-class _CleanTable(Table):
+class CleanTable(Table):
     """A table whose string cells are shown as they are, `clean`ed: never as markup."""
 
     def add_row(
@@ -64,8 +64,8 @@ def _lines(values: Sequence[str]) -> Text:
     return Text("\n".join(map(clean, values)))
 
 
-def _grid() -> Table:
-    grid = _CleanTable.grid(padding=(0, 1))
+def grid_table() -> Table:
+    grid = CleanTable.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     return grid
@@ -187,7 +187,7 @@ class LayerDetails(DetailsPanel):
         summary: LayerSummary | None,
         shared: Sequence[str] = (),
     ) -> None:
-        grid = _grid()
+        grid = grid_table()
         title = f"Layer {info.position} of {count}"
         grid.add_row("Digest", _digest(info.digest or (index.digest if index else None)))
         grid.add_row("Diff ID", _digest(info.diff_id))
@@ -252,7 +252,7 @@ class ImageDetails(DetailsPanel):
         shared: Sharing | None = None,
         findings: Sequence[Finding] | None = None,
     ) -> None:
-        grid = _grid()
+        grid = grid_table()
         grid.add_row("Image", image.label)
         grid.add_row("Tags", ", ".join(image.tags) or "(none)")
         grid.add_row("Platform", str(image.platform) if image.platform else "(unknown)")
@@ -290,7 +290,7 @@ class ImageDetails(DetailsPanel):
         if findings is not None:
             grid.add_row("Findings", severity_counts(findings))
         config = image.config
-        runtime = _grid()
+        runtime = grid_table()
         runtime.add_row("Entrypoint", _argv(config.entrypoint))
         runtime.add_row("Cmd", _argv(config.cmd))
         runtime.add_row("User", config.user or "(root)")
@@ -314,13 +314,22 @@ def _argv(value: tuple[str, ...] | None) -> str:
 class FileDetails(DetailsPanel):
     """The path under the tree cursor: attributes and its history across the layers."""
 
-    def show(self, node: Node | None, history: Sequence[HistoryItem], lo: int, hi: int) -> None:
+    def show(
+        self,
+        node: Node | None,
+        history: Sequence[HistoryItem],
+        lo: int,
+        hi: int,
+        commands: Sequence[str] | None = None,
+    ) -> None:
+        """`commands` (each layer's, `clean`ed) adds a column with the command of each
+        layer of the history (the diff's history of a path in one image)."""
         if node is None:
             self.set_content(Text("No file selected.", "dim"))
             return
         entry = node.entry
         mode, owner, size = attributes(node)
-        grid = _grid()
+        grid = grid_table()
         grid.add_row("Path", shown_path(node.path))
         kind = entry.type.value + (" (implied by deeper paths)" if node.implied else "")
         grid.add_row("Type", kind)
@@ -338,21 +347,27 @@ class FileDetails(DetailsPanel):
         change.append(f" in this view (layer {max(lo, -1) + 1}…{hi})" if hi - lo > 1 else " here")
         grid.add_row("Change", change)
         grid.add_row("Stored in", f"layer {node.layer}")
-        table = _CleanTable(box=None, padding=(0, 1), show_edge=False, expand=False)
-        table.add_column("Layer", justify="right")
-        table.add_column("Change")
-        table.add_column("Size", justify="right")
-        table.add_column("Detail")
+        table = CleanTable(box=None, padding=(0, 1), show_edge=False, expand=False)
+        keep = commands is not None  # the command wraps, the other columns keep their width
+        table.add_column("Layer", justify="right", no_wrap=keep)
+        table.add_column("Change", no_wrap=keep)
+        table.add_column("Size", justify="right", no_wrap=keep)
+        table.add_column("Detail", no_wrap=keep)
+        if commands is not None:
+            table.add_column("Command")
         for item in history:
             detail = ", ".join(item.reasons) if item.reasons else (item.how or "")
             if item.implied:
                 detail = "implied directory"
             marker = "▶" if item.layer == node.layer else " "
             word = "rewritten, same" if item.kind is ChangeKind.UNCHANGED else KIND_WORD[item.kind]
-            table.add_row(
+            cells: list[RenderableType] = [
                 f"{marker}{item.layer}",
                 Text(word, KIND_STYLE[item.kind]),
                 formatting.size(item.size),
                 str(detail),
-            )
+            ]
+            if commands is not None:
+                cells.append(Text(commands[item.layer] if item.layer < len(commands) else ""))
+            table.add_row(*cells)
         self.set_content(Group(grid, Text("History", "bold"), table))

@@ -312,25 +312,32 @@ class FileTreeView(RowList):
         parts.append("Name")
         return " ".join(parts)
 
+    def cells(self, node: Node, width: int) -> str:
+        """The attribute cells before the name, ending with a space ("" for none): what a
+        tree over something else than layers (the diff's) shows instead."""
+        show_mode, show_owner, show_size = self.columns(width)
+        if not (show_mode or show_owner or show_size):
+            return ""
+        mode, owner, size = vm.attributes(node)
+        cells = []
+        if show_mode:
+            cells.append(fit(mode, MODE_WIDTH))
+        if show_owner:
+            cells.append(fit(owner, OWNER_WIDTH, "right"))
+        if show_size:
+            cells.append(fit(size, SIZE_WIDTH, "right"))
+        return " ".join(cells) + " "
+
     def render_row(self, index: int, width: int) -> list[Segment]:
         row = self.rows[index]
         node = row.node
-        show_mode, show_owner, show_size = self.columns(self.layout_width)
         kind_style = self.get_component_rich_style(KIND_CLASS[row.display], partial=True)
         attr_style = self.get_component_rich_style("filetree--attr", partial=True) + kind_style
         guide_style = self.get_component_rich_style("filetree--guide", partial=True)
         segments: list[Segment] = []
         used = 0
-        if show_mode or show_owner or show_size:
-            mode, owner, size = vm.attributes(node)
-            cells = []
-            if show_mode:
-                cells.append(fit(mode, MODE_WIDTH))
-            if show_owner:
-                cells.append(fit(owner, OWNER_WIDTH, "right"))
-            if show_size:
-                cells.append(fit(size, SIZE_WIDTH, "right"))
-            text = " ".join(cells) + " "
+        text = self.cells(node, self.layout_width)
+        if text:
             segments.append(Segment(text, attr_style))
             used += cell_len(text)
         guide = row.guide

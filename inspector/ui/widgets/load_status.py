@@ -12,6 +12,8 @@ from inspector.display import clean
 
 
 class LoadStatus(Horizontal):
+    prefix = ""  # which image is being read (`OLD: ` in the diff), before every label
+
     def compose(self) -> ComposeResult:
         yield Static("Reading the image…", id="load-label")
         yield ProgressBar(total=None, show_eta=False, show_percentage=True, id="load-bar")
@@ -20,7 +22,8 @@ class LoadStatus(Horizontal):
     def started(self, name: str, total: int | None, count: int, layers: int | None) -> None:
         short = clean(name.removeprefix("sha256:").removeprefix("blobs/sha256/")[:12])
         of = f"/{layers}" if layers else ""
-        label = Text(f"Indexing layer {count}{of} {short} ")  # (the name: never markup)
+        # (the name: never markup)
+        label = Text(f"{self.prefix}Indexing layer {count}{of} {short} ")
         self.query_one("#load-label", Static).update(label)
         self.progress(0, total)
 
@@ -31,6 +34,10 @@ class LoadStatus(Horizontal):
         self.query_one("#load-amount", Static).update(" " + amount)
 
     def analysing(self) -> None:
-        self.query_one("#load-label", Static).update("Analysing… ")
+        self.say("Analysing…")
+
+    def say(self, text: str) -> None:
+        """A step without a byte count (our own words: `text` is never the image's)."""
+        self.query_one("#load-label", Static).update(Text(f"{self.prefix}{text} "))
         self.query_one("#load-bar", ProgressBar).update(total=None)
         self.query_one("#load-amount", Static).update("")
