@@ -130,9 +130,9 @@ class Facts:
         shown = [dict.fromkeys(paths, position) for position, paths in enumerate(self.files)]
         for path, _, stored_in, _, _ in self.inspection.analysis.exact.wasted_files:
             shown[stored_in].pop(path, None)
-        final: dict[str, int] = {}
-        for layer in shown:
-            final.update(layer)
+        final: dict[str, int] = shown[0] if shown else {}
+        for layer in shown[1:]:
+            final.update(layer)  # a path keeps its first place, and takes its last layer
         return final
 
     @cached_property
