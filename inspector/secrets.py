@@ -209,9 +209,11 @@ def scan(path: str, data: bytes | memoryview) -> list[SecretHit]:
     raw = bytes(data)
     hits: dict[tuple[int, int], SecretHit] = {}
     for kind, pattern, needles in _PATTERNS:
-        if any(needle in raw for needle in needles):
-            for match in pattern.finditer(raw):
-                _keep(hits, kind, path, raw, match)
+        for needle in needles:
+            if needle in raw:
+                for match in pattern.finditer(raw):
+                    _keep(hits, kind, path, raw, match)
+                break
     base = path.rpartition("/")[2]
     # a password field's name in any case (as `(?i)` compares: ASCII letters), then a marker
     if (
