@@ -114,10 +114,11 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
             continue
         files = facts.files[position]
         entries = facts.entries[position]
+        ends = methodcaller("endswith", (*(end for e in wanted for end in e.ends), "\n"))
+        named = [(path, path.rpartition("/")[2]) for path in compress(files, map(ends, files))]
         for ecosystem, install in wanted.items():
             manifest = ecosystem.manifest.search
-            named = compress(files, map(methodcaller("endswith", (*ecosystem.ends, "\n")), files))
-            manifests = [entries[path] for path in named if manifest(path.rpartition("/")[2])]
+            manifests = [entries[path] for path, name in named if manifest(name)]
             if not manifests or len(manifests) == len(files):
                 continue  # no manifest, or only manifests: the order is already right
             rebuilt = sum(stored[position:])
