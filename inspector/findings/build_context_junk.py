@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import compress
-from operator import methodcaller, or_, truth
+from itertools import chain
+from operator import methodcaller
 
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
@@ -119,6 +119,7 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
 # with `/` or `.` lets the engine skip to those characters)
 _STARTS = (".", "__pycache__/", "htmlcov/", "node_modules/", "Dockerfile", "Containerfile")
 _MAYBE = re.compile(rf"/(?:{'|'.join(map(re.escape, _STARTS))})|\.(?:py[co]|log)$")
+_STARTING = methodcaller("startswith", _STARTS)
 _DIRECTORIES = {name: rank for rank, (_, kind, names) in enumerate(RULES) if kind == DIRECTORY
                 for name in names}  # fmt: skip
 # the rules on the file's own name, in order: (rank, kind, names, names followed by a dot)
@@ -131,11 +132,10 @@ _NONE = len(RULES)
 
 def _patterns(paths: list[str]) -> Iterator[tuple[str, str]]:
     """(path, the first of RULES it matches) for each of `paths` that one matches."""
-    maybe = map(
-        or_, map(truth, map(_MAYBE.search, paths)), map(methodcaller("startswith", _STARTS), paths)
-    )
+    search = _MAYBE.search
+    starting = [path for path in filter(_STARTING, paths) if not search(path)]  # (a few)
     above: dict[str, int] = {}  # directory -> the first DIRECTORY rule it is in, or _NONE
-    for path in compress(paths, maybe):
+    for path in chain(filter(search, paths), starting):
         if "\n" in path:  # where `.` and `$` treat a newline specially: the regexes decide
             pattern = next((pattern for pattern, regex in PATTERNS if regex.match(path)), None)
             if pattern is not None:
