@@ -202,9 +202,10 @@ _ASSIGNMENT = re.compile(
 def scan(path: str, data: bytes | memoryview) -> list[SecretHit]:
     """The secrets in one file's content (the first bytes `wants` asked for).
 
-    Only text that holds one of `_MARKERS` is searched (`_may_hold`). Each pattern's
-    needles are marked, so a pattern whose needles are missing is skipped without asking
-    `_may_hold`; the per-name patterns, which can match without a marker's help, ask it.
+    Only text that holds one of `_MARKERS` can hold a secret (`_may_hold`). A pattern
+    runs only when one of its needles is in the text, and every needle holds a marker, so
+    that test is enough; the per-name patterns (password fields, `.netrc`, `.env` keys)
+    can match where no needle is, and ask `_may_hold`.
     """
     raw = bytes(data)
     hits: dict[tuple[int, int], SecretHit] = {}
