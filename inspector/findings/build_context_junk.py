@@ -67,8 +67,8 @@ def _regex(kind: str, names: tuple[str, ...]) -> str:
     }[kind]
 
 
-# (.dockerignore pattern, regex over the path): what RULES mean, exactly; a path without a
-# newline is classified by `_pattern` without them, to the same answer
+# (.dockerignore pattern, regex over the path): what RULES mean, exactly. `_patterns`
+# answers the same without them for a path without a newline (tests/unit/test_prefilters.py)
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (pattern, re.compile(_regex(kind, names))) for pattern, kind, names in RULES
 )
