@@ -23,7 +23,6 @@ GitLab, Slack, Stripe, Google API keys) and secret-looking keys in `.env` files.
 from __future__ import annotations
 
 import hashlib
-import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -89,7 +88,7 @@ def fingerprint(value: str | bytes) -> str:
 
 def is_named(path: str) -> bool:
     """True for a file whose name says it holds credentials."""
-    base = posixpath.basename(path)
+    base = path.rpartition("/")[2]
     if base in _NAMED or base.startswith(".env.") or base.endswith(_NAMED_SUFFIXES):
         return True
     return path.endswith((".docker/config.json", ".aws/credentials"))
@@ -101,17 +100,24 @@ def wants(path: str, size: int) -> int:
         return 0
     if is_named(path):
         return min(size, MAX_NAMED_BYTES)
-    if (
-        size <= MAX_SMALL_BYTES
-        and path.endswith(_TEXT_SUFFIXES)
-        and not any(part in path for part in _LIBRARIES)
-    ):
+    if size <= MAX_SMALL_BYTES and path.endswith(_TEXT_SUFFIXES) and not _in_library(path):
         return size
     return 0
 
 
-CANDIDATE_SUFFIXES = (*_NAMED, *_NAMED_SUFFIXES, *_TEXT_SUFFIXES, "credentials")
-"""Every path `wants` can say yes to ends with one of these: a C-speed first test."""
+def _in_library(path: str) -> bool:
+    return any(part in path for part in _LIBRARIES)
+
+
+CANDIDATE_SUFFIXES = tuple(
+    dict.fromkeys(
+        suffix
+        for suffix in (*_NAMED, *_NAMED_SUFFIXES, *_TEXT_SUFFIXES, "credentials")
+        if suffix not in (".git-credentials", "credentials.json", "service-account.json")
+    )
+)
+"""Every path `wants` can say yes to ends with one of these: a C-speed first test. (Names
+that end with another of them are left out: `.git-credentials`, `credentials.json`…)"""
 
 
 class LayerScanner:
@@ -126,38 +132,52 @@ class LayerScanner:
         self.hits: list[SecretHit] = []
 
     def wanted(self, path: str, size: int) -> int:
-        """Bytes of this regular file to pass to `check` (0: none)."""
-        if not path.endswith(CANDIDATE_SUFFIXES):
+        """Bytes of this regular file to pass to `check` (0: none): `wants`, and a small
+        text file only while the layer's budget lasts."""
+        if not path.endswith(CANDIDATE_SUFFIXES) or not size:
             return 0
-        n = wants(path, size)
-        if n and not is_named(path):
-            if n > self.budget:
-                return 0
-            self.budget -= n
-        return n
+        if is_named(path):
+            return min(size, MAX_NAMED_BYTES)
+        if (
+            size <= MAX_SMALL_BYTES
+            and size <= self.budget
+            and path.endswith(_TEXT_SUFFIXES)
+            and not _in_library(path)
+        ):
+            self.budget -= size
+            return size
+        return 0
 
     def check(self, path: str, head: bytes | memoryview) -> None:
         self.hits.extend(scan(path, head))
 
 
-# (kind, pattern): the value is the group named `value`, else the whole match
-_PATTERNS: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple(
-    (kind, re.compile(pattern))
-    for kind, pattern in (
+# (kind, pattern, needles): the value is the group named `value`, else the whole match. A
+# pattern can match only text that holds one of its needles (a bytes.find at memory speed):
+# the pattern runs only then
+_PATTERNS: tuple[tuple[str, re.Pattern[bytes], tuple[bytes, ...]], ...] = tuple(
+    (kind, re.compile(pattern), needles)
+    for kind, pattern, needles in (
         ("private-key", rb"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----"
-                        rb"(?P<value>[\s\S]{16,8192}?)-----END"),
-        ("aws-access-key-id", rb"(?<![A-Z0-9])(?P<value>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])"),
-        ("aws-secret-access-key", rb"aws_secret_access_key\s*[=:]\s*(?P<value>[A-Za-z0-9/+=]{40})"),
-        ("gcp-service-account-key", rb"\"private_key\"\s*:\s*\"(?P<value>-----BEGIN[^\"]{32,})\""),
-        ("npm-token", rb"_authToken\s*=\s*(?P<value>[^\s\"']{8,})"),
-        ("registry-auth", rb"\"auth\"\s*:\s*\"(?P<value>[A-Za-z0-9+/=]{8,})\""),
-        ("url-credentials", rb"\b[a-z][a-z0-9+.-]*://[^\s:@/\"']+:(?P<value>[^\s@/\"']{3,})@"),
+                        rb"(?P<value>[\s\S]{16,8192}?)-----END", (b"PRIVATE KEY",)),
+        ("aws-access-key-id", rb"(?<![A-Z0-9])(?P<value>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])",
+         (b"AKIA", b"ASIA")),
+        ("aws-secret-access-key", rb"aws_secret_access_key\s*[=:]\s*(?P<value>[A-Za-z0-9/+=]{40})",
+         (b"aws_secret_access_key",)),
+        ("gcp-service-account-key", rb"\"private_key\"\s*:\s*\"(?P<value>-----BEGIN[^\"]{32,})\"",
+         (b'"private_key"',)),
+        ("npm-token", rb"_authToken\s*=\s*(?P<value>[^\s\"']{8,})", (b"_authToken",)),
+        ("registry-auth", rb"\"auth\"\s*:\s*\"(?P<value>[A-Za-z0-9+/=]{8,})\"", (b'"auth"',)),
+        ("url-credentials", rb"\b[a-z][a-z0-9+.-]*://[^\s:@/\"']+:(?P<value>[^\s@/\"']{3,})@",
+         (b"://",)),
         ("github-token", rb"\b(?P<value>gh[pousr]_[A-Za-z0-9]{36,255}"
-                         rb"|github_pat_[A-Za-z0-9_]{22,255})"),
-        ("gitlab-token", rb"\b(?P<value>glpat-[A-Za-z0-9_-]{20,})"),
-        ("slack-token", rb"\b(?P<value>xox[abprs]-[A-Za-z0-9-]{10,})"),
-        ("stripe-key", rb"\b(?P<value>sk_live_[0-9A-Za-z]{24,})"),
-        ("google-api-key", rb"\b(?P<value>AIza[0-9A-Za-z_-]{35})"),
+                         rb"|github_pat_[A-Za-z0-9_]{22,255})",
+         (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_")),
+        ("gitlab-token", rb"\b(?P<value>glpat-[A-Za-z0-9_-]{20,})", (b"glpat-",)),
+        ("slack-token", rb"\b(?P<value>xox[abprs]-[A-Za-z0-9-]{10,})",
+         (b"xoxa-", b"xoxb-", b"xoxp-", b"xoxr-", b"xoxs-")),
+        ("stripe-key", rb"\b(?P<value>sk_live_[0-9A-Za-z]{24,})", (b"sk_live_",)),
+        ("google-api-key", rb"\b(?P<value>AIza[0-9A-Za-z_-]{35})", (b"AIza",)),
     )
 )  # fmt: skip
 _PASSWORD_FIELD = re.compile(
@@ -180,22 +200,34 @@ _ASSIGNMENT = re.compile(
 
 
 def scan(path: str, data: bytes | memoryview) -> list[SecretHit]:
-    """The secrets in one file's content (the first bytes `wants` asked for)."""
+    """The secrets in one file's content (the first bytes `wants` asked for).
+
+    Only text that holds one of `_MARKERS` can hold a secret (`_may_hold`). A pattern
+    runs only when one of its needles is in the text, and every needle holds a marker, so
+    that test is enough; the per-name patterns (password fields, `.netrc`, `.env` keys)
+    can match where no needle is, and ask `_may_hold`.
+    """
     raw = bytes(data)
-    if not _may_hold(raw):
-        return []
     hits: dict[tuple[int, int], SecretHit] = {}
-    for kind, pattern in _PATTERNS:
-        for match in pattern.finditer(raw):
-            _keep(hits, kind, path, raw, match)
-    base = posixpath.basename(path)
-    if base in (".pypirc",) or base.endswith((".ini", ".cfg", ".conf", ".properties")):
+    for kind, pattern, needles in _PATTERNS:
+        for needle in needles:
+            if needle in raw:
+                for match in pattern.finditer(raw):
+                    _keep(hits, kind, path, raw, match)
+                break
+    base = path.rpartition("/")[2]
+    # a password field's name in any case (as `(?i)` compares: ASCII letters), then a marker
+    if (
+        (base in (".pypirc",) or base.endswith((".ini", ".cfg", ".conf", ".properties")))
+        and b"passw" in raw.lower()
+        and _may_hold(raw)
+    ):
         for match in _PASSWORD_FIELD.finditer(raw):
             _keep(hits, "password", path, raw, match)
-    if base in (".netrc", "_netrc"):
+    if base in (".netrc", "_netrc") and b"password" in raw:  # (a marker: `assword`)
         for match in _NETRC.finditer(raw):
             _keep(hits, "netrc-password", path, raw, match)
-    if base == ".env" or base.startswith(".env.") or base.endswith(".env"):
+    if (base == ".env" or base.startswith(".env.") or base.endswith(".env")) and _may_hold(raw):
         for match in _ASSIGNMENT.finditer(raw):
             key = match.group("key").decode("utf-8", "replace")
             value = match.group("value").decode("utf-8", "surrogateescape")
@@ -265,7 +297,9 @@ def redact(text: str) -> str:
     raw = text.encode("utf-8", "surrogateescape")
     spans: list[tuple[int, int, str]] = []
     if _may_hold(raw):
-        for kind, pattern in _PATTERNS:
+        for kind, pattern, needles in _PATTERNS:
+            if not any(needle in raw for needle in needles):
+                continue
             for match in pattern.finditer(raw):
                 start, end = match.span("value")
                 spans.append((start, end, _shown(kind, raw[start:end])))

@@ -12,6 +12,9 @@ Fix: a `.dockerignore` beside the Dockerfile holding exactly the patterns that m
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import chain
+from operator import methodcaller
 
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
@@ -26,28 +29,48 @@ EXAMPLE = """\
 COPY . /app        # with .git/, __pycache__/ and .env in the build context"""
 _NODE_INSTALL = re.compile(r"\b(?:npm (?:ci|install|i)|yarn(?: install)?|pnpm (?:install|i))\b")
 
-# (.dockerignore pattern, regex over the path); a directory pattern matches below it
+# Where a .dockerignore pattern's name is in a path: a directory above the file, the file's
+# name (alone, or followed by a `.suffix`), or the end of the path
+DIRECTORY = "directory"
+NAME = "name"
+EXACT_NAME = "exact name"
+ENDING = "ending"
+RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("**/.git", DIRECTORY, (".git",)),
+    ("**/.hg", DIRECTORY, (".hg",)),
+    ("**/.svn", DIRECTORY, (".svn",)),
+    ("**/.env*", NAME, (".env",)),
+    ("**/__pycache__", DIRECTORY, ("__pycache__",)),
+    ("**/*.pyc", ENDING, (".pyc", ".pyo")),
+    ("**/.pytest_cache", DIRECTORY, (".pytest_cache",)),
+    ("**/.mypy_cache", DIRECTORY, (".mypy_cache",)),
+    ("**/.venv", DIRECTORY, (".venv",)),
+    ("**/.idea", DIRECTORY, (".idea",)),
+    ("**/.vscode", DIRECTORY, (".vscode",)),
+    ("**/.DS_Store", EXACT_NAME, (".DS_Store",)),
+    ("**/.coverage", NAME, (".coverage",)),
+    ("**/htmlcov", DIRECTORY, ("htmlcov",)),
+    ("**/*.log", ENDING, (".log",)),
+    ("Dockerfile", NAME, ("Dockerfile", "Containerfile")),
+    ("**/node_modules", DIRECTORY, ("node_modules",)),
+)
+"""The patterns a .dockerignore gets, in order: a file takes the first that matches."""
+
+
+def _regex(kind: str, names: tuple[str, ...]) -> str:
+    either = "|".join(re.escape(name) for name in names)
+    return {
+        DIRECTORY: rf"(?:.*/)?(?:{either})/",
+        NAME: rf"(?:.*/)?(?:{either})(?:\.[^/]*)?$",
+        EXACT_NAME: rf"(?:.*/)?(?:{either})$",
+        ENDING: rf".*(?:{either})$",
+    }[kind]
+
+
+# (.dockerignore pattern, regex over the path): what RULES mean, exactly. `_patterns`
+# answers the same without them for a path without a newline (tests/unit/test_prefilters.py)
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (pattern, re.compile(regex))
-    for pattern, regex in (
-        ("**/.git", r"(?:.*/)?\.git/"),
-        ("**/.hg", r"(?:.*/)?\.hg/"),
-        ("**/.svn", r"(?:.*/)?\.svn/"),
-        ("**/.env*", r"(?:.*/)?\.env(?:\.[^/]*)?$"),
-        ("**/__pycache__", r"(?:.*/)?__pycache__/"),
-        ("**/*.pyc", r".*\.py[co]$"),
-        ("**/.pytest_cache", r"(?:.*/)?\.pytest_cache/"),
-        ("**/.mypy_cache", r"(?:.*/)?\.mypy_cache/"),
-        ("**/.venv", r"(?:.*/)?\.venv/"),
-        ("**/.idea", r"(?:.*/)?\.idea/"),
-        ("**/.vscode", r"(?:.*/)?\.vscode/"),
-        ("**/.DS_Store", r"(?:.*/)?\.DS_Store$"),
-        ("**/.coverage", r"(?:.*/)?\.coverage(?:\.[^/]*)?$"),
-        ("**/htmlcov", r"(?:.*/)?htmlcov/"),
-        ("**/*.log", r".*\.log$"),
-        ("Dockerfile", r"(?:.*/)?(?:Dockerfile|Containerfile)(?:\.[^/]*)?$"),
-        ("**/node_modules", r"(?:.*/)?node_modules/"),
-    )
+    (pattern, re.compile(_regex(kind, names))) for pattern, kind, names in RULES
 )
 
 
@@ -58,16 +81,15 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     matched: dict[str, int] = {}
     patterns: list[str] = []
     layers: set[int] = set()
-    for position, entry in facts.stored_copies():
-        if position not in copies:
-            continue
-        pattern = _pattern(entry.path)
-        if pattern is None or (pattern == "**/node_modules" and not installs_node):
-            continue
-        matched[entry.path] = entry.size
-        layers.add(position)
-        if pattern not in patterns:
-            patterns.append(pattern)
+    for position in sorted(copies):
+        entries = facts.entries[position]
+        for path, pattern in _patterns(facts.files[position]):
+            if pattern == "**/node_modules" and not installs_node:
+                continue
+            matched[path] = entries[path].size
+            layers.add(position)
+            if pattern not in patterns:
+                patterns.append(pattern)
     if not matched:
         return []
     total = sum(matched.values())
@@ -92,16 +114,49 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     ]
 
 
-# every path a pattern matches has one of these in it: one search first, for every file
-_MAYBE = re.compile(
-    r"(?:^|/)(?:\.|__pycache__/|htmlcov/|node_modules/|Dockerfile|Containerfile)|\.(?:py[co]|log)$"
-)
+# every path a pattern matches has `/` and then one of these, or starts with one of these,
+# or ends with `.pyc`, `.pyo` or `.log`: a first test for every file (a regex that starts
+# with `/` or `.` lets the engine skip to those characters)
+_STARTS = (".", "__pycache__/", "htmlcov/", "node_modules/", "Dockerfile", "Containerfile")
+_MAYBE = re.compile(rf"/(?:{'|'.join(map(re.escape, _STARTS))})|\.(?:py[co]|log)$")
+_STARTING = methodcaller("startswith", _STARTS)
+_DIRECTORIES = {name: rank for rank, (_, kind, names) in enumerate(RULES) if kind == DIRECTORY
+                for name in names}  # fmt: skip
+# the rules on the file's own name, in order: (rank, kind, names, names followed by a dot)
+_NAMES = tuple((rank, kind, names, tuple(f"{name}." for name in names))
+               for rank, (_, kind, names) in enumerate(RULES) if kind != DIRECTORY)  # fmt: skip
+_NAME_STARTS = tuple(name for _, kind, names, _ in _NAMES if kind != ENDING for name in names)
+_NAME_ENDS = tuple(name for _, kind, names, _ in _NAMES if kind == ENDING for name in names)
+_NONE = len(RULES)
 
 
-def _pattern(path: str) -> str | None:
-    if _MAYBE.search(path) is None:
-        return None
-    for pattern, regex in PATTERNS:
-        if regex.match(path):
-            return pattern
-    return None
+def _patterns(paths: list[str]) -> Iterator[tuple[str, str]]:
+    """(path, the first of RULES it matches) for each of `paths` that one matches."""
+    search = _MAYBE.search
+    starting = [path for path in filter(_STARTING, paths) if not search(path)]  # (a few)
+    above: dict[str, int] = {}  # directory -> the first DIRECTORY rule it is in, or _NONE
+    for path in chain(filter(search, paths), starting):
+        if "\n" in path:  # where `.` and `$` treat a newline specially: the regexes decide
+            pattern = next((pattern for pattern, regex in PATTERNS if regex.match(path)), None)
+            if pattern is not None:
+                yield path, pattern
+            continue
+        head, _, name = path.rpartition("/")
+        rank = above.get(head)
+        if rank is None:
+            rank = min((_DIRECTORIES[part] for part in _DIRECTORIES.keys() & head.split("/")),
+                       default=_NONE) if head else _NONE  # fmt: skip
+            above[head] = rank
+        if name.startswith(_NAME_STARTS) or name.endswith(_NAME_ENDS):
+            for order, kind, names, dotted in _NAMES:
+                if order >= rank:
+                    break
+                if (
+                    name.endswith(names)
+                    if kind == ENDING
+                    else name in names or (kind == NAME and name.startswith(dotted))
+                ):
+                    rank = order
+                    break
+        if rank < _NONE:
+            yield path, RULES[rank][0]

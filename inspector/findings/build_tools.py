@@ -13,6 +13,8 @@ into the final one.
 from __future__ import annotations
 
 import re
+from itertools import compress
+from operator import methodcaller, or_
 
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
@@ -50,7 +52,8 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     kinds: dict[str, int] = {}
     layers: set[int] = set()
     packages: list[str] = []
-    for path, (position, entry) in facts.visible.items():
+    visible = facts.visible
+    for path in compress(visible, map(or_, map(_STARTS, visible), map(_ENDS, visible))):
         package = _DEV_PACKAGE.match(path)
         if package is not None:
             packages.append(package.group(1))
@@ -58,8 +61,10 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
         kind = _kind(path)
         if kind is None:
             continue
-        matched[path] = entry.size
-        kinds[kind] = kinds.get(kind, 0) + entry.size
+        position = visible[path]
+        file_bytes = facts.entries[position][path].size
+        matched[path] = file_bytes
+        kinds[kind] = kinds.get(kind, 0) + file_bytes
         layers.add(position)
     total = sum(matched.values())
     if total < MIN_BYTES:
@@ -97,6 +102,18 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
 
 
 _ANY = re.compile("|".join(f"(?P<k{i}>{regex.pattern})" for i, (_, regex) in enumerate(KINDS)))
+# every path `_DEV_PACKAGE` or a kind matches starts with one of these, or (static
+# libraries) ends with `.a` (before a newline, for `$`): tests/unit/
+# test_findings_prefilters.py checks it. C-speed tests first, the patterns only after them.
+STARTS = (
+    "usr/bin/", "usr/local/bin/", "usr/lib/gcc/", "usr/libexec/gcc/", "usr/lib/llvm-",
+    "usr/share/cmake-", "usr/include/", "usr/local/include/", "usr/local/go/",
+    "usr/local/rustup/", "usr/local/.rustup/", "usr/local/cargo/bin/", "usr/local/.cargo/bin/",
+    "root/", "usr/lib/jvm/", "var/lib/dpkg/info/",
+)  # fmt: skip
+ENDS = (".a", "\n")
+_STARTS = methodcaller("startswith", STARTS)
+_ENDS = methodcaller("endswith", ENDS)
 
 
 def _kind(path: str) -> str | None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from itertools import compress
+from operator import methodcaller
 
-from inspector.changes import EntryType
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
 from inspector.formatting import size
@@ -33,8 +34,13 @@ RUN pip install -r /app/requirements.txt"""
 
 @dataclass(frozen=True, slots=True)
 class Ecosystem:
+    """A dependency ecosystem: its manifests' file names (`manifest` searches a file's
+    name; every name it finds ends with one of `ends`, or with a newline after one, a
+    C-speed test first) and the commands that install from them."""
+
     name: str
     manifest: re.Pattern[str]
+    ends: tuple[str, ...]
     install: re.Pattern[str]
 
 
@@ -45,6 +51,7 @@ ECOSYSTEMS = (
             r"requirements[^/]*\.txt$|pyproject\.toml$|poetry\.lock$|uv\.lock$|Pipfile(?:\.lock)?$"
             r"|setup\.(?:py|cfg)$"
         ),
+        (".txt", "pyproject.toml", ".lock", "Pipfile", "setup.py", "setup.cfg"),
         re.compile(
             r"\b(?:pip3?|python3? -m pip) install\b|\bpoetry install\b"
             r"|\buv (?:pip install|sync)\b|\bpipenv install\b"
@@ -53,14 +60,31 @@ ECOSYSTEMS = (
     Ecosystem(
         "Node.js",
         re.compile(r"package(?:-lock)?\.json$|yarn\.lock$|pnpm-lock\.yaml$|npm-shrinkwrap\.json$"),
+        ("package.json", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "shrinkwrap.json"),
         re.compile(r"\b(?:npm (?:ci|install|i)|yarn(?: install)?|pnpm (?:install|i))\b"),
     ),
-    Ecosystem("Go", re.compile(r"go\.(?:mod|sum)$"), re.compile(r"\bgo mod download\b")),
-    Ecosystem("Ruby", re.compile(r"Gemfile(?:\.lock)?$"), re.compile(r"\bbundle(?: install)?\b")),
-    Ecosystem("PHP", re.compile(r"composer\.(?:json|lock)$"), re.compile(r"\bcomposer install\b")),
+    Ecosystem(
+        "Go",
+        re.compile(r"go\.(?:mod|sum)$"),
+        ("go.mod", "go.sum"),
+        re.compile(r"\bgo mod download\b"),
+    ),
+    Ecosystem(
+        "Ruby",
+        re.compile(r"Gemfile(?:\.lock)?$"),
+        ("Gemfile", "Gemfile.lock"),
+        re.compile(r"\bbundle(?: install)?\b"),
+    ),
+    Ecosystem(
+        "PHP",
+        re.compile(r"composer\.(?:json|lock)$"),
+        ("composer.json", "composer.lock"),
+        re.compile(r"\bcomposer install\b"),
+    ),
     Ecosystem(
         "Java",
         re.compile(r"pom\.xml$|(?:build|settings)\.gradle(?:\.kts)?$"),
+        ("pom.xml", ".gradle", ".gradle.kts"),
         re.compile(r"\bmvn\b.*\b(?:dependency:|install|package|verify)|\bgradle\w*\b"),
     ),
 )
@@ -88,11 +112,13 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
                 wanted.setdefault(ecosystem, later)
         if not wanted:
             continue
-        files = [e for e in facts.entries[position].values() if e.type is EntryType.FILE]
-        named = [(e, e.path.rpartition("/")[2]) for e in files]
+        files = facts.files[position]
+        entries = facts.entries[position]
+        ends = methodcaller("endswith", (*(end for e in wanted for end in e.ends), "\n"))
+        named = [(path, path.rpartition("/")[2]) for path in compress(files, map(ends, files))]
         for ecosystem, install in wanted.items():
             manifest = ecosystem.manifest.search
-            manifests = [e for e, name in named if manifest(name)]
+            manifests = [entries[path] for path, name in named if manifest(name)]
             if not manifests or len(manifests) == len(files):
                 continue  # no manifest, or only manifests: the order is already right
             rebuilt = sum(stored[position:])

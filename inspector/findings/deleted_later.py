@@ -13,7 +13,7 @@ only what the image needs.
 from __future__ import annotations
 
 from inspector.changes import Removal
-from inspector.findings import metadata_only_rewrite, package_cache
+from inspector.findings import package_cache
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
 from inspector.formatting import count as files
@@ -32,16 +32,23 @@ MIN_BYTES = 1000
 def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     groups: dict[tuple[int, int], dict[str, int]] = {}
     removed: dict[tuple[int, int], set[Removal]] = {}
-    for wasted in inspection.analysis.exact.wasted_files:
-        if wasted.hidden_by <= wasted.stored_in:
+    rewrites = facts.rewrites  # copies replaced by the same bytes: metadata-only-rewrite's
+    in_cache = package_cache.may_be_cache
+    manager_of = package_cache.manager_of
+    for path, stored_bytes, stored_in, hidden_by, removal in inspection.analysis.exact.wasted_files:
+        if hidden_by <= stored_in:
             continue  # a tar that repeats a path: no later layer to blame
-        if package_cache.manager_of(wasted.path) is not None:
+        if in_cache(path) and manager_of(path) is not None:
             continue
-        if metadata_only_rewrite.same_content(facts, wasted):
+        if (path, stored_in) in rewrites:
             continue
-        key = (wasted.stored_in, wasted.hidden_by)
-        groups.setdefault(key, {})[wasted.path] = wasted.size
-        removed.setdefault(key, set()).add(wasted.how)
+        key = (stored_in, hidden_by)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {}
+            removed[key] = set()
+        group[path] = stored_bytes
+        removed[key].add(removal)
     found = []
     for (stored, hidden), sizes in groups.items():
         total = sum(sizes.values())

@@ -11,6 +11,10 @@ help: a layer cannot link into the one below, so it stores the bytes again.)
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import attrgetter
+
+from inspector.changes import EntryType
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
 from inspector.formatting import size
@@ -25,13 +29,18 @@ COPY model.bin /srv/b/model.bin"""
 MIN_FILE_BYTES = 16_000
 MIN_BYTES = 64_000
 MAX_FINDINGS = 20
+_SIZE = attrgetter("size")
 
 
 def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     groups: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    for path, (position, entry) in facts.visible.items():
-        if entry.size >= MIN_FILE_BYTES:
-            groups.setdefault((entry.size, entry.digest), []).append((position, path))
+    visible = facts.visible
+    large = MIN_FILE_BYTES.__le__
+    for position, entries in enumerate(facts.entries):
+        for path in compress(entries, map(large, map(_SIZE, entries.values()))):
+            entry = entries[path]
+            if entry.type is EntryType.FILE and visible.get(path) == position:
+                groups.setdefault((entry.size, entry.digest), []).append((position, path))
     ranked = sorted(
         ((size_ * (len(copies) - 1), size_, sorted(copies)) for (size_, _), copies in groups.items()
          if len(copies) > 1),

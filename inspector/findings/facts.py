@@ -1,16 +1,19 @@
 """What several detectors read, worked out once per inspection (pure: no I/O).
 
 `Facts` derives from an `Inspection`: each layer's Dockerfile instruction as the history
-tells it, each layer's stored size, the stored copies the final file system never shows
-(keyed by path and layer), and the regular files it does show.
+tells it, each layer's stored size, each layer's regular files, the stored copies the
+final file system never shows (keyed by path and layer), and the regular files it does
+show. The per-file views are built with C-level passes (`compress`, `dict.fromkeys`): a
+layer can hold 100,000 files, and each detector then looks at the few paths it wants.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import compress, repeat
+from operator import attrgetter, is_
 
 from inspector.analysis import WastedFile
 from inspector.changes import EntryType, FileEntry, Removal
@@ -112,27 +115,25 @@ class Facts:
         return {(w.path, w.stored_in): w for w in self.inspection.analysis.exact.wasted_files}
 
     @cached_property
-    def visible(self) -> dict[str, tuple[int, FileEntry]]:
-        """Every regular file of the final file system: path -> (layer, entry)."""
-        hidden: dict[int, set[str]] = {}
-        for path, position in self.wasted:
-            hidden.setdefault(position, set()).add(path)
-        shown: dict[str, tuple[int, FileEntry]] = {}
-        file_kind = EntryType.FILE
-        for position, entries in enumerate(self.entries):
-            gone: set[str] | frozenset[str] = hidden.get(position, frozenset())
-            for path, entry in entries.items():
-                if entry.type is file_kind and path not in gone:
-                    shown[path] = (position, entry)
-        return shown
+    def files(self) -> tuple[list[str], ...]:
+        """Each layer's regular files, by path (in the layer's order), shown or not."""
+        kind = attrgetter("type")
+        return tuple(
+            list(compress(entries, map(is_, map(kind, entries.values()), repeat(EntryType.FILE))))
+            for entries in self.entries
+        )
 
-    def stored_copies(self) -> Iterator[tuple[int, FileEntry]]:
-        """Every regular file every layer stores, shown or not: (layer, entry)."""
-        file_kind = EntryType.FILE
-        for position, entries in enumerate(self.entries):
-            for entry in entries.values():
-                if entry.type is file_kind:
-                    yield position, entry
+    @cached_property
+    def visible(self) -> dict[str, int]:
+        """Every regular file of the final file system: path -> the layer whose copy it shows
+        (its entry: `entry(layer, path)`)."""
+        shown = [dict.fromkeys(paths, position) for position, paths in enumerate(self.files)]
+        for path, _, stored_in, _, _ in self.inspection.analysis.exact.wasted_files:
+            shown[stored_in].pop(path, None)
+        final: dict[str, int] = shown[0] if shown else {}
+        for layer in shown[1:]:
+            final.update(layer)  # a path keeps its first place, and takes its last layer
+        return final
 
     @cached_property
     def entries(self) -> tuple[dict[str, FileEntry], ...]:
@@ -149,11 +150,12 @@ class Facts:
         entries = self.entries
         found = set()
         file_kind = EntryType.FILE
-        for wasted in self.inspection.analysis.exact.wasted_files:
-            if wasted.how is not Removal.REPLACED or wasted.hidden_by <= wasted.stored_in:
+        replaced = Removal.REPLACED
+        for path, _, stored_in, hidden_by, how in self.inspection.analysis.exact.wasted_files:
+            if how is not replaced or hidden_by <= stored_in:
                 continue
-            old = entries[wasted.stored_in].get(wasted.path)
-            new = entries[wasted.hidden_by].get(wasted.path)
+            old = entries[stored_in].get(path)
+            new = entries[hidden_by].get(path)
             if (
                 old is not None
                 and new is not None
@@ -162,7 +164,7 @@ class Facts:
                 and old.size == new.size
                 and old.digest == new.digest
             ):
-                found.add((wasted.path, wasted.stored_in))
+                found.add((path, stored_in))
         return frozenset(found)
 
     def secrets_by_path(self, *, visible: bool) -> dict[str, list[tuple[int, SecretHit]]]:

@@ -11,7 +11,6 @@ Fix: set owner and mode where the file is made: `COPY --chown=… --chmod=…`, 
 
 from __future__ import annotations
 
-from inspector.analysis import WastedFile
 from inspector.changes import EntryType
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
@@ -28,28 +27,37 @@ RUN chown 1000:1000 /app/app.bin"""
 MIN_BYTES = 1000
 
 
-def same_content(facts: Facts, wasted: WastedFile) -> bool:
-    """True when the copy was hidden by a later copy of the same path with equal bytes."""
-    return (wasted.path, wasted.stored_in) in facts.rewrites
-
-
 def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     groups: dict[int, dict[str, int]] = {}
     sources: dict[int, set[int]] = {}
     changed: dict[int, set[str]] = {}
     rewrites = facts.rewrites
-    for wasted in inspection.analysis.exact.wasted_files if rewrites else ():
-        if (wasted.path, wasted.stored_in) not in rewrites:
+    entries = facts.entries
+    for path, stored_bytes, stored_in, hidden_by, _ in (
+        inspection.analysis.exact.wasted_files if rewrites else ()
+    ):
+        if (path, stored_in) not in rewrites:
             continue
-        old = facts.entry(wasted.stored_in, wasted.path)
-        new = facts.entry(wasted.hidden_by, wasted.path)
+        old = entries[stored_in].get(path)
+        new = entries[hidden_by].get(path)
         assert old is not None
         assert new is not None
-        groups.setdefault(wasted.hidden_by, {})[wasted.path] = wasted.size
-        sources.setdefault(wasted.hidden_by, set()).add(wasted.stored_in)
-        fields = changed.setdefault(wasted.hidden_by, set())
-        fields.update(field for field in ("mode", "owner") if field in new.differences(old))
-        if (old.mode, old.uid, old.gid) == (new.mode, new.uid, new.gid):
+        group = groups.get(hidden_by)
+        if group is None:
+            group = groups[hidden_by] = {}
+            sources[hidden_by] = set()
+            changed[hidden_by] = set()
+        group[path] = stored_bytes
+        sources[hidden_by].add(stored_in)
+        fields = changed[hidden_by]
+        # what `new.differences(old)` says of the mode and owner, and "time" when neither
+        same_mode = old.mode == new.mode
+        same_owner = old.uid == new.uid and old.gid == new.gid
+        if not same_mode:
+            fields.add("mode")
+        if not same_owner:
+            fields.add("owner")
+        if same_mode and same_owner:
             fields.add("time")
     found = []
     for rewrite, sizes in sorted(groups.items()):

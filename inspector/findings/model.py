@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import compress
 
 
 class Severity(StrEnum):
@@ -70,5 +73,14 @@ TOP_PATHS = 10
 
 def top_paths(sizes: dict[str, int], limit: int = TOP_PATHS) -> tuple[tuple[PathRef, ...], int]:
     """The `limit` largest of `sizes` (path -> bytes), largest first, and the count."""
-    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    items: Iterable[tuple[str, int]] = sizes.items()
+    if len(sizes) > limit > 0:
+        # only paths at least as large as the limit-th largest can rank: sort those alone
+        least = heapq.nlargest(limit, sizes.values())[-1]
+        items = compress(items, map(least.__le__, sizes.values()))
+    ranked = sorted(items, key=_largest_first)[:limit]
     return tuple(PathRef(path, size) for path, size in ranked), len(sizes)
+
+
+def _largest_first(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]

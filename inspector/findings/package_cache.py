@@ -14,7 +14,10 @@ clean --force`…), or keep it out of the image with `RUN --mount=type=cache,…
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import compress
+from operator import attrgetter, methodcaller
 
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
@@ -30,6 +33,7 @@ RUN apt-get update && apt-get install -y curl
 RUN rm -rf /var/lib/apt/lists/*"""
 MIN_BYTES = 4000
 _HOME = r"(?:root|home/[^/]+)"
+_PATH = attrgetter("path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +142,21 @@ MANAGERS = (
 
 # one pattern for all of them (a group per manager): one match per path
 _ANY = re.compile("|".join(f"(?P<m{i}>{m.pattern.pattern})" for i, m in enumerate(MANAGERS)))
+# every path a manager's pattern matches starts with one of these (tests/unit/
+# test_findings_prefilters.py checks it): a C-speed test first, the pattern only after it
+STARTS = (
+    "var/lib/apt/lists/", "var/cache/", "root/", "home/", "usr/local/share/.cache/yarn/",
+    "go/pkg/mod/", "usr/local/cargo/registry/", "usr/local/bundle/cache/", "var/lib/gems/",
+    "opt/conda/pkgs/", "opt/miniconda3/pkgs/",
+)  # fmt: skip
+may_be_cache: Callable[[str], bool] = methodcaller("startswith", STARTS)
+"""False for a path in no manager's cache (True: maybe in one; `manager_of` says)."""
 
 
 def manager_of(path: str) -> Manager | None:
     """The package manager whose cache `path` is in, if any."""
+    if not path.startswith(STARTS):
+        return None
     found = _ANY.match(path)
     if found is None or found.lastgroup is None:
         return None
@@ -152,12 +167,18 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     shipped: dict[str, dict[str, int]] = {}
     deleted: dict[str, dict[str, int]] = {}
     layers: dict[str, set[int]] = {}
-    for path, (position, entry) in facts.visible.items():
+    visible = facts.visible
+    for path in filter(may_be_cache, visible):
         manager = manager_of(path)
-        if manager is not None and entry.size:
-            shipped.setdefault(manager.name, {})[path] = entry.size
+        if manager is None:
+            continue
+        position = visible[path]
+        file_bytes = facts.entries[position][path].size
+        if file_bytes:
+            shipped.setdefault(manager.name, {})[path] = file_bytes
             layers.setdefault(manager.name, set()).add(position)
-    for wasted in inspection.analysis.exact.wasted_files:
+    wasted_files = inspection.analysis.exact.wasted_files
+    for wasted in compress(wasted_files, map(may_be_cache, map(_PATH, wasted_files))):
         manager = manager_of(wasted.path)
         if manager is not None and wasted.hidden_by > wasted.stored_in and wasted.size:
             deleted.setdefault(manager.name, {})[f"{wasted.path}"] = wasted.size
