@@ -134,8 +134,8 @@ class LayerScanner:
     def wanted(self, path: str, size: int) -> int:
         """Bytes of this regular file to pass to `check` (0: none): `wants`, and a small
         text file only while the layer's budget lasts."""
-        if not path.endswith(CANDIDATE_SUFFIXES) or not size:
-            return 0
+        if not size or not (path.endswith(CANDIDATE_SUFFIXES) or ".env." in path):
+            return 0  # (`.env.production` and the like end with anything)
         if is_named(path):
             return min(size, MAX_NAMED_BYTES)
         if (
@@ -308,7 +308,7 @@ def redact(text: str) -> str:
         if secret_assignment(assigned.group("key"), value):
             start = len(text[: assigned.start("value")].encode("utf-8", "surrogateescape"))
             end = len(text[: assigned.end("value")].encode("utf-8", "surrogateescape"))
-            spans.append((start, end, _shown("secret-variable", value.encode())))
+            spans.append((start, end, _shown("secret-variable", value.encode("utf-8", "surrogateescape"))))
     if not spans:
         return text
     out: list[bytes] = []

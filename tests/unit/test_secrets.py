@@ -89,6 +89,28 @@ def test_what_is_scanned() -> None:
     assert secrets.wants("app/.env", 0) == 0
 
 
+def test_the_layer_scanner_reads_every_file_wants_reads() -> None:
+    """`LayerScanner.wanted`'s quick suffix test must not drop what `wants` accepts: a
+    `.env.<stage>` file ends with anything."""
+    paths = ("app/.env.production", ".env.local", "srv/.env", "home/u/.netrc",
+             "etc/ssl/private/server.key", "app/settings.yaml", "usr/bin/python3")  # fmt: skip
+    for path in paths:
+        assert secrets.LayerScanner().wanted(path, 10) == secrets.wants(path, 10), path
+    scanner = secrets.LayerScanner()
+    head = f"GITHUB_TOKEN={GITHUB}\n".encode()
+    scanner.check("app/.env.production", head[: scanner.wanted("app/.env.production", len(head))])
+    assert [hit.path for hit in scanner.hits] == ["app/.env.production"]
+
+
+def test_redact_takes_values_that_are_not_utf8() -> None:
+    """A config value read with surrogateescape (bytes that are not UTF-8) is hidden,
+    not a crash."""
+    value = "API_TOKEN=\udcff" + "s3cr3tV4lu3x9" * 3
+    shown = secrets.redact(value)
+    assert "s3cr3tV4lu3x9" not in shown
+    assert shown.startswith("API_TOKEN=<")
+
+
 def test_redact_hides_values_in_config_text_and_commands() -> None:
     env = f"GITHUB_TOKEN={GITHUB}"
     shown = secrets.redact(env)
