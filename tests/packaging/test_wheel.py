@@ -25,11 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ALONE = "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]"
 DEMO = "import runpy; runpy.run_module('inspector', run_name='__main__', alter_sys=True)"
 
-pytestmark = pytest.mark.skipif(
-    native.PURE_ENV in os.environ and os.environ[native.PURE_ENV] not in ("", "0"),
-    reason="the pure-Python pass does not test the compiled build",
-)
-
 
 def _sources(into: Path) -> Path:
     """The project's files (tracked or not ignored) copied to `into`: a build there starts
