@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 import marshal
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from inspector.analysis import pack_ints, unpack_ints
 from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
-from inspector.gcpause import gc_paused
+from inspector.gcpause import gc_paused, paused
 from inspector.indexer import WHITEOUT, LayerIndex
 from inspector.jsontext import name_fields, name_json
 from inspector.model import Image
@@ -303,92 +304,186 @@ _EMPTY_ITEM: dict[str, object] = {
     "path": "", "typeFlag": 0, "linkName": "", "size": 0, "fileMode": 0,
     "uid": 0, "gid": 0, "isDir": False,
 }  # fmt: skip
-_EMPTY_JSON = json.dumps(_EMPTY_ITEM, separators=(",", ":"))
-_ORDER_SUFFIX = "\x00" + _LAST
+_IMPLIED: FileEntry = tuple.__new__(FileEntry, ("", None, 0, 0, 0, 0, 0, "", 0))
+"""A directory only implied by deeper paths, in a file list: dive's empty item (`_EMPTY_ITEM`:
+no name, type flag 0, mode 0)."""
+FILE_LIST_CHUNK = 8192
+"""Entries per piece of `file_list_chunks` (about 2.5 MB of text)."""
+
+
+def _children(paths: Collection[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Each directory's children among `paths` ("" is the root), and the directories only
+    implied by deeper paths, which are children of their own parents too."""
+    children: dict[str, list[str]] = {}
+    get = children.get
+    for path in paths:
+        slash = path.rfind("/")
+        parent = path[:slash] if slash > 0 else ""
+        kids = get(parent)
+        if kids is None:
+            children[parent] = [path]
+        else:
+            kids.append(path)
+    implied: list[str] = []
+    pending = [directory for directory in children if directory and directory not in paths]
+    while pending:
+        directory = pending.pop()
+        implied.append(directory)
+        slash = directory.rfind("/")
+        parent = directory[:slash] if slash > 0 else ""
+        kids = get(parent)
+        if kids is None:
+            children[parent] = [directory]
+            if parent and parent not in paths:
+                pending.append(parent)
+        else:
+            kids.append(directory)
+    return children, implied
+
+
+def _post_order(children: dict[str, list[str]]) -> list[str]:
+    """The paths of a `_children` tree in dive's visit order (`_dfs_key`): each directory's
+    children sorted by name, a child directory's own children before it. Siblings share
+    their parent's prefix, so sorting their paths sorts their names; a directory whose
+    children are all leaves is one `extend`."""
+    order: list[str] = []
+    if "" not in children:
+        return order
+    extend, append = order.extend, order.append
+    leaves_only = children.keys().isdisjoint
+    children[""].sort()
+    stack: list[tuple[str, Iterator[str]]] = [("", iter(children[""]))]
+    while stack:
+        directory, kids = stack[-1]
+        for kid in kids:
+            below = children.get(kid)
+            if below is None:
+                append(kid)
+                continue
+            below.sort()
+            if leaves_only(below):
+                extend(below)
+                append(kid)
+            else:
+                stack.append((kid, iter(below)))
+                break
+        else:
+            stack.pop()
+            if directory:
+                append(directory)
+    return order
 
 
 def dfs_order(paths: Iterable[str]) -> list[str]:
-    """`paths` in dive's visit order (`_dfs_key`), sorted on flat strings: "/" becomes
-    NUL, which sorts before every character a name can hold, so comparing the strings
-    compares the component tuples (a name that is a prefix of another sorts first, and
-    the trailing `_LAST` puts a directory after its children)."""
-    items = [(path.replace("/", "\x00") + _ORDER_SUFFIX, path) for path in paths]
-    items.sort()
-    return [path for _, path in items]
+    """`paths` in dive's visit order (`_dfs_key`): children first, names sorted."""
+    given = dict.fromkeys(paths)
+    children, implied = _children(given)
+    order = _post_order(children)
+    return [path for path in order if path in given] if implied else order
 
 
-def _modes(index: Mapping[str, FileEntry | None]) -> dict[tuple[int, EntryType], int]:
+def _file_tree(index: LayerIndex) -> tuple[dict[str, FileEntry], list[str]]:
+    """dive's tree of one layer for its fileList (the nodes of `_tree_nodes`, an implied
+    directory's record `_IMPLIED`) and its paths in dive's visit order."""
+    nodes: dict[str, FileEntry] = dict(index.entries)
+    for marker in index.whiteouts.values():
+        nodes[marker.path] = marker
+    for directory in index.opaque:
+        if directory and directory not in nodes:
+            nodes[directory] = _IMPLIED
+    children, implied = _children(nodes)
+    for directory in implied:
+        nodes[directory] = _IMPLIED
+    return nodes, _post_order(children)
+
+
+def _modes(records: Iterable[FileEntry]) -> dict[tuple[int, EntryType], int]:
     """go_file_mode of every distinct (mode, type) in the tree (there are few)."""
-    result: dict[tuple[int, EntryType], int] = {}
-    for info in index.values():
-        if info is not None:
-            key = (info.mode, info.type)
-            if key not in result:
-                result[key] = go_file_mode(info)
-    return result
+    return {
+        (mode, kind): 0 if kind is None else go_file_mode(FileEntry("", kind, 0, mode, 0, 0, 0))
+        for mode, kind in set(map(itemgetter(3, 1), records))
+    }
 
 
 def file_list(index: LayerIndex) -> list[dict[str, object]]:
     """dive's `fileList` for one layer: every tree node, children first, in name order.
 
     A name that is not UTF-8 gets a `pathBytes` / `linkNameBytes` sibling (`jsontext`)."""
-    nodes, _ = _tree_nodes(index)
-    modes = _modes(nodes)
-    flags = TYPE_FLAGS
-    directory = EntryType.DIR
+    nodes, order = _file_tree(index)
+    modes = _modes(nodes.values())
     result: list[dict[str, object]] = []
-    append = result.append
-    for path in dfs_order(nodes):
+    for path in order:
         info = nodes[path]
-        if info is None:
-            append(dict(_EMPTY_ITEM))
+        if info is _IMPLIED:
+            result.append(dict(_EMPTY_ITEM))
             continue
         kind = info.type
-        append(
+        result.append(
             {
                 **name_fields("path", path),
-                "typeFlag": flags[kind],
+                "typeFlag": TYPE_FLAGS[kind],
                 **name_fields("linkName", info.link),
                 "size": info.size,
                 "fileMode": modes[info.mode, kind],
                 "uid": info.uid,
                 "gid": info.gid,
-                "isDir": kind is directory,
+                "isDir": kind is EntryType.DIR,
             }
         )
     return result
 
 
-@gc_paused
+_HEADS: dict[EntryType | None, str] = {
+    None: ',"typeFlag":0,"linkName":',
+    **{kind: f',"typeFlag":{flag},"linkName":' for kind, flag in TYPE_FLAGS.items()},
+}
+_TAILS: dict[EntryType | None, str] = {
+    None: "false}",
+    **{kind: "true}" if kind is EntryType.DIR else "false}" for kind in TYPE_FLAGS},
+}
+
+
+def file_list_chunks(index: LayerIndex, per_chunk: int = FILE_LIST_CHUNK) -> Iterator[str]:
+    """`json.dumps(file_list(index), separators=(",", ":"))` in pieces of `per_chunk`
+    entries, byte for byte, built as text (the --json document streams them instead of
+    encoding 100,000 dicts). An implied directory's record (`_IMPLIED`) has no name and
+    no kind, and gives dive's empty item through the same format. The collector is
+    paused while a piece is built, not while the consumer holds it."""
+    with paused():
+        nodes, order = _file_tree(index)
+        modes = _modes(nodes.values())
+    heads, tails, enc, get = _HEADS, _TAILS, _encode_string, nodes.__getitem__
+    first = True
+    for start in range(0, len(order), per_chunk):
+        with paused():
+            rows = list(map(get, order[start : start + per_chunk]))
+            text = "".join(
+                [
+                    f',{{"path":{enc(path)}{heads[kind]}{enc(link)},"size":{size},'
+                    f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},'
+                    f'"isDir":{tails[kind]}'
+                    for path, kind, size, mode, uid, gid, _, link, _ in rows
+                ]
+            )
+            if "\\ud" in text:  # a lone surrogate (or a mere "\\ud"): see jsontext
+                text = "".join(
+                    [
+                        f',{{"path":{name_json(path, "pathBytes")}{heads[kind]}'
+                        f'{name_json(link, "linkNameBytes")},"size":{size},'
+                        f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},'
+                        f'"isDir":{tails[kind]}'
+                        for path, kind, size, mode, uid, gid, _, link, _ in rows
+                    ]
+                )
+        yield ("[" + text[1:]) if first else text
+        first = False
+    yield "[]" if first else "]"
+
+
 def file_list_json(index: LayerIndex) -> str:
-    """`json.dumps(file_list(index), separators=(",", ":"))`, byte for byte, built as
-    text (the --json document splices it in instead of encoding 100,000 dicts)."""
-    nodes, _ = _tree_nodes(index)
-    modes = _modes(nodes)
-    heads = {kind: f',"typeFlag":{flag},"linkName":' for kind, flag in TYPE_FLAGS.items()}
-    tails = {kind: "true}" if kind is EntryType.DIR else "false}" for kind in TYPE_FLAGS}
-    enc = _encode_string
-    empty = _EMPTY_JSON
-    no_link = enc("")
-    parts: list[str] = []
-    append = parts.append
-    for path in dfs_order(nodes):
-        info = nodes[path]
-        if info is None:
-            append(empty)
-            continue
-        _, kind, size, mode, uid, gid, _, link, _ = info
-        # an ASCII name is UTF-8: only others can need a *Bytes sibling (jsontext)
-        name = enc(path) if path.isascii() else name_json(path, "pathBytes")
-        if link:
-            target = enc(link) if link.isascii() else name_json(link, "linkNameBytes")
-        else:
-            target = no_link
-        append(
-            f'{{"path":{name}{heads[kind]}{target},"size":{size},'
-            f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},"isDir":{tails[kind]}'
-        )
-    return "[" + ",".join(parts) + "]"
+    """`json.dumps(file_list(index), separators=(",", ":"))`, byte for byte (the pieces
+    of `file_list_chunks` joined)."""
+    return "".join(file_list_chunks(index))
 
 
 def go_file_mode(info: FileEntry) -> int:

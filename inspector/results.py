@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -60,7 +60,9 @@ from inspector.dive import (
     decode_dive_state,
     dive_numbers,
     dive_view,
-    file_list_json,
+)
+from inspector.dive import (
+    file_list_chunks as file_list_chunks_of,
 )
 from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
@@ -210,20 +212,28 @@ def file_list_key(index: LayerIndex) -> str | None:
     ).hexdigest()
 
 
-def file_list_text(index: LayerIndex, cache: LayerCache | None) -> str:
-    """`dive.file_list_json(index)`, from the cache when it holds it (a layer's file
-    list depends only on its diff_id; reading it back needs no layer entry decoded)."""
+def file_list_chunks(index: LayerIndex, cache: LayerCache | None) -> Iterator[bytes]:
+    """`dive.file_list_json(index)` as ASCII bytes in pieces, from the cache when it holds
+    it (a layer's file list depends only on its diff_id; reading it back needs no layer
+    entry decoded, and is checked whole before the first piece). On a miss, the pieces
+    are stored as they pass, once the last has passed."""
     key = file_list_key(index) if cache is not None else None
-    if cache is not None and key is not None:
-        data = cache.get_result(key, "filelists")
-        if data is not None:
-            if data.startswith(b"[") and data.endswith(b"]") and data.isascii():
-                return data.decode("ascii")
-            cache.forget_result(key, "filelists")
-    text = file_list_json(index)
-    if cache is not None and key is not None:
-        cache.put_result(key, text.encode("ascii"), "filelists")
-    return text
+    if cache is None or key is None:
+        return _encoded(file_list_chunks_of(index))
+    stored = cache.result_chunks(key, "filelists")
+    if stored is not None:
+        return stored
+    return cache.stream_result(key, _encoded(file_list_chunks_of(index)), "filelists")
+
+
+def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk.encode("ascii")
+
+
+def file_list_text(index: LayerIndex, cache: LayerCache | None) -> str:
+    """`dive.file_list_json(index)`, through the cache (`file_list_chunks`)."""
+    return b"".join(file_list_chunks(index, cache)).decode("ascii")
 
 
 # --- the payload ------------------------------------------------------------------------
