@@ -36,7 +36,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -196,7 +196,7 @@ class LayerCache:
 
     def stream_result(
         self, key: str, chunks: Iterable[bytes], kind: str = "results"
-    ) -> Iterator[bytes]:
+    ) -> Generator[bytes, None, None]:
         """`chunks`, passed on as they come, and stored under `key` once the last has
         passed: not when the consumer stops early or an error interrupts, and writing
         failures only skip the store."""

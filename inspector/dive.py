@@ -25,7 +25,9 @@ import marshal
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import itemgetter
+from typing import NamedTuple
 
 from inspector.analysis import pack_ints, unpack_ints
 from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
@@ -37,6 +39,7 @@ from inspector.overlay import Overlay
 
 _LAST = "\U0010ffff"  # sorts after every name: puts a directory after its children
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # as json.dumps
+_new_tuple = tuple.__new__
 
 
 def _dfs_key(path: str) -> tuple[str, ...]:
@@ -63,7 +66,8 @@ def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[st
     but the directory holding them is a node. An implied directory's path is one string
     object, shared by the node, the parents map and (through it) the children index, so a
     deep path costs its directories' names once, not once per structure. Each directory
-    is walked once: linear in the paths' components.
+    is walked once: linear in the paths' components. (The order of the implied
+    directories among the nodes is arbitrary: nothing depends on it.)
     """
     nodes: dict[str, FileEntry | None] = dict(index.entries)
     for marker in index.whiteouts.values():
@@ -72,17 +76,12 @@ def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[st
         if directory and directory not in nodes:
             nodes[directory] = None
     parents: dict[str, str] = {}
-    for path in list(nodes):
-        slash = path.rfind("/")
-        while slash > 0:  # (normalised paths never start with "/")
-            parent = path[:slash]
-            if parent in parents:
-                break  # that directory, and every one above it, is done
-            parents[parent] = parent
-            if parent not in nodes:
-                nodes[parent] = None
-            path = parent
-            slash = path.rfind("/")
+    for directory in {path.rpartition("/")[0] for path in nodes}:  # each direct parent once
+        while directory and directory not in parents:  # then the directories above it
+            parents[directory] = directory
+            if directory not in nodes:
+                nodes[directory] = None
+            directory = directory.rpartition("/")[0]
     return nodes, parents
 
 
@@ -142,10 +141,12 @@ class _Stacked:
                 self.set(path, record)
 
 
-@dataclass(frozen=True, slots=True)
-class Inefficiency:
+class Inefficiency(NamedTuple):
+    """A path dive saw twice or more (a NamedTuple: there can be tens of thousands, and
+    they are built at C speed). `count` is dive's name; it hides `tuple.count`."""
+
     path: str
-    count: int
+    count: int  # type: ignore[assignment]
     cumulative_size: int
 
 
@@ -230,6 +231,8 @@ def dive_numbers(
                     counted[1] += size
                     if counted[2] < 0 or size < counted[2]:
                         counted[2] = size
+        if position + 1 == len(layers):
+            break  # nothing reads the stack above the top layer
         # stack this layer over the ones below (what `_Stacked.stack` does, in bulk)
         for path in whiteouts:
             stacked.remove(_whiteout_key(path))
@@ -243,22 +246,24 @@ def dive_numbers(
                 kids = children[parents.get(parent, parent)] = set()
             kids.add(path)
         records.update(nodes)
-        if keep is not None and position + 1 in keep_at and position + 1 < len(layers):
+        if keep is not None and position + 1 in keep_at:
             payload = encode_dive_state(position + 1, stacked, tally)
             if payload is not None:
                 keep(position + 1, payload)
 
     layer_sizes = tuple(index.tar_bytes for index in layers)
-    found = [Inefficiency("/" + k, c[0], c[1]) for k, c in tally.items() if c[0] >= 2]
-    discovered = sum(c[1] for c in tally.values())
-    minimum = sum(c[2] for c in tally.values())
+    # (-cumulative, path, count): sorted as dive sorts, largest first, then by path
+    rows = [(-c[1], "/" + k, c[0]) for k, c in tally.items() if c[0] >= 2]
+    discovered = sum(map(itemgetter(1), tally.values()))
+    minimum = sum(map(itemgetter(2), tally.values()))
     if start is not None:  # the prefix's keys the layers above did not touch
-        found += start.untouched_inefficient()
+        rows += [(-i.cumulative_size, i.path, i.count) for i in start.untouched_inefficient()]
         cumulative, least = start.untouched_sums()
         discovered += cumulative
         minimum += least
-    inefficient = sorted(found, key=lambda i: (-i.cumulative_size, i.path))
-    wasted = sum(i.cumulative_size for i in inefficient)
+    rows.sort()
+    inefficient = tuple(map(_new_tuple, repeat(Inefficiency), [(p, c, -n) for n, p, c in rows]))
+    wasted = -sum(map(itemgetter(0), rows))
     efficiency = minimum / discovered if discovered else 1.0
     user = sum(layer_sizes[1:])
     user_wasted = wasted / user if user else (math.nan if wasted == 0 else math.inf)
@@ -268,7 +273,7 @@ def dive_numbers(
         wasted_bytes=wasted,
         efficiency=efficiency,
         user_wasted_percent=user_wasted,
-        inefficiencies=tuple(inefficient),
+        inefficiencies=inefficient,
         layer_sizes=layer_sizes,
     )
 

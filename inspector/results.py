@@ -289,7 +289,8 @@ def decode_result(
         ineff_paths, counts, cumulative = ineff
         if not len(ineff_paths) == len(counts) == len(cumulative):
             raise ValueError("inefficiency columns differ in length")
-        inefficiencies = tuple(map(Inefficiency, ineff_paths, counts, cumulative))
+        rows = zip(ineff_paths, counts, cumulative, strict=True)
+        inefficiencies = tuple(map(_new_tuple, repeat(Inefficiency), rows))
         analysis = Analysis(
             image,
             tuple(LayerStats(*row) for row in stats),
