@@ -3,18 +3,18 @@ the other entries (analysis results, file lists, prefix states).
 
 Every entry is a magic, an xxh3 checksum of the payload, and the payload. A layer entry
 (magic `INSPIDX3`) has a payload of frames, each a kind byte, a length and its bytes: a
-marshal frame (kind 0) or a column of 64-bit integers (kind 1, little-endian, read back
-into an `array` without an int object each). The first frame is the small header
-(warnings, sizes, digests, compression, secret hits, never a value); then the entries
-column by column (paths, types, sizes, ... of all entries), one frame per column, so
-that neither side holds more than one column's bytes beside the index, and no frame is
-copied into a larger one. It is decoded in two steps: the header at once, the entries
-only when something first reads them (`LazyLayerIndex`). A run whose analysis result is
-cached (`--text`, `--ci`, `--json --no-file-lists`) never decodes them at all. Every
-other entry is sealed the same way under the magic `INSPRES1`. An entry can be written
-and checked piece by piece (`Sealing`), so a large payload is never held whole. Damage
-is a ValueError; the store (cache.py) treats it as a miss. The audit ships layer indexes
-between workers in this encoding too.
+marshal frame (kind 0) or a column of signed little-endian integers of 64 bits (kind 1)
+or 32 bits (kind 2), read back into an `array` without an int object each. The first
+frame is the small header (warnings, sizes, digests, compression, secret hits, never a
+value); then the entries column by column (paths, types, sizes, ... of all entries), one
+frame per column, so that neither side holds more than one column's bytes beside the
+index, and no frame is copied into a larger one. It is decoded in two steps: the header
+at once, the entries only when something first reads them (`LazyLayerIndex`). A run
+whose analysis result is cached (`--text`, `--ci`, `--json --no-file-lists`) never
+decodes them at all. Every other entry is sealed the same way under the magic
+`INSPRES1`. An entry can be written and checked piece by piece (`Sealing`), so a large
+payload is never held whole. Damage is a ValueError; the store (cache.py) treats it as a
+miss. The audit ships layer indexes between workers in this encoding too.
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ _TYPE_LIST = list(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPE_LIST)}
 _new_tuple = tuple.__new__
 _FRAME = struct.Struct("<BQ")  # kind, length
-_MARSHAL, _INT64 = 0, 1
+_MARSHAL = 0
+_INT_KINDS = tuple(  # frame kind, array type code: signed, little-endian
+    (kind, code) for kind, code, size in ((2, "i", 4), (1, "q", 8)) if array(code).itemsize == size
+)
+_INT_CODES = dict(_INT_KINDS)
 _SWAP = sys.byteorder != "little"
 _INT_COLUMNS = frozenset((2, 3, 4, 5, 6))  # size, mode, uid, gid, mtime
 _FIELDS = 9  # FileEntry's
@@ -77,14 +81,18 @@ def _frame(value: Any, version: int = 4) -> Frame:
 
 
 def _int_frame(values: list[int]) -> Frame:
-    try:
-        column = array("q", values)
-    except OverflowError:  # a number past 64 bits: stored as a list
-        return _frame(values)
-    if _SWAP:  # pragma: no cover - big-endian machines
-        column.byteswap()
-    data = memoryview(column).cast("B")
-    return _FRAME.pack(_INT64, len(data)), data
+    """A column of integers: 32 bits each when they all fit (modes, owners, most sizes
+    and times), else 64, else (past 64 bits) a marshal list."""
+    for kind, code in _INT_KINDS:
+        try:
+            column = array(code, values)
+        except OverflowError:
+            continue
+        if _SWAP:  # pragma: no cover - big-endian machines
+            column.byteswap()
+        data = memoryview(column).cast("B")
+        return _FRAME.pack(kind, len(data)), data
+    return _frame(values)
 
 
 def _column_frames(entries: Iterable[FileEntry]) -> Iterator[Frame]:
@@ -116,8 +124,8 @@ def _read_frames(data: memoryview) -> list[Any]:
             raise ValueError("a frame runs past the end")
         if kind == _MARSHAL:
             values.append(marshal.loads(data[start:position]))
-        elif kind == _INT64:
-            column = array("q")
+        elif kind in _INT_CODES:
+            column = array(_INT_CODES[kind])
             column.frombytes(data[start:position])
             if _SWAP:  # pragma: no cover - big-endian machines
                 column.byteswap()
