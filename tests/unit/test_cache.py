@@ -250,11 +250,11 @@ def test_the_cache_never_syncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_every_part_of_an_index_survives_the_cache() -> None:
-    """Repeated paths (shadowed copies, the tar order), numbers past 64 bits, opaque
-    directories and whiteouts."""
+    """Repeated paths (shadowed copies, the tar order), numbers of 32, 64 and more bits,
+    opaque directories and whiteouts."""
     from inspector.changes import EntryType, FileEntry
 
-    big = FileEntry("big", EntryType.FILE, 1 << 70, 0o644, 1 << 65, 0, -5, "", 7 << 100)
+    big = FileEntry("big", EntryType.FILE, 1 << 70, 0o644, 1 << 65, 0, -(1 << 40), "", 7 << 100)
     index = _index({"a/b": b"hello", "c": b"x" * 3000})
     index.entries["big"] = big
     index.opaque.append("a")
