@@ -183,7 +183,10 @@ def dive_numbers(
     `start`: the state after the first `start.depth` layers (`decode_dive_state`; it is
     used up); `keep(depth, payload)` receives the state after each depth in `keep_at`.
     """
-    tally: dict[str, list[int]] = {}  # key (no leading "/") -> [count, cumulative, minimum]
+    # key (no leading "/") -> [count, cumulative, minimum]; a key counted once is only its
+    # size in `once` (a million paths are mostly counted once: an int each, not a list)
+    tally: dict[str, list[int]] = {}
+    once: dict[str, int] = {}
     stacked = _Stacked()
     first = 0
     if start is not None:
@@ -212,9 +215,9 @@ def dive_numbers(
                 charged[path] = (key, size)
                 failed = failed or size is None
         if failed:  # dive stops at the first failing whiteout, in its visit order
-            _visit_until_failure(nodes, parents, charged, tally)
+            _visit_until_failure(nodes, parents, charged, tally, once)
         else:
-            get = tally.get
+            get, pop = tally.get, once.pop
             for path, record in nodes.items():
                 if path in parents:
                     continue
@@ -225,7 +228,11 @@ def dive_numbers(
                     size = record.size if record is not None else 0
                 counted = get(path)
                 if counted is None:
-                    tally[path] = [1, size, size]
+                    first = pop(path, None)
+                    if first is None:
+                        once[path] = size
+                    else:
+                        tally[path] = [2, first + size, size if size < first else first]
                 else:
                     counted[0] += 1
                     counted[1] += size
@@ -247,15 +254,15 @@ def dive_numbers(
             kids.add(path)
         records.update(nodes)
         if keep is not None and position + 1 in keep_at:
-            payload = encode_dive_state(position + 1, stacked, tally)
+            payload = encode_dive_state(position + 1, stacked, tally, once)
             if payload is not None:
                 keep(position + 1, payload)
 
     layer_sizes = tuple(index.tar_bytes for index in layers)
     # (-cumulative, path, count): sorted as dive sorts, largest first, then by path
     rows = [(-c[1], "/" + k, c[0]) for k, c in tally.items() if c[0] >= 2]
-    discovered = sum(map(itemgetter(1), tally.values()))
-    minimum = sum(map(itemgetter(2), tally.values()))
+    discovered = sum(once.values()) + sum(map(itemgetter(1), tally.values()))
+    minimum = sum(once.values()) + sum(map(itemgetter(2), tally.values()))
     if start is not None:  # the prefix's keys the layers above did not touch
         rows += [(-i.cumulative_size, i.path, i.count) for i in start.untouched_inefficient()]
         cumulative, least = start.untouched_sums()
@@ -283,6 +290,7 @@ def _visit_until_failure(
     parents: Collection[str],
     charged: dict[str, tuple[str, int | None]],
     tally: dict[str, list[int]],
+    once: dict[str, int],
 ) -> None:
     """dive's visit of a layer with a whiteout of a missing path: leaves in dive's order,
     up to that whiteout, whose key is recorded with a minimum of -1."""
@@ -296,7 +304,8 @@ def _visit_until_failure(
     for _, key, size in visits:
         counted = tally.get(key)
         if counted is None:
-            counted = tally[key] = [0, 0, -1]
+            first = once.pop(key, None)
+            counted = tally[key] = [0, 0, -1] if first is None else [1, first, first]
         if size is None:
             break
         counted[1] += size
@@ -563,8 +572,11 @@ class DivePrefix:
         )
 
 
-def encode_dive_state(depth: int, stacked: _Stacked, tally: dict[str, list[int]]) -> bytes | None:
-    """dive's stack and tally as a prefix state; None when it cannot be stored."""
+def encode_dive_state(
+    depth: int, stacked: _Stacked, tally: dict[str, list[int]], once: dict[str, int]
+) -> bytes | None:
+    """dive's stack and tally (`once`: the keys counted once, with their sizes) as a
+    prefix state; None when it cannot be stored."""
     records = stacked.records
     if isinstance(records, Overlay) or isinstance(tally, Overlay):
         return None
@@ -582,10 +594,10 @@ def encode_dive_state(depth: int, stacked: _Stacked, tally: dict[str, list[int]]
     except KeyError:
         return None
     code = _TYPE_CODE
-    keys = list(tally)
-    counts = [c[0] for c in tally.values()]
-    cumulative = [c[1] for c in tally.values()]
-    minimum = [c[2] for c in tally.values()]
+    keys = [*tally, *once]
+    counts = [c[0] for c in tally.values()] + [1] * len(once)
+    cumulative = [c[1] for c in tally.values()] + list(once.values())
+    minimum = [c[2] for c in tally.values()] + list(once.values())
     body = marshal.dumps(
         (
             order,
