@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from inspector.analysis import pack_ints, unpack_ints
 from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
@@ -58,31 +58,38 @@ def _whiteout_key(marker_path: str) -> str:
     return f"{head}/{name}" if head else name
 
 
-def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[str, str]]:
+def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[str, list[str]]]:
     """dive's tree of one layer as path -> record (None for a directory only implied), and
-    its directories that hold a node, each mapped to itself.
+    each directory that holds a node (the root is "") with its children (`_children`)."""
+    return _layer_tree(index, None)
+
+
+R = TypeVar("R")
+
+
+def _layer_tree(
+    index: LayerIndex, implied: R
+) -> tuple[dict[str, FileEntry | R], dict[str, list[str]]]:
+    """dive's tree of one layer: path -> record (`implied` for a directory only implied by
+    deeper paths), and each directory's children.
 
     Whiteout markers appear under their own `.wh.NAME` path; opaque markers are dropped
     but the directory holding them is a node. An implied directory's path is one string
-    object, shared by the node, the parents map and (through it) the children index, so a
-    deep path costs its directories' names once, not once per structure. Each directory
-    is walked once: linear in the paths' components. (The order of the implied
-    directories among the nodes is arbitrary: nothing depends on it.)
+    object, shared by the node and the children map (and, through it, the stack's
+    children index), so a deep path costs its directories' names once, not once per
+    structure. Linear in the paths' components. (The order of the implied directories
+    among the nodes is arbitrary: nothing depends on it.)
     """
-    nodes: dict[str, FileEntry | None] = dict(index.entries)
+    nodes: dict[str, FileEntry | R] = dict(index.entries)
     for marker in index.whiteouts.values():
         nodes[marker.path] = marker
     for directory in index.opaque:
         if directory and directory not in nodes:
-            nodes[directory] = None
-    parents: dict[str, str] = {}
-    for directory in {path.rpartition("/")[0] for path in nodes}:  # each direct parent once
-        while directory and directory not in parents:  # then the directories above it
-            parents[directory] = directory
-            if directory not in nodes:
-                nodes[directory] = None
-            directory = directory.rpartition("/")[0]
-    return nodes, parents
+            nodes[directory] = implied
+    children, implied_directories = _children(nodes)
+    for directory in implied_directories:
+        nodes[directory] = implied
+    return nodes, children
 
 
 class _Stacked:
@@ -199,7 +206,7 @@ def dive_numbers(
     children = stacked.children
     for position in range(first, len(layers)):
         index = layers[position]
-        nodes, parents = _tree_nodes(index)
+        nodes, parents = _tree_nodes(index)  # (its directories, with their children)
         # whiteout markers (and any implied directory named like one), in tree order
         whiteouts = [
             path
@@ -228,11 +235,11 @@ def dive_numbers(
                     size = record.size if record is not None else 0
                 counted = get(path)
                 if counted is None:
-                    first = pop(path, None)
-                    if first is None:
+                    before = pop(path, None)
+                    if before is None:
                         once[path] = size
                     else:
-                        tally[path] = [2, first + size, size if size < first else first]
+                        tally[path] = [2, before + size, size if size < before else before]
                 else:
                     counted[0] += 1
                     counted[1] += size
@@ -246,12 +253,19 @@ def dive_numbers(
         if whiteouts:
             dropped = set(whiteouts)
             nodes = {path: record for path, record in nodes.items() if path not in dropped}
-        for path in [path for path in nodes if path not in records]:
-            parent = path.rpartition("/")[0]
-            kids = children.get(parent)
+            for directory in {_parent(path) for path in dropped}:
+                if directory in parents:
+                    parents[directory] = [p for p in parents[directory] if p not in dropped]
+        if isinstance(records, Overlay):  # a resumed stack: read a path before writing it
+            for path in nodes:
+                records.get(path)
+        # a path already stacked is in its parent's set: adding the layer's is enough
+        for directory, paths in parents.items():
+            kids = children.get(directory)
             if kids is None:
-                kids = children[parents.get(parent, parent)] = set()
-            kids.add(path)
+                children[directory] = set(paths)
+            else:
+                kids.update(paths)
         records.update(nodes)
         if keep is not None and position + 1 in keep_at:
             payload = encode_dive_state(position + 1, stacked, tally, once)
@@ -331,8 +345,7 @@ def _children(paths: Collection[str]) -> tuple[dict[str, list[str]], list[str]]:
     children: dict[str, list[str]] = {}
     get = children.get
     for path in paths:
-        slash = path.rfind("/")
-        parent = path[:slash] if slash > 0 else ""
+        parent = path.rpartition("/")[0]
         kids = get(parent)
         if kids is None:
             children[parent] = [path]
@@ -343,8 +356,7 @@ def _children(paths: Collection[str]) -> tuple[dict[str, list[str]], list[str]]:
     while pending:
         directory = pending.pop()
         implied.append(directory)
-        slash = directory.rfind("/")
-        parent = directory[:slash] if slash > 0 else ""
+        parent = directory.rpartition("/")[0]
         kids = get(parent)
         if kids is None:
             children[parent] = [directory]
@@ -397,17 +409,9 @@ def dfs_order(paths: Iterable[str]) -> list[str]:
 
 
 def _file_tree(index: LayerIndex) -> tuple[dict[str, FileEntry], list[str]]:
-    """dive's tree of one layer for its fileList (the nodes of `_tree_nodes`, an implied
-    directory's record `_IMPLIED`) and its paths in dive's visit order."""
-    nodes: dict[str, FileEntry] = dict(index.entries)
-    for marker in index.whiteouts.values():
-        nodes[marker.path] = marker
-    for directory in index.opaque:
-        if directory and directory not in nodes:
-            nodes[directory] = _IMPLIED
-    children, implied = _children(nodes)
-    for directory in implied:
-        nodes[directory] = _IMPLIED
+    """dive's tree of one layer for its fileList (`_layer_tree`, an implied directory's
+    record `_IMPLIED`) and its paths in dive's visit order."""
+    nodes, children = _layer_tree(index, _IMPLIED)
     return nodes, _post_order(children)
 
 
