@@ -256,6 +256,10 @@ class LazyLayerIndex(LayerIndex):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __getstate__(self) -> object:
+        self.decode_body()  # (the entries' frames are a view of the entry: not picklable)
+        return super().__getstate__()
+
     @property
     def decoded(self) -> bool:
         return getattr(self, "_body", None) is None

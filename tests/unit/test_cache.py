@@ -282,3 +282,18 @@ def test_an_entry_of_the_previous_format_or_with_a_frame_cut_is_refused() -> Non
     cut = MAGIC + xxhash.xxh3_64_digest(payload) + payload
     with pytest.raises(ValueError, match="malformed"):
         decode(cut)
+
+
+def test_a_cached_index_pickles_with_its_entries(tmp_path: Path) -> None:
+    import pickle
+
+    index = _index({"a/b": b"hello"})
+    assert index.diff_id is not None
+    store = LayerCache(str(tmp_path))
+    store.put(index)
+    cached = store.get(index.diff_id)
+    assert cached is not None
+    assert not _decoded(cached)
+    again = pickle.loads(pickle.dumps(cached))
+    assert again.entries == index.entries
+    assert again == index
