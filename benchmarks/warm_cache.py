@@ -54,7 +54,8 @@ t0 = time.perf_counter()
 from inspector import report
 from inspector import pipeline
 from inspector.cache import LayerCache
-from inspector.results import file_list_text
+from inspector import output
+from inspector.results import file_list_chunks
 from inspector.source import LoadEvents
 marks = {"imports": time.perf_counter()}
 image, out, result = sys.argv[1:4]
@@ -64,11 +65,11 @@ loaded = pipeline.load(image, options, LoadEvents(), cache)
 marks["load"] = time.perf_counter()
 found = pipeline.analyse(loaded, cache)
 marks["analyse"] = time.perf_counter()
-text = report.render(found.analysis, found.dive, loaded.layers, (), shared=found.sharing,
-                     file_lists=True,
-                     file_list_text=lambda index: file_list_text(index, cache))
+data = b"".join(report.render_chunks(found.analysis, found.dive, loaded.layers, (),
+                                     shared=found.sharing, file_lists=True,
+                                     file_list_chunks=lambda index: file_list_chunks(index, cache)))
 marks["render"] = time.perf_counter()
-report.write_atomically(out, text)
+output.write_chunks(out, [data], "--json")
 marks["write"] = time.perf_counter()
 with open(result, "w") as handle:
     json.dump({k: v - t0 for k, v in marks.items()}, handle)

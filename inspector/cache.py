@@ -13,10 +13,16 @@ Layout under the cache root (`INSPECTOR_CACHE_DIR`, else the user cache director
                                  an image with the same first layers resumes (same framing)
 
 Writes are atomic (temporary file + rename), so concurrent runs and interruptions never
-leave a half-written entry that a reader could see. A entry that fails its checksum or
-does not parse is deleted and treated as a miss. A format change bumps the directory
-version, which leaves old entries unread (`inspector cache clear` removes them). The total
-size is bounded; the least recently used entries go first.
+leave a half-written entry that a reader could see. An entry that fails its checksum or
+does not parse is deleted and treated as a miss. Nothing is fsynced: a crash can leave a
+renamed entry torn or empty (the rename may reach the disk before the data), but every
+entry is checked when it is read, so that is a miss, never a wrong answer, and syncing
+tens of megabytes per run would make every first opening wait for the disk. Entries are
+written piece by piece (`Sealing` checksums them as they go), so a large one (a layer's
+columns, a file list of a million paths) is never held whole in memory. A format change
+bumps the directory version or the entry's magic, which leaves old entries unread
+(`inspector cache clear` removes them). The total size is bounded; the least recently
+used entries go first.
 
 This module is the store (files, hints, LRU bound, `cache info` / `cache clear`); what an
 entry's bytes are, and the lazily decoded `LazyLayerIndex`, is cachecodec.py.
@@ -30,9 +36,19 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from inspector.cachecodec import LazyLayerIndex, decode, encode, seal, unseal
+from inspector.cachecodec import (
+    MAGIC,
+    RESULT_MAGIC,
+    LazyLayerIndex,
+    Sealing,
+    decode,
+    encode_frames,
+    unseal,
+)
 from inspector.digest import Digest
 from inspector.indexer import LayerIndex
 
@@ -116,12 +132,12 @@ class LayerCache:
             path = os.path.join(self._layers, index.diff_id.hex)
             if os.path.exists(path):
                 self.seen.add(index.diff_id)  # parsed again (an unknown blob name)
-            self._write(path, encode(index))
+            self._write(path, (p for frame in encode_frames(index) for p in frame), MAGIC)
             note = (
                 f"{index.diff_id} {index.digest} {index.compressed_size} {index.compression}"
             ).encode()
             for hint in {h for h in hints if h}:
-                self._write(os.path.join(self._hints, hint), note)
+                self._write(os.path.join(self._hints, hint), (note,), None)
             self._evict()
         except OSError:
             return  # a read-only or full disk must not stop an inspection
@@ -173,10 +189,69 @@ class LayerCache:
         if path is None:
             return
         try:
-            self._write(path, seal(payload))
+            self._write(path, (payload,))
             self._evict()
         except OSError:
             return
+
+    def stream_result(
+        self, key: str, chunks: Iterable[bytes], kind: str = "results"
+    ) -> Generator[bytes, None, None]:
+        """`chunks`, passed on as they come, and stored under `key` once the last has
+        passed: not when the consumer stops early or an error interrupts, and writing
+        failures only skip the store."""
+        path = self._result_path(key, kind)
+        entry = None
+        if path is not None:
+            with contextlib.suppress(OSError):
+                entry = _Entry(os.path.dirname(path), Sealing())
+        try:
+            for chunk in chunks:
+                if entry is not None:
+                    try:
+                        entry.write(chunk)
+                    except OSError:
+                        entry.abort()
+                        entry = None
+                yield chunk
+        except BaseException:
+            if entry is not None:
+                entry.abort()
+            raise
+        if entry is not None and path is not None:
+            try:
+                entry.commit(path)
+                self._evict()
+            except OSError:
+                return
+
+    def result_chunks(self, key: str, kind: str = "results") -> Iterator[bytes] | None:
+        """The payload stored under `key` in pieces of about 1 MiB, or None. The whole
+        entry is checked against its checksum before the first piece is given (damage
+        is a miss, and the entry is deleted), and read again from the same open file,
+        so a concurrent replacement or removal does not mix two entries."""
+        path = self._result_path(key, kind)
+        if path is None:
+            return None
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - handed to the generator below
+        except OSError:
+            return None
+        try:
+            sealing = Sealing()
+            head = handle.read(sealing.size)
+            while chunk := handle.read(_CHUNK):
+                sealing.update(chunk)
+            if head != sealing.head():
+                handle.close()
+                self._discard(path)
+                return None
+            handle.seek(sealing.size)
+        except OSError:
+            handle.close()
+            return None
+        self._touch(path)
+        return _pieces(handle)
 
     def forget_result(self, key: str, kind: str = "results") -> None:
         path = self._result_path(key, kind)
@@ -215,17 +290,20 @@ class LayerCache:
             shutil.rmtree(self.root, ignore_errors=True)
         return freed
 
-    def _write(self, path: str, data: bytes) -> None:
-        directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    @staticmethod
+    def _write(
+        path: str, parts: Iterable[bytes | memoryview], magic: bytes | None = RESULT_MAGIC
+    ) -> None:
+        """Write an entry atomically: `parts` sealed under `magic`, or as they are when
+        `magic` is None (a hint)."""
+        entry = _Entry(os.path.dirname(path), None if magic is None else Sealing(magic))
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
+            for part in parts:
+                entry.write(part)
         except BaseException:
-            self._discard(tmp)
+            entry.abort()
             raise
+        entry.commit(path)
 
     def _evict(self) -> None:
         files = [
@@ -259,6 +337,61 @@ class LayerCache:
     def _discard(path: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)
+
+
+_CHUNK = 1 << 20
+
+
+class _Entry:
+    """An entry being written: a temporary file in its directory, its payload checksummed
+    as it goes (`sealing`; the head is written last, at the start), renamed into place
+    by `commit`. Not synced (see the module's docstring)."""
+
+    def __init__(self, directory: str, sealing: Sealing | None) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.fd, self.temporary = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        self.sealing = sealing
+        if sealing is not None:
+            try:
+                self._write_all(bytes(sealing.size))
+            except BaseException:
+                self.abort()
+                raise
+
+    def write(self, part: bytes | memoryview) -> None:
+        if self.sealing is not None:
+            self.sealing.update(part)
+        self._write_all(part)
+
+    def _write_all(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def commit(self, path: str) -> None:
+        try:
+            if self.sealing is not None:
+                os.pwrite(self.fd, self.sealing.head(), 0)
+            os.close(self.fd)
+            self.fd = -1
+            os.replace(self.temporary, path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
+        with contextlib.suppress(OSError):
+            os.unlink(self.temporary)
+
+
+def _pieces(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
 
 
 def _scan(directory: str) -> list[os.DirEntry[str]]:

@@ -1,68 +1,152 @@
 """What a cache entry's bytes are: a LayerIndex encoded and decoded, and the framing of
 the other entries (analysis results, file lists, prefix states).
 
-A layer entry is the magic `INSPIDX2`, an xxh3 checksum of the payload, and a marshal
-payload: the small header (warnings, sizes, digests, compression, secret hits, never a
-value) and the entries stored column by column (paths, types, sizes, ... of all entries).
-It is decoded in two steps: the header at once, the entries only when something first
-reads them (`LazyLayerIndex`). A run whose analysis result is cached (`--text`, `--ci`,
-`--json --no-file-lists`) never decodes them at all. Every other entry is sealed the same
-way under the magic `INSPRES1`. Damage is a ValueError; the store (cache.py) treats it as
-a miss. The audit ships layer indexes between workers in this encoding too.
+Every entry is a magic, an xxh3 checksum of the payload, and the payload. A layer entry
+(magic `INSPIDX3`) has a payload of frames, each a kind byte, a length and its bytes: a
+marshal frame (kind 0) or a column of signed little-endian integers of 64 bits (kind 1)
+or 32 bits (kind 2), read back into an `array` without an int object each. The first
+frame is the small header (warnings, sizes, digests, compression, secret hits, never a
+value); then the entries column by column (paths, types, sizes, ... of all entries), one
+frame per column, so that neither side holds more than one column's bytes beside the
+index, and no frame is copied into a larger one. It is decoded in two steps: the header
+at once, the entries only when something first reads them (`LazyLayerIndex`). A run
+whose analysis result is cached (`--text`, `--ci`, `--json --no-file-lists`) never
+decodes them at all. Every other entry is sealed the same way under the magic
+`INSPRES1`. An entry can be written and checked piece by piece (`Sealing`), so a large
+payload is never held whole. Damage is a ValueError; the store (cache.py) treats it as a
+miss. The audit ships layer indexes between workers in this encoding too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import marshal
-from collections.abc import Callable, Iterable
+import struct
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import xxhash
 
 from inspector.changes import EntryType, FileEntry
 from inspector.digest import Digest
-from inspector.gcpause import gc_paused
+from inspector.gcpause import gc_paused, paused
 from inspector.indexer import LayerIndex
 from inspector.secrets import SecretHit
 
-MAGIC = b"INSPIDX2"
+MAGIC = b"INSPIDX3"
 RESULT_MAGIC = b"INSPRES1"
 _TYPE_LIST = list(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPE_LIST)}
 _new_tuple = tuple.__new__
+_FRAME = struct.Struct("<BQ")  # kind, length
+_MARSHAL = 0
+_INT_KINDS = tuple(  # frame kind, array type code: signed, little-endian
+    (kind, code) for kind, code, size in ((2, "i", 4), (1, "q", 8)) if array(code).itemsize == size
+)
+_INT_CODES = dict(_INT_KINDS)
+_SWAP = sys.byteorder != "little"
+_INT_COLUMNS = frozenset((2, 3, 4, 5, 6))  # size, mode, uid, gid, mtime
+_FIELDS = 9  # FileEntry's
+_BODY_FRAMES = (3 * _FIELDS + 2, 4 * _FIELDS + 2)  # without and with a `sequence`
 
 
-def _columns(entries: Iterable[FileEntry]) -> tuple[Any, ...]:
-    """Entries as columns: marshal writes (and reads) flat lists much faster than rows."""
-    columns = list(zip(*entries, strict=True))
-    if not columns:
-        return ([], b"", [], [], [], [], [], [], [])
-    paths, types, *rest = columns
-    return (list(paths), bytes(map(_TYPE_CODE.__getitem__, types)), *map(list, rest))
+class Sealing:
+    """The framing of an entry (magic, checksum of the payload, payload) written or
+    checked one piece of payload at a time: `update` each piece, then `head()` is what
+    the entry starts with (`size` bytes)."""
+
+    def __init__(self, magic: bytes = RESULT_MAGIC) -> None:
+        self.magic = magic
+        self.size = len(magic) + 8
+        self._hash = xxhash.xxh3_64()
+
+    def update(self, part: bytes | memoryview) -> None:
+        self._hash.update(part)
+
+    def head(self) -> bytes:
+        return self.magic + self._hash.digest()
 
 
-def _entries(columns: Any) -> list[FileEntry]:
-    """The entries back from `_columns`, built at C speed (no Python call per entry)."""
+Frame = tuple[bytes, bytes | memoryview]
+"""A frame's head and its bytes, apart, so neither is copied into the other."""
+
+
+def _frame(value: Any, version: int = 4) -> Frame:
+    data = marshal.dumps(value, version)
+    return _FRAME.pack(_MARSHAL, len(data)), data
+
+
+def _int_frame(values: list[int]) -> Frame:
+    """A column of integers: 32 bits each when they all fit (modes, owners, most sizes
+    and times), else 64, else (past 64 bits) a marshal list."""
+    for kind, code in _INT_KINDS:
+        try:
+            column = array(code, values)
+        except OverflowError:
+            continue
+        if _SWAP:  # pragma: no cover - big-endian machines
+            column.byteswap()
+        data = memoryview(column).cast("B")
+        return _FRAME.pack(kind, len(data)), data
+    return _frame(values)
+
+
+def _column_frames(entries: Iterable[FileEntry]) -> Iterator[Frame]:
+    """Entries as 9 frames, one column at a time (strings without marshal's reference
+    table: paths are mostly unique, and writing them is then faster)."""
+    rows = entries if isinstance(entries, list) else list(entries)
+    for field in range(_FIELDS):
+        with paused():
+            column = list(map(itemgetter(field), rows))
+            if field == 1:
+                frame = _frame(bytes(map(_TYPE_CODE.__getitem__, column)))
+            elif field in _INT_COLUMNS:
+                frame = _int_frame(column)
+            else:
+                frame = _frame(column, 2)
+            del column
+        yield frame
+
+
+def _read_frames(data: memoryview) -> list[Any]:
+    """Every frame's value (a marshal frame's object, an integer column's array)."""
+    values: list[Any] = []
+    position, end = 0, len(data)
+    while position < end:
+        kind, length = _FRAME.unpack_from(data, position)
+        start = position + _FRAME.size
+        position = start + length
+        if position > end:
+            raise ValueError("a frame runs past the end")
+        if kind == _MARSHAL:
+            values.append(marshal.loads(data[start:position]))
+        elif kind in _INT_CODES:
+            column = array(_INT_CODES[kind])
+            column.frombytes(data[start:position])
+            if _SWAP:  # pragma: no cover - big-endian machines
+                column.byteswap()
+            values.append(column)
+        else:
+            raise ValueError(f"frame kind {kind}")
+    return values
+
+
+def _entries(columns: Sequence[Any]) -> list[FileEntry]:
+    """The entries back from their 9 columns, built at C speed (no Python call per
+    entry)."""
     paths, types, sizes, modes, uids, gids, mtimes, links, digests = columns
     kinds = map(_TYPE_LIST.__getitem__, types)
     rows = zip(paths, kinds, sizes, modes, uids, gids, mtimes, links, digests, strict=True)
     return list(map(_new_tuple, repeat(FileEntry), rows))
 
 
-def encode(index: LayerIndex) -> bytes:
-    body = marshal.dumps(
-        (
-            _columns(index.entries.values()),
-            list(index.whiteouts),
-            _columns(index.whiteouts.values()),
-            list(index.opaque),
-            _columns(index.shadowed),
-            None if index.sequence is None else _columns(index.sequence),
-        )
-    )
-    payload = marshal.dumps(
+def encode_frames(index: LayerIndex) -> Iterator[Frame]:
+    """The payload of a layer entry, frame by frame (see the module's docstring)."""
+    yield _frame(
         (
             list(index.warnings),
             index.tar_bytes,
@@ -72,22 +156,40 @@ def encode(index: LayerIndex) -> bytes:
             index.uncompressed_size,
             index.compression,
             [tuple(hit) for hit in _hit_fields(index.secrets)],
-            body,
         )
     )
-    return MAGIC + xxhash.xxh3_64_digest(payload) + payload
+    yield from _column_frames(index.entries.values())
+    yield _frame(list(index.whiteouts), 2)
+    yield from _column_frames(index.whiteouts.values())
+    yield _frame(list(index.opaque), 2)
+    yield from _column_frames(index.shadowed)
+    if index.sequence is not None:
+        yield from _column_frames(index.sequence)
+
+
+def encode(index: LayerIndex) -> bytes:
+    """A layer entry's bytes (the store writes `encode_frames` piece by piece instead)."""
+    return seal(b"".join(part for frame in encode_frames(index) for part in frame), MAGIC)
 
 
 @gc_paused
-def _decode_body(body: bytes) -> tuple[Any, ...]:
-    entries, whiteout_paths, whiteouts, opaque, shadowed, sequence = marshal.loads(body)
-    values = _entries(entries)
+def _decode_body(body: memoryview) -> tuple[Any, ...]:
+    frames = _read_frames(body)
+    if len(frames) not in _BODY_FRAMES:
+        raise ValueError(f"{len(frames)} frames")
+    step = _FIELDS
+    values = _entries(frames[:step])
+    whiteout_paths = frames[step]
+    whiteouts = _entries(frames[step + 1 : 2 * step + 1])
+    opaque = frames[2 * step + 1]
+    shadowed = _entries(frames[2 * step + 2 : 3 * step + 2])
+    sequence = _entries(frames[3 * step + 2 :]) if len(frames) > 3 * step + 2 else None
     return (
         dict(zip([e[0] for e in values], values, strict=True)),
-        dict(zip(whiteout_paths, _entries(whiteouts), strict=True)),
+        dict(zip(whiteout_paths, whiteouts, strict=True)),
         list(opaque),
-        _entries(shadowed),
-        None if sequence is None else _entries(sequence),
+        shadowed,
+        sequence,
     )
 
 
@@ -130,7 +232,7 @@ class LazyLayerIndex(LayerIndex):
     """
 
     __slots__ = ("_body",)
-    _body: bytes | None
+    _body: memoryview | None
 
     entries = _lazy("entries")
     whiteouts = _lazy("whiteouts")
@@ -153,6 +255,10 @@ class LazyLayerIndex(LayerIndex):
         return all(getattr(self, n) == getattr(other, n) for n in names)
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> object:
+        self.decode_body()  # (the entries' frames are a view of the entry: not picklable)
+        return super().__getstate__()
 
     @property
     def decoded(self) -> bool:
@@ -201,17 +307,21 @@ def decode(data: bytes, *, lazy: bool = False) -> LayerIndex:
     """Parse an entry; ValueError for anything damaged.
 
     With `lazy`, the entries are decoded when first read (the checksum is still checked
-    now); otherwise at once.
+    now); otherwise at once. The entries' frames stay a view of `data` until then.
     """
-    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 8:
+    head = len(MAGIC) + 8
+    if not data.startswith(MAGIC) or len(data) < head:
         raise ValueError("not a layer index entry")
-    checksum = data[len(MAGIC) : len(MAGIC) + 8]
-    payload = data[len(MAGIC) + 8 :]
-    if xxhash.xxh3_64_digest(payload) != checksum:
+    payload = memoryview(data)[head:]
+    if xxhash.xxh3_64_digest(payload) != data[len(MAGIC) : head]:
         raise ValueError("checksum mismatch")
     try:
-        (warnings, tar_bytes, digest, diff_id, compressed, uncompressed, compression, hits,
-         body) = marshal.loads(payload)  # fmt: skip
+        kind, length = _FRAME.unpack_from(payload, 0)
+        if kind != _MARSHAL or _FRAME.size + length > len(payload):
+            raise ValueError("no header")
+        header = payload[_FRAME.size : _FRAME.size + length]
+        (warnings, tar_bytes, digest, diff_id, compressed, uncompressed, compression,
+         hits) = marshal.loads(header)  # fmt: skip
         index = _blank()
         index.warnings = list(warnings)
         index.tar_bytes = int(tar_bytes)
@@ -221,9 +331,7 @@ def decode(data: bytes, *, lazy: bool = False) -> LayerIndex:
         index.uncompressed_size = int(uncompressed)
         index.compression = str(compression)
         index.secrets = [SecretHit(*hit) for hit in hits]
-        if not isinstance(body, bytes):
-            raise TypeError("no entries")
-        index._body = body
+        index._body = payload[_FRAME.size + length :]
         if not lazy:
             index.decode_body()
     except Exception as exc:  # any malformed payload is a miss, never a crash
@@ -231,9 +339,9 @@ def decode(data: bytes, *, lazy: bool = False) -> LayerIndex:
     return index
 
 
-def seal(payload: bytes) -> bytes:
-    """A result entry: magic, checksum, payload."""
-    return RESULT_MAGIC + xxhash.xxh3_64_digest(payload) + payload
+def seal(payload: bytes, magic: bytes = RESULT_MAGIC) -> bytes:
+    """An entry: magic, checksum, payload."""
+    return magic + xxhash.xxh3_64_digest(payload) + payload
 
 
 def unseal(data: bytes) -> bytes:

@@ -464,23 +464,23 @@ def inspect_command(argv: Sequence[str], prog: str = "inspector", *, image: bool
 
     found = inspect(args, cache)
     from inspector import report
-    from inspector.results import file_list_text
+    from inspector.results import file_list_chunks
 
     for warning in found.warnings:
         sys.stderr.write(f"inspector: warning: {one_line(warning)}\n")
 
     if args.json:
-        text = report.render(
+        chunks = report.render_chunks(
             found.analysis,
             found.dive,
             found.layers,
             found.warnings,
             shared=found.sharing,
             file_lists=not args.no_file_lists,
-            file_list_text=lambda index: file_list_text(index, cache),
+            file_list_chunks=lambda index: file_list_chunks(index, cache),
             findings=found.findings,
         )
-        output.write(args.json, text, "--json")
+        output.write_chunks(args.json, chunks, "--json")
 
     if args.text or not (args.json or ci):  # with `--json -`, the text goes to stderr
         out = sys.stderr if args.json == "-" else sys.stdout

@@ -23,12 +23,15 @@ from __future__ import annotations
 import json
 import marshal
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
+from typing import NamedTuple, TypeVar
 
 from inspector.analysis import pack_ints, unpack_ints
 from inspector.changes import TYPE_FLAGS, EntryType, FileEntry
-from inspector.gcpause import gc_paused
+from inspector.gcpause import gc_paused, paused
 from inspector.indexer import WHITEOUT, LayerIndex
 from inspector.jsontext import name_fields, name_json
 from inspector.model import Image
@@ -36,6 +39,7 @@ from inspector.overlay import Overlay
 
 _LAST = "\U0010ffff"  # sorts after every name: puts a directory after its children
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # as json.dumps
+_new_tuple = tuple.__new__
 
 
 def _dfs_key(path: str) -> tuple[str, ...]:
@@ -54,35 +58,38 @@ def _whiteout_key(marker_path: str) -> str:
     return f"{head}/{name}" if head else name
 
 
-def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[str, str]]:
+def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[str, list[str]]]:
     """dive's tree of one layer as path -> record (None for a directory only implied), and
-    its directories that hold a node, each mapped to itself.
+    each directory that holds a node (the root is "") with its children (`_children`)."""
+    return _layer_tree(index, None)
+
+
+R = TypeVar("R")
+
+
+def _layer_tree(
+    index: LayerIndex, implied: R
+) -> tuple[dict[str, FileEntry | R], dict[str, list[str]]]:
+    """dive's tree of one layer: path -> record (`implied` for a directory only implied by
+    deeper paths), and each directory's children.
 
     Whiteout markers appear under their own `.wh.NAME` path; opaque markers are dropped
     but the directory holding them is a node. An implied directory's path is one string
-    object, shared by the node, the parents map and (through it) the children index, so a
-    deep path costs its directories' names once, not once per structure. Each directory
-    is walked once: linear in the paths' components.
+    object, shared by the node and the children map (and, through it, the stack's
+    children index), so a deep path costs its directories' names once, not once per
+    structure. Linear in the paths' components. (The order of the implied directories
+    among the nodes is arbitrary: nothing depends on it.)
     """
-    nodes: dict[str, FileEntry | None] = dict(index.entries)
+    nodes: dict[str, FileEntry | R] = dict(index.entries)
     for marker in index.whiteouts.values():
         nodes[marker.path] = marker
     for directory in index.opaque:
         if directory and directory not in nodes:
-            nodes[directory] = None
-    parents: dict[str, str] = {}
-    for path in list(nodes):
-        slash = path.rfind("/")
-        while slash > 0:  # (normalised paths never start with "/")
-            parent = path[:slash]
-            if parent in parents:
-                break  # that directory, and every one above it, is done
-            parents[parent] = parent
-            if parent not in nodes:
-                nodes[parent] = None
-            path = parent
-            slash = path.rfind("/")
-    return nodes, parents
+            nodes[directory] = implied
+    children, implied_directories = _children(nodes)
+    for directory in implied_directories:
+        nodes[directory] = implied
+    return nodes, children
 
 
 class _Stacked:
@@ -141,10 +148,12 @@ class _Stacked:
                 self.set(path, record)
 
 
-@dataclass(frozen=True, slots=True)
-class Inefficiency:
+class Inefficiency(NamedTuple):
+    """A path dive saw twice or more (a NamedTuple: there can be tens of thousands, and
+    they are built at C speed). `count` is dive's name; it hides `tuple.count`."""
+
     path: str
-    count: int
+    count: int  # type: ignore[assignment]
     cumulative_size: int
 
 
@@ -181,7 +190,10 @@ def dive_numbers(
     `start`: the state after the first `start.depth` layers (`decode_dive_state`; it is
     used up); `keep(depth, payload)` receives the state after each depth in `keep_at`.
     """
-    tally: dict[str, list[int]] = {}  # key (no leading "/") -> [count, cumulative, minimum]
+    # key (no leading "/") -> [count, cumulative, minimum]; a key counted once is only its
+    # size in `once` (a million paths are mostly counted once: an int each, not a list)
+    tally: dict[str, list[int]] = {}
+    once: dict[str, int] = {}
     stacked = _Stacked()
     first = 0
     if start is not None:
@@ -194,7 +206,7 @@ def dive_numbers(
     children = stacked.children
     for position in range(first, len(layers)):
         index = layers[position]
-        nodes, parents = _tree_nodes(index)
+        nodes, parents = _tree_nodes(index)  # (its directories, with their children)
         # whiteout markers (and any implied directory named like one), in tree order
         whiteouts = [
             path
@@ -210,9 +222,9 @@ def dive_numbers(
                 charged[path] = (key, size)
                 failed = failed or size is None
         if failed:  # dive stops at the first failing whiteout, in its visit order
-            _visit_until_failure(nodes, parents, charged, tally)
+            _visit_until_failure(nodes, parents, charged, tally, once)
         else:
-            get = tally.get
+            get, pop = tally.get, once.pop
             for path, record in nodes.items():
                 if path in parents:
                     continue
@@ -223,41 +235,56 @@ def dive_numbers(
                     size = record.size if record is not None else 0
                 counted = get(path)
                 if counted is None:
-                    tally[path] = [1, size, size]
+                    before = pop(path, None)
+                    if before is None:
+                        once[path] = size
+                    else:
+                        tally[path] = [2, before + size, size if size < before else before]
                 else:
                     counted[0] += 1
                     counted[1] += size
                     if counted[2] < 0 or size < counted[2]:
                         counted[2] = size
+        if position + 1 == len(layers):
+            break  # nothing reads the stack above the top layer
         # stack this layer over the ones below (what `_Stacked.stack` does, in bulk)
         for path in whiteouts:
             stacked.remove(_whiteout_key(path))
         if whiteouts:
             dropped = set(whiteouts)
             nodes = {path: record for path, record in nodes.items() if path not in dropped}
-        for path in [path for path in nodes if path not in records]:
-            parent = path.rpartition("/")[0]
-            kids = children.get(parent)
+            for directory in {_parent(path) for path in dropped}:
+                if directory in parents:
+                    parents[directory] = [p for p in parents[directory] if p not in dropped]
+        if isinstance(records, Overlay):  # a resumed stack: read a path before writing it
+            for path in nodes:
+                records.get(path)
+        # a path already stacked is in its parent's set: adding the layer's is enough
+        for directory, paths in parents.items():
+            kids = children.get(directory)
             if kids is None:
-                kids = children[parents.get(parent, parent)] = set()
-            kids.add(path)
+                children[directory] = set(paths)
+            else:
+                kids.update(paths)
         records.update(nodes)
-        if keep is not None and position + 1 in keep_at and position + 1 < len(layers):
-            payload = encode_dive_state(position + 1, stacked, tally)
+        if keep is not None and position + 1 in keep_at:
+            payload = encode_dive_state(position + 1, stacked, tally, once)
             if payload is not None:
                 keep(position + 1, payload)
 
     layer_sizes = tuple(index.tar_bytes for index in layers)
-    found = [Inefficiency("/" + k, c[0], c[1]) for k, c in tally.items() if c[0] >= 2]
-    discovered = sum(c[1] for c in tally.values())
-    minimum = sum(c[2] for c in tally.values())
+    # (-cumulative, path, count): sorted as dive sorts, largest first, then by path
+    rows = [(-c[1], "/" + k, c[0]) for k, c in tally.items() if c[0] >= 2]
+    discovered = sum(once.values()) + sum(map(itemgetter(1), tally.values()))
+    minimum = sum(once.values()) + sum(map(itemgetter(2), tally.values()))
     if start is not None:  # the prefix's keys the layers above did not touch
-        found += start.untouched_inefficient()
+        rows += [(-i.cumulative_size, i.path, i.count) for i in start.untouched_inefficient()]
         cumulative, least = start.untouched_sums()
         discovered += cumulative
         minimum += least
-    inefficient = sorted(found, key=lambda i: (-i.cumulative_size, i.path))
-    wasted = sum(i.cumulative_size for i in inefficient)
+    rows.sort()
+    inefficient = tuple(map(_new_tuple, repeat(Inefficiency), [(p, c, -n) for n, p, c in rows]))
+    wasted = -sum(map(itemgetter(0), rows))
     efficiency = minimum / discovered if discovered else 1.0
     user = sum(layer_sizes[1:])
     user_wasted = wasted / user if user else (math.nan if wasted == 0 else math.inf)
@@ -267,7 +294,7 @@ def dive_numbers(
         wasted_bytes=wasted,
         efficiency=efficiency,
         user_wasted_percent=user_wasted,
-        inefficiencies=tuple(inefficient),
+        inefficiencies=inefficient,
         layer_sizes=layer_sizes,
     )
 
@@ -277,6 +304,7 @@ def _visit_until_failure(
     parents: Collection[str],
     charged: dict[str, tuple[str, int | None]],
     tally: dict[str, list[int]],
+    once: dict[str, int],
 ) -> None:
     """dive's visit of a layer with a whiteout of a missing path: leaves in dive's order,
     up to that whiteout, whose key is recorded with a minimum of -1."""
@@ -290,7 +318,8 @@ def _visit_until_failure(
     for _, key, size in visits:
         counted = tally.get(key)
         if counted is None:
-            counted = tally[key] = [0, 0, -1]
+            first = once.pop(key, None)
+            counted = tally[key] = [0, 0, -1] if first is None else [1, first, first]
         if size is None:
             break
         counted[1] += size
@@ -303,92 +332,176 @@ _EMPTY_ITEM: dict[str, object] = {
     "path": "", "typeFlag": 0, "linkName": "", "size": 0, "fileMode": 0,
     "uid": 0, "gid": 0, "isDir": False,
 }  # fmt: skip
-_EMPTY_JSON = json.dumps(_EMPTY_ITEM, separators=(",", ":"))
-_ORDER_SUFFIX = "\x00" + _LAST
+_IMPLIED: FileEntry = tuple.__new__(FileEntry, ("", None, 0, 0, 0, 0, 0, "", 0))
+"""A directory only implied by deeper paths, in a file list: dive's empty item (`_EMPTY_ITEM`:
+no name, type flag 0, mode 0)."""
+FILE_LIST_CHUNK = 8192
+"""Entries per piece of `file_list_chunks` (about 2.5 MB of text)."""
+
+
+def _children(paths: Collection[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Each directory's children among `paths` ("" is the root), and the directories only
+    implied by deeper paths, which are children of their own parents too."""
+    children: dict[str, list[str]] = {}
+    get = children.get
+    for path in paths:
+        parent = path.rpartition("/")[0]
+        kids = get(parent)
+        if kids is None:
+            children[parent] = [path]
+        else:
+            kids.append(path)
+    implied: list[str] = []
+    pending = [directory for directory in children if directory and directory not in paths]
+    while pending:
+        directory = pending.pop()
+        implied.append(directory)
+        parent = directory.rpartition("/")[0]
+        kids = get(parent)
+        if kids is None:
+            children[parent] = [directory]
+            if parent and parent not in paths:
+                pending.append(parent)
+        else:
+            kids.append(directory)
+    return children, implied
+
+
+def _post_order(children: dict[str, list[str]]) -> list[str]:
+    """The paths of a `_children` tree in dive's visit order (`_dfs_key`): each directory's
+    children sorted by name, a child directory's own children before it. Siblings share
+    their parent's prefix, so sorting their paths sorts their names; a directory whose
+    children are all leaves is one `extend`."""
+    order: list[str] = []
+    if "" not in children:
+        return order
+    extend, append = order.extend, order.append
+    leaves_only = children.keys().isdisjoint
+    children[""].sort()
+    stack: list[tuple[str, Iterator[str]]] = [("", iter(children[""]))]
+    while stack:
+        directory, kids = stack[-1]
+        for kid in kids:
+            below = children.get(kid)
+            if below is None:
+                append(kid)
+                continue
+            below.sort()
+            if leaves_only(below):
+                extend(below)
+                append(kid)
+            else:
+                stack.append((kid, iter(below)))
+                break
+        else:
+            stack.pop()
+            if directory:
+                append(directory)
+    return order
 
 
 def dfs_order(paths: Iterable[str]) -> list[str]:
-    """`paths` in dive's visit order (`_dfs_key`), sorted on flat strings: "/" becomes
-    NUL, which sorts before every character a name can hold, so comparing the strings
-    compares the component tuples (a name that is a prefix of another sorts first, and
-    the trailing `_LAST` puts a directory after its children)."""
-    items = [(path.replace("/", "\x00") + _ORDER_SUFFIX, path) for path in paths]
-    items.sort()
-    return [path for _, path in items]
+    """`paths` in dive's visit order (`_dfs_key`): children first, names sorted."""
+    given = dict.fromkeys(paths)
+    children, implied = _children(given)
+    order = _post_order(children)
+    return [path for path in order if path in given] if implied else order
 
 
-def _modes(index: Mapping[str, FileEntry | None]) -> dict[tuple[int, EntryType], int]:
+def _file_tree(index: LayerIndex) -> tuple[dict[str, FileEntry], list[str]]:
+    """dive's tree of one layer for its fileList (`_layer_tree`, an implied directory's
+    record `_IMPLIED`) and its paths in dive's visit order."""
+    nodes, children = _layer_tree(index, _IMPLIED)
+    return nodes, _post_order(children)
+
+
+def _modes(records: Iterable[FileEntry]) -> dict[tuple[int, EntryType], int]:
     """go_file_mode of every distinct (mode, type) in the tree (there are few)."""
-    result: dict[tuple[int, EntryType], int] = {}
-    for info in index.values():
-        if info is not None:
-            key = (info.mode, info.type)
-            if key not in result:
-                result[key] = go_file_mode(info)
-    return result
+    return {
+        (mode, kind): 0 if kind is None else go_file_mode(FileEntry("", kind, 0, mode, 0, 0, 0))
+        for mode, kind in set(map(itemgetter(3, 1), records))
+    }
 
 
 def file_list(index: LayerIndex) -> list[dict[str, object]]:
     """dive's `fileList` for one layer: every tree node, children first, in name order.
 
     A name that is not UTF-8 gets a `pathBytes` / `linkNameBytes` sibling (`jsontext`)."""
-    nodes, _ = _tree_nodes(index)
-    modes = _modes(nodes)
-    flags = TYPE_FLAGS
-    directory = EntryType.DIR
+    nodes, order = _file_tree(index)
+    modes = _modes(nodes.values())
     result: list[dict[str, object]] = []
-    append = result.append
-    for path in dfs_order(nodes):
+    for path in order:
         info = nodes[path]
-        if info is None:
-            append(dict(_EMPTY_ITEM))
+        if info is _IMPLIED:
+            result.append(dict(_EMPTY_ITEM))
             continue
         kind = info.type
-        append(
+        result.append(
             {
                 **name_fields("path", path),
-                "typeFlag": flags[kind],
+                "typeFlag": TYPE_FLAGS[kind],
                 **name_fields("linkName", info.link),
                 "size": info.size,
                 "fileMode": modes[info.mode, kind],
                 "uid": info.uid,
                 "gid": info.gid,
-                "isDir": kind is directory,
+                "isDir": kind is EntryType.DIR,
             }
         )
     return result
 
 
-@gc_paused
+_HEADS: dict[EntryType | None, str] = {
+    None: ',"typeFlag":0,"linkName":',
+    **{kind: f',"typeFlag":{flag},"linkName":' for kind, flag in TYPE_FLAGS.items()},
+}
+_TAILS: dict[EntryType | None, str] = {
+    None: "false}",
+    **{kind: "true}" if kind is EntryType.DIR else "false}" for kind in TYPE_FLAGS},
+}
+
+
+def file_list_chunks(index: LayerIndex, per_chunk: int = FILE_LIST_CHUNK) -> Iterator[str]:
+    """`json.dumps(file_list(index), separators=(",", ":"))` in pieces of `per_chunk`
+    entries, byte for byte, built as text (the --json document streams them instead of
+    encoding 100,000 dicts). An implied directory's record (`_IMPLIED`) has no name and
+    no kind, and gives dive's empty item through the same format. The collector is
+    paused while a piece is built, not while the consumer holds it."""
+    with paused():
+        nodes, order = _file_tree(index)
+        modes = _modes(nodes.values())
+    heads, tails, enc, get = _HEADS, _TAILS, _encode_string, nodes.__getitem__
+    first = True
+    for start in range(0, len(order), per_chunk):
+        with paused():
+            rows = list(map(get, order[start : start + per_chunk]))
+            text = "".join(
+                [
+                    f',{{"path":{enc(path)}{heads[kind]}{enc(link)},"size":{size},'
+                    f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},'
+                    f'"isDir":{tails[kind]}'
+                    for path, kind, size, mode, uid, gid, _, link, _ in rows
+                ]
+            )
+            if "\\ud" in text:  # a lone surrogate (or a mere "\\ud"): see jsontext
+                text = "".join(
+                    [
+                        f',{{"path":{name_json(path, "pathBytes")}{heads[kind]}'
+                        f'{name_json(link, "linkNameBytes")},"size":{size},'
+                        f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},'
+                        f'"isDir":{tails[kind]}'
+                        for path, kind, size, mode, uid, gid, _, link, _ in rows
+                    ]
+                )
+        yield ("[" + text[1:]) if first else text
+        first = False
+    yield "[]" if first else "]"
+
+
 def file_list_json(index: LayerIndex) -> str:
-    """`json.dumps(file_list(index), separators=(",", ":"))`, byte for byte, built as
-    text (the --json document splices it in instead of encoding 100,000 dicts)."""
-    nodes, _ = _tree_nodes(index)
-    modes = _modes(nodes)
-    heads = {kind: f',"typeFlag":{flag},"linkName":' for kind, flag in TYPE_FLAGS.items()}
-    tails = {kind: "true}" if kind is EntryType.DIR else "false}" for kind in TYPE_FLAGS}
-    enc = _encode_string
-    empty = _EMPTY_JSON
-    no_link = enc("")
-    parts: list[str] = []
-    append = parts.append
-    for path in dfs_order(nodes):
-        info = nodes[path]
-        if info is None:
-            append(empty)
-            continue
-        _, kind, size, mode, uid, gid, _, link, _ = info
-        # an ASCII name is UTF-8: only others can need a *Bytes sibling (jsontext)
-        name = enc(path) if path.isascii() else name_json(path, "pathBytes")
-        if link:
-            target = enc(link) if link.isascii() else name_json(link, "linkNameBytes")
-        else:
-            target = no_link
-        append(
-            f'{{"path":{name}{heads[kind]}{target},"size":{size},'
-            f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},"isDir":{tails[kind]}'
-        )
-    return "[" + ",".join(parts) + "]"
+    """`json.dumps(file_list(index), separators=(",", ":"))`, byte for byte (the pieces
+    of `file_list_chunks` joined)."""
+    return "".join(file_list_chunks(index))
 
 
 def go_file_mode(info: FileEntry) -> int:
@@ -463,8 +576,11 @@ class DivePrefix:
         )
 
 
-def encode_dive_state(depth: int, stacked: _Stacked, tally: dict[str, list[int]]) -> bytes | None:
-    """dive's stack and tally as a prefix state; None when it cannot be stored."""
+def encode_dive_state(
+    depth: int, stacked: _Stacked, tally: dict[str, list[int]], once: dict[str, int]
+) -> bytes | None:
+    """dive's stack and tally (`once`: the keys counted once, with their sizes) as a
+    prefix state; None when it cannot be stored."""
     records = stacked.records
     if isinstance(records, Overlay) or isinstance(tally, Overlay):
         return None
@@ -482,10 +598,10 @@ def encode_dive_state(depth: int, stacked: _Stacked, tally: dict[str, list[int]]
     except KeyError:
         return None
     code = _TYPE_CODE
-    keys = list(tally)
-    counts = [c[0] for c in tally.values()]
-    cumulative = [c[1] for c in tally.values()]
-    minimum = [c[2] for c in tally.values()]
+    keys = [*tally, *once]
+    counts = [c[0] for c in tally.values()] + [1] * len(once)
+    cumulative = [c[1] for c in tally.values()] + list(once.values())
+    minimum = [c[2] for c in tally.values()] + list(once.values())
     body = marshal.dumps(
         (
             order,

@@ -18,11 +18,17 @@ People run the inspector as root and in CI, so `--json FILE` may name anything:
   one line), raised by `checked` before any image is read.
 
 `checked` runs before the work, `write` at the end; both resolve the path with the same
-`destination`, so what is checked is what is written.
+`destination`, so what is checked is what is written. `write_chunks` writes a report given
+in pieces (a `--json` document of a million paths is hundreds of megabytes, never held
+whole) under the same rules: a regular file gets the pieces in its temporary file, and
+is replaced only once the last has been written and synced, so an error while a piece is
+made leaves the old file as it was. A descriptor, a FIFO or a device gets each piece as
+it comes (as any writer to a pipe does, an error part way leaves what was written).
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import fcntl
@@ -31,6 +37,7 @@ import re
 import secrets
 import stat
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -82,17 +89,59 @@ def write(path: str, text: str, flag: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    write_chunks(path, (text.encode("utf-8"),), flag)
+
+
+def write_chunks(path: str, chunks: Iterable[bytes], flag: str) -> None:
+    """`write` for a report given as pieces of UTF-8 (joined, they are the report): small
+    pieces are gathered into writes of about 1 MiB."""
+    pieces = _gathered(chunks)
+    if path == STANDARD_OUTPUT:
+        _write_standard_output(pieces)
+        return
     target = destination(path, flag)
-    data = text.encode("utf-8")
     try:
         if target.how is How.DESCRIPTOR:
-            _write_descriptor(target.fd, data)
+            _write_descriptor(target.fd, pieces)
         elif target.how is How.THROUGH:
-            _write_through(target.path, data)
+            _write_through(target.path, pieces)
         else:
-            _replace(target.path, data)
+            _replace(target.path, pieces)
     except OSError as exc:
         raise OutputError(f"{flag} {path}: cannot write: {_reason(exc)}") from exc
+
+
+_GATHER = 1 << 20
+
+
+def _gathered(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """`chunks` with the small ones joined, so that writes are about `_GATHER` bytes."""
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        if len(chunk) >= _GATHER:
+            if pending:
+                yield b"".join(pending)
+                pending, size = [], 0
+            yield chunk
+            continue
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= _GATHER:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def _write_standard_output(pieces: Iterable[bytes]) -> None:
+    """Through `sys.stdout` as text, as `print` would (its encoding); the report is decoded
+    piece by piece, a character split between two pieces included."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for piece in pieces:
+        sys.stdout.write(decoder.decode(piece))
+    sys.stdout.write(decoder.decode(b"", final=True))
+    sys.stdout.flush()
 
 
 def destination(path: str, flag: str) -> Destination:
@@ -175,30 +224,34 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _write_descriptor(fd: int, data: bytes) -> None:
+def _write_descriptor(fd: int, pieces: Iterable[bytes]) -> None:
     """Write to an open descriptor; Python's own buffers for it are flushed first."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(ValueError, OSError):
             if stream.fileno() == fd:
                 stream.flush()
-    _write_all(fd, data)
+    for piece in pieces:
+        _write_all(fd, piece)
 
 
-def _write_through(path: str, data: bytes) -> None:
+def _write_through(path: str, pieces: Iterable[bytes]) -> None:
     """Open a FIFO or a device for writing (no O_CREAT, no O_TRUNC) and write to it."""
     fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
     try:
         mode = os.fstat(fd).st_mode
         if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
             raise OSError(errno.EEXIST, "it was replaced by another kind of file meanwhile")
-        _write_all(fd, data)
+        for piece in pieces:
+            _write_all(fd, piece)
     finally:
         os.close(fd)
 
 
-def _replace(path: str, data: bytes) -> None:
+def _replace(path: str, pieces: Iterable[bytes]) -> None:
     """Replace the regular file `path` (or create it) atomically: a temporary file in the
-    same directory, written, synced, given the old file's mode and renamed over it."""
+    same directory, written piece by piece, synced (a report is what a person or a CI job
+    keeps: after a crash it is the old one or the whole new one), given the old file's
+    mode and renamed over it."""
     directory, name = os.path.split(path)
     try:
         old: os.stat_result | None = os.stat(path)
@@ -207,7 +260,8 @@ def _replace(path: str, data: bytes) -> None:
     fd, temporary = _temporary(directory or ".", name, old)
     try:
         try:
-            _write_all(fd, data)
+            for piece in pieces:
+                _write_all(fd, piece)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -18,14 +18,14 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from inspector import formatting
 from inspector.analysis import Analysis, WastedFile
 from inspector.changes import Removal
 from inspector.display import clean, one_line
-from inspector.dive import DiveNumbers, Inefficiency, dive_view, file_list, file_list_json
+from inspector.dive import DiveNumbers, Inefficiency, dive_view, file_list, file_list_chunks
 from inspector.findings.model import Finding, Severity
 from inspector.indexer import LayerIndex
 from inspector.jsontext import name_fields, name_json, valid_strings
@@ -212,7 +212,7 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n"
 
 
-def render(
+def render_chunks(
     analysis: Analysis,
     dive: DiveNumbers,
     layers: tuple[LayerIndex, ...],
@@ -220,13 +220,15 @@ def render(
     *,
     shared: Sharing | None = None,
     file_lists: bool = True,
-    file_list_text: Callable[[LayerIndex], str] = file_list_json,
+    file_list_chunks: Callable[[LayerIndex], Iterable[bytes]] | None = None,
     findings: tuple[Finding, ...] = (),
-) -> str:
-    """`dumps(document(...))`, byte for byte, faster: each layer's fileList (most of the
-    document) is built as JSON text (`dive.file_list_json`) and spliced in where a
-    unique placeholder string was encoded. `file_list_text` gives that text for a layer
-    (`results.file_list_text` takes it from the cache)."""
+) -> Iterator[bytes]:
+    """`dumps(document(...))` encoded as UTF-8, byte for byte, in pieces, faster: each
+    layer's fileList (most of the document), fileReference and wastedFiles are built as
+    JSON text and given where a unique placeholder string was encoded, a few thousand
+    entries at a time, so the document is never held whole. `file_list_chunks` gives a
+    layer's fileList (`results.file_list_chunks` takes it from the cache; by default
+    `dive.file_list_chunks`)."""
     doc = _document(
         analysis, dive, layers, warnings, shared, file_lists=False, lists=False, findings=findings
     )
@@ -239,51 +241,99 @@ def render(
             layer["fileList"] = f"{token}{position}"
     pieces = dumps(doc).split(f'"{token}')
     seen_by_dive = dive_view(analysis.image, layers)
-    out = [pieces[0]]
+    lists = file_list_chunks or _file_list_bytes
+    yield pieces[0].encode()
     for piece in pieces[1:]:
         name, _, rest = piece.partition('"')
         if name == "R":
-            out.append(_file_references(dive))
+            yield from _array(_reference_rows(dive.inefficiencies))
         elif name == "W":
-            out.append(_wasted_files(analysis))
+            yield from _array(_wasted_rows(analysis.exact.wasted_files))
         else:
-            out.append(file_list_text(seen_by_dive[int(name)]))
-        out.append(rest)
-    return "".join(out)
+            yield from lists(seen_by_dive[int(name)])
+        yield rest.encode()
+
+
+def render(
+    analysis: Analysis,
+    dive: DiveNumbers,
+    layers: tuple[LayerIndex, ...],
+    warnings: tuple[str, ...],
+    *,
+    shared: Sharing | None = None,
+    file_lists: bool = True,
+    findings: tuple[Finding, ...] = (),
+) -> str:
+    """`dumps(document(...))`, byte for byte: `render_chunks` joined."""
+    chunks = render_chunks(
+        analysis, dive, layers, warnings, shared=shared, file_lists=file_lists, findings=findings
+    )
+    return b"".join(chunks).decode("utf-8")
+
+
+def _file_list_bytes(index: LayerIndex) -> Iterator[bytes]:
+    for chunk in file_list_chunks(index):
+        yield chunk.encode("ascii")
 
 
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # as json.dumps
+_ROWS = 8192  # entries per piece of fileReference and wastedFiles
 
 
-def _file_references(dive: DiveNumbers) -> str:
-    return (
-        "["
-        + ",".join(
+def _array(texts: Iterator[str]) -> Iterator[bytes]:
+    """A JSON array from pieces of rows, each row starting with a comma."""
+    first = True
+    for text in texts:
+        yield ("[" + text[1:] if first else text).encode("ascii")
+        first = False
+    yield b"[]" if first else b"]"
+
+
+def _reference_rows(items: Sequence[Inefficiency]) -> Iterator[str]:
+    """fileReference's rows; a name that is not UTF-8 with its `fileBytes` (the rare
+    piece holding one is built again through `jsontext.name_json`)."""
+    enc = _encode_string
+    for start in range(0, len(items), _ROWS):
+        rows = items[start : start + _ROWS]
+        text = "".join(
             [
-                f'{{"count":{i.count},"sizeBytes":{i.cumulative_size},'
-                f'"file":{name_json(i.path, "fileBytes")}}}'
-                for i in dive.inefficiencies
+                f',{{"count":{i.count},"sizeBytes":{i.cumulative_size},"file":{enc(i.path)}}}'
+                for i in rows
             ]
         )
-        + "]"
-    )
+        if "\\ud" in text:  # a lone surrogate (or a mere "\ud"): see jsontext
+            text = "".join(
+                [
+                    f',{{"count":{i.count},"sizeBytes":{i.cumulative_size},'
+                    f'"file":{name_json(i.path, "fileBytes")}}}'
+                    for i in rows
+                ]
+            )
+        yield text
 
 
-def _wasted_files(analysis: Analysis) -> str:
+def _wasted_rows(items: Sequence[WastedFile]) -> Iterator[str]:
+    """wastedFiles' rows, as `_reference_rows` (`pathBytes`)."""
     enc = _encode_string
     hows = {how: enc(str(how)) for how in Removal}
-    return (
-        "["
-        + ",".join(
+    for start in range(0, len(items), _ROWS):
+        rows = items[start : start + _ROWS]
+        text = "".join(
             [
-                f'{{"path":{name_json("/" + w.path, "pathBytes")},"bytes":{w.size},'
-                f'"storedIn":{w.stored_in},'
-                f'"hiddenBy":{w.hidden_by},"how":{hows[w.how]}}}'
-                for w in analysis.exact.wasted_files
+                f',{{"path":{enc("/" + path)},"bytes":{size},"storedIn":{stored_in},'
+                f'"hiddenBy":{hidden_by},"how":{hows[how]}}}'
+                for path, size, stored_in, hidden_by, how in rows
             ]
         )
-        + "]"
-    )
+        if "\\ud" in text:
+            text = "".join(
+                [
+                    f',{{"path":{name_json("/" + w.path, "pathBytes")},"bytes":{w.size},'
+                    f'"storedIn":{w.stored_in},"hiddenBy":{w.hidden_by},"how":{hows[w.how]}}}'
+                    for w in rows
+                ]
+            )
+        yield text
 
 
 def summary(

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -60,7 +60,9 @@ from inspector.dive import (
     decode_dive_state,
     dive_numbers,
     dive_view,
-    file_list_json,
+)
+from inspector.dive import (
+    file_list_chunks as file_list_chunks_of,
 )
 from inspector.gcpause import gc_paused
 from inspector.indexer import LayerIndex
@@ -210,40 +212,47 @@ def file_list_key(index: LayerIndex) -> str | None:
     ).hexdigest()
 
 
-def file_list_text(index: LayerIndex, cache: LayerCache | None) -> str:
-    """`dive.file_list_json(index)`, from the cache when it holds it (a layer's file
-    list depends only on its diff_id; reading it back needs no layer entry decoded)."""
+def file_list_chunks(index: LayerIndex, cache: LayerCache | None) -> Iterator[bytes]:
+    """`dive.file_list_json(index)` as ASCII bytes in pieces, from the cache when it holds
+    it (a layer's file list depends only on its diff_id; reading it back needs no layer
+    entry decoded, and is checked whole before the first piece). On a miss, the pieces
+    are stored as they pass, once the last has passed."""
     key = file_list_key(index) if cache is not None else None
-    if cache is not None and key is not None:
-        data = cache.get_result(key, "filelists")
-        if data is not None:
-            if data.startswith(b"[") and data.endswith(b"]") and data.isascii():
-                return data.decode("ascii")
-            cache.forget_result(key, "filelists")
-    text = file_list_json(index)
-    if cache is not None and key is not None:
-        cache.put_result(key, text.encode("ascii"), "filelists")
-    return text
+    if cache is None or key is None:
+        return _encoded(file_list_chunks_of(index))
+    stored = cache.result_chunks(key, "filelists")
+    if stored is not None:
+        return stored
+    return cache.stream_result(key, _encoded(file_list_chunks_of(index)), "filelists")
+
+
+def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk.encode("ascii")
+
+
+def file_list_text(index: LayerIndex, cache: LayerCache | None) -> str:
+    """`dive.file_list_json(index)`, through the cache (`file_list_chunks`)."""
+    return b"".join(file_list_chunks(index, cache)).decode("ascii")
 
 
 # --- the payload ------------------------------------------------------------------------
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> tuple[tuple[Any, ...], ...]:
+    """Rows of `width` fields as columns, transposed at C speed."""
+    return tuple(zip(*rows, strict=True)) or ((),) * width
+
+
+@gc_paused
 def encode_result(analysis: Analysis, dive: DiveNumbers) -> bytes:
     exact = analysis.exact
-    wasted = exact.wasted_files
-    removal = _REMOVAL_CODE
-    ineff = dive.inefficiencies
+    paths, sizes, stored_in, hidden_by, hows = _columns(exact.wasted_files, 5)
+    ineff_paths, counts, cumulative = _columns(dive.inefficiencies, 3)
     return marshal.dumps(
         (
             RESULT_FORMAT,
             [tuple(getattr(s, name) for name in _STATS) for s in analysis.layers],
             (exact.stored_bytes, exact.visible_bytes, exact.wasted_bytes, exact.user_stored_bytes),
-            (
-                [w.path for w in wasted],
-                [w.size for w in wasted],
-                [w.stored_in for w in wasted],
-                [w.hidden_by for w in wasted],
-                bytes([removal[w.how] for w in wasted]),
-            ),
+            (paths, sizes, stored_in, hidden_by, bytes(map(_REMOVAL_CODE.__getitem__, hows))),
             list(analysis.warnings),
             analysis.final_paths,
             (
@@ -253,7 +262,7 @@ def encode_result(analysis: Analysis, dive: DiveNumbers) -> bytes:
                 dive.efficiency,
                 dive.user_wasted_percent,
             ),
-            ([i.path for i in ineff], [i.count for i in ineff], [i.cumulative_size for i in ineff]),
+            (ineff_paths, counts, cumulative),
             list(dive.layer_sizes),
         )
     )
@@ -279,7 +288,8 @@ def decode_result(
         ineff_paths, counts, cumulative = ineff
         if not len(ineff_paths) == len(counts) == len(cumulative):
             raise ValueError("inefficiency columns differ in length")
-        inefficiencies = tuple(map(Inefficiency, ineff_paths, counts, cumulative))
+        rows = zip(ineff_paths, counts, cumulative, strict=True)
+        inefficiencies = tuple(map(_new_tuple, repeat(Inefficiency), rows))
         analysis = Analysis(
             image,
             tuple(LayerStats(*row) for row in stats),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,123 @@ def test_a_cached_index_decodes_its_entries_on_first_read(tmp_path: Path) -> Non
     hinted = store.lookup("ab" * 32)
     assert hinted is not None
     assert hinted.entries == index.entries
+
+
+def _tmp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob(".tmp-*")]
+
+
+def test_a_streamed_result_is_stored_once_the_last_piece_has_passed(tmp_path: Path) -> None:
+    store = LayerCache(str(tmp_path))
+    key = "ab" * 32
+    pieces = [bytes([i]) * (700_000 + i) for i in range(5)]
+    passed = store.stream_result(key, iter(pieces), "filelists")
+    assert next(passed) == pieces[0]
+    assert store.get_result(key, "filelists") is None  # not before the last piece
+    assert list(passed) == pieces[1:]
+    assert store.get_result(key, "filelists") == b"".join(pieces)
+    stored = store.result_chunks(key, "filelists")
+    assert stored is not None
+    read = list(stored)
+    assert b"".join(read) == b"".join(pieces)
+    assert max(map(len, read)) <= 1 << 20
+    assert _tmp_files(tmp_path) == []
+
+
+def test_a_stream_stopped_early_or_failing_stores_nothing(tmp_path: Path) -> None:
+    store = LayerCache(str(tmp_path))
+    stopped = store.stream_result("cd" * 32, iter([b"[1", b",2]"]), "filelists")
+    assert next(stopped) == b"[1"
+    stopped.close()  # the consumer stopped (an output error)
+
+    def failing() -> Iterator[bytes]:
+        yield b"[1"
+        raise RuntimeError("renderer")
+
+    with pytest.raises(RuntimeError):
+        list(store.stream_result("ef" * 32, failing(), "filelists"))
+    assert store.get_result("cd" * 32, "filelists") is None
+    assert store.get_result("ef" * 32, "filelists") is None
+    assert _tmp_files(tmp_path) == []
+
+
+def test_a_damaged_streamed_entry_is_a_miss_and_is_removed(tmp_path: Path) -> None:
+    store = LayerCache(str(tmp_path))
+    key = "12" * 32
+    list(store.stream_result(key, [b"[", b"x" * 3_000_000, b"]"], "filelists"))
+    entry = tmp_path / cache_module.VERSION / "filelists" / key
+    data = bytearray(entry.read_bytes())
+    data[2_500_000] ^= 1
+    entry.write_bytes(bytes(data))
+    assert store.result_chunks(key, "filelists") is None
+    assert not entry.exists()
+    assert store.result_chunks(key, "filelists") is None  # a miss
+
+
+def test_the_cache_never_syncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries are checked when read (a torn one is a miss), so none is synced."""
+
+    def refuse(fd: int) -> None:
+        raise AssertionError("fsync")
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    monkeypatch.setattr(os, "fdatasync", refuse)
+    store = LayerCache(str(tmp_path))
+    index = _index({"a": b"1"})
+    assert index.diff_id is not None
+    store.put(index, "34" * 32)
+    store.put_result("56" * 32, b"payload")
+    list(store.stream_result("78" * 32, [b"[]"], "filelists"))
+    assert store.get(index.diff_id) == index
+    assert store.get_result("56" * 32) == b"payload"
+    assert store.get_result("78" * 32, "filelists") == b"[]"
+
+
+def test_every_part_of_an_index_survives_the_cache() -> None:
+    """Repeated paths (shadowed copies, the tar order), numbers of 32, 64 and more bits,
+    opaque directories and whiteouts."""
+    from inspector.changes import EntryType, FileEntry
+
+    big = FileEntry("big", EntryType.FILE, 1 << 70, 0o644, 1 << 65, 0, -(1 << 40), "", 7 << 100)
+    index = _index({"a/b": b"hello", "c": b"x" * 3000})
+    index.entries["big"] = big
+    index.opaque.append("a")
+    index.shadowed.append(index.entries["c"])
+    index.sequence = [index.entries["c"], *index.entries.values()]
+    again = decode(encode(index))
+    assert again == index
+    assert again.entries["big"] == big
+    assert (again.sequence, again.shadowed, again.opaque) == (
+        index.sequence,
+        index.shadowed,
+        index.opaque,
+    )
+
+
+def test_an_entry_of_the_previous_format_or_with_a_frame_cut_is_refused() -> None:
+    import xxhash
+
+    from inspector.cachecodec import MAGIC
+
+    data = encode(_index({"a": b"1"}))
+    with pytest.raises(ValueError, match="not a layer index entry"):
+        decode(b"INSPIDX2" + data[len(MAGIC) :])
+    payload = data[len(MAGIC) + 8 : -5]  # the last frame cut short, checksum made to fit
+    cut = MAGIC + xxhash.xxh3_64_digest(payload) + payload
+    with pytest.raises(ValueError, match="malformed"):
+        decode(cut)
+
+
+def test_a_cached_index_pickles_with_its_entries(tmp_path: Path) -> None:
+    import pickle
+
+    index = _index({"a/b": b"hello"})
+    assert index.diff_id is not None
+    store = LayerCache(str(tmp_path))
+    store.put(index)
+    cached = store.get(index.diff_id)
+    assert cached is not None
+    assert not _decoded(cached)
+    again = pickle.loads(pickle.dumps(cached))
+    assert again.entries == index.entries
+    assert again == index

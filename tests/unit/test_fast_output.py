@@ -5,12 +5,21 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from imagebuilder import Dir, File, Hardlink, Layer, Opaque, Symlink, Whiteout
 
 from inspector import report
 from inspector.analysis import analyse
 from inspector.digest import Digest
-from inspector.dive import _dfs_key, dfs_order, dive_numbers, dive_view, file_list, file_list_json
+from inspector.dive import (
+    _dfs_key,
+    dfs_order,
+    dive_numbers,
+    dive_view,
+    file_list,
+    file_list_chunks,
+    file_list_json,
+)
 from inspector.findings.model import Finding, Fix, LayerRef, PathRef, Severity
 from inspector.indexer import LayerIndex, index_blob
 from inspector.model import Image
@@ -149,3 +158,84 @@ def test_summary_lists_findings_clean_or_says_none() -> None:
         "           layer 0 stores /usr/caf\\xe9\\x1b; layer 1 deletes it",
         "           fix: Delete it in the same RUN",
     ]
+
+
+def _random_layer(seed: int) -> LayerIndex:
+    """A layer of random paths: deep and shallow, names that share prefixes, sort around
+    "/" ("a-b", "a.b", "a b") or hold an escape, a backslash before "ud", or a byte that is
+    not UTF-8; whiteouts and an opaque directory; directories only implied."""
+    import random
+
+    rng = random.Random(seed)
+    names = ["a", "a-b", "a.b", "a b", "ab", "z", "\u00e9", "\U0001f600", "x\\udc", "n\x1b"]
+    ops: list[object] = []
+    seen: set[str] = set()
+    for _ in range(rng.randint(20, 60)):
+        path = "/".join(rng.choice(names) for _ in range(rng.randint(1, 5)))
+        if path in seen:
+            continue
+        seen.add(path)
+        ops.append(File(path, rng.randint(0, 50)) if rng.random() < 0.7 else Dir(path))
+    ops.append(File("odd/caf\udce9", b"abc"))
+    ops.append(Symlink("odd/link", "caf\udce9"))
+    ops.append(Whiteout("gone/file"))
+    ops.append(Opaque("only-opaque"))
+    return index_blob(io.BytesIO(Layer(ops).tar()).read, f"random {seed}")  # type: ignore[arg-type]
+
+
+def test_dfs_order_of_random_trees_is_the_order_of_dive_keys() -> None:
+    for seed in range(20):
+        paths = list(_random_layer(seed).entries)
+        assert dfs_order(paths) == sorted(paths, key=_dfs_key)  # implied parents left out
+
+
+def test_file_list_pieces_join_to_json_dumps_whatever_their_size() -> None:
+    for seed in range(10):
+        index = _random_layer(seed)
+        expected = json.dumps(file_list(index), separators=(",", ":"))
+        items = file_list(index)
+        tree = [str(item["path"]) for item in items if item["path"]]
+        assert tree == sorted(tree, key=_dfs_key)  # every node, children first
+        assert {"path": "", "typeFlag": 0, "linkName": "", "size": 0, "fileMode": 0,
+                "uid": 0, "gid": 0, "isDir": False} in items  # an implied directory  # fmt: skip
+        for per_chunk in (1, 2, 7, 1000):
+            pieces = list(file_list_chunks(index, per_chunk))
+            assert "".join(pieces) == expected
+            assert len(pieces) == -(-len(items) // per_chunk) + 1  # the last: "]"
+    assert list(file_list_chunks(LayerIndex())) == ["[]"]
+
+
+def test_render_pieces_of_one_row_join_to_dumps_of_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every array built in pieces: a name that is not UTF-8 in a later piece still gets
+    its *Bytes sibling, and the pieces are bytes of the same document."""
+    from dataclasses import replace
+
+    from inspector.model import LayerInfo
+
+    layers = tuple(_layers())
+    image = Image("t", (), Digest.sha256_of(b"{}"), None, (), ())
+    infos = tuple(
+        LayerInfo(i, index.diff_id or Digest.sha256_of(b""), index.digest, "m", 1, None)
+        for i, index in enumerate(layers)
+    )
+    image = replace(image, layers=infos)
+    analysis = analyse(image, layers)
+    dive = dive_numbers(dive_view(image, layers))
+    assert len(analysis.exact.wasted_files) >= 2
+    assert len(dive.inefficiencies) >= 2
+    expected = report.dumps(report.document(analysis, dive, layers, ()))
+    monkeypatch.setattr(report, "_ROWS", 1)
+    pieces = list(
+        report.render_chunks(
+            analysis,
+            dive,
+            layers,
+            (),
+            file_list_chunks=lambda index: (c.encode() for c in file_list_chunks(index, 1)),
+        )
+    )
+    assert all(isinstance(piece, bytes) for piece in pieces)
+    assert len(pieces) > 20
+    assert b"".join(pieces).decode() == expected
