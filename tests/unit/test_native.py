@@ -215,7 +215,7 @@ def test_the_version_names_the_walk_that_runs() -> None:
     import subprocess
     import sys
 
-    for pure, expected in (("1", "python"), ("", native.IMPLEMENTATION if COMPILED else "python")):
+    for pure, expected in (("1", "python"), ("", "python" if COMPILED is None else "compiled")):
         env = {**os.environ, native.PURE_ENV: pure}
         shown = subprocess.run(
             [sys.executable, "-m", "inspector", "--version"],
