@@ -308,7 +308,9 @@ def redact(text: str) -> str:
         if secret_assignment(assigned.group("key"), value):
             start = len(text[: assigned.start("value")].encode("utf-8", "surrogateescape"))
             end = len(text[: assigned.end("value")].encode("utf-8", "surrogateescape"))
-            spans.append((start, end, _shown("secret-variable", value.encode("utf-8", "surrogateescape"))))
+            spans.append(
+                (start, end, _shown("secret-variable", value.encode("utf-8", "surrogateescape")))
+            )
     if not spans:
         return text
     out: list[bytes] = []
