@@ -19,6 +19,7 @@ from inspector.blobs import INFLATE_CHUNK, HashingReader, Inflater, PeekReader, 
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.errors import CorruptStream, add_warning, excerpt
+from inspector.gcpause import gc_paused
 from inspector.headerwalk import EMPTY_DIGEST, ESTARGZ_NAMES
 from inspector.secrets import LayerScanner, SecretHit
 from inspector.tarstream import TarReader
@@ -280,6 +281,7 @@ def _whiteout(
     index.whiteouts[f"{parent}/{target}" if parent else target] = marker
 
 
+@gc_paused  # (a layer is hundreds of thousands of tuples and strings, and no cycles)
 def index_blob(
     raw: Read,
     label: str,

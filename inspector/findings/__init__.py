@@ -22,6 +22,7 @@ from inspector.findings import (
 )
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Severity
+from inspector.gcpause import gc_paused
 from inspector.inspection import Inspection
 from inspector.model import Image
 
@@ -38,6 +39,7 @@ DETECTORS: tuple[ModuleType, ...] = (
 )
 
 
+@gc_paused  # (the detectors' passes build large acyclic maps and lists)
 def detect_all(inspection: Inspection, config: Image | None = None) -> tuple[Finding, ...]:
     """Every finding of `inspection`, the most severe and then the largest first.
 
