@@ -108,6 +108,7 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
             counts["analysis"] = int(self.analysis is not None)
 
     app = app_for(image)  # as `inspector IMAGE --no-cache` opens it
+    _KEEP.append(app)
     app.main_screen = TimedMainScreen(app.label, app.files)
     samples: dict[str, list[float]] = {}
     profiler = cProfile.Profile() if profile else None
@@ -286,11 +287,18 @@ async def child_session(image: str, reps: int, size: tuple[int, int], profile: b
     return result
 
 
+_KEEP: list[object] = []  # the app, alive until the process leaves (as in the CLI)
+
+
 def child_main(args: argparse.Namespace) -> int:
+    """The session; then leave the way the `inspector` command does (`cli.entry`: streams
+    flushed, `os._exit`, the heap not torn down), so the quit time is the one people see."""
     width, height = (int(x) for x in args.size.split("x"))
     result = asyncio.run(child_session(args.child_image, args.reps, (width, height), args.profile))
     Path(args.child_out).write_text(json.dumps(result))
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 # ------------------------------------------------------------------------ the parent
