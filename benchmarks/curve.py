@@ -3,7 +3,9 @@
 For each size N (default 10k, 100k, 300k, 1M), the image of about N tar entries of the
 small shape (`make_image.py --shape small --files N`: four layers of mostly <= 512 B files,
 so an entry is about 1 KB; `--shape million` is the 1M one) is built or reused, then, in
-one session, alternating the order from one size to the next:
+one session, `--reps` times with the sizes interleaved (a VM that slows down over the
+minutes must not bend the curve) and the order reversed from one size and repetition to
+the next:
 
 * `inspector IMAGE --json OUT` with an empty layer cache (cold),
 * `inspector IMAGE --json OUT` with the layer cache an untimed run filled (warm),
@@ -116,6 +118,7 @@ class Sample:
     disturbed: bool
     kept: bool
     json_bytes: int
+    at: str  # when it started (UTC)
 
 
 @dataclass(slots=True)
@@ -172,6 +175,7 @@ def measure_tool(
         if args.quiet > 0:
             bench_run.wait_for_quiet(args.quiet, args.quiet_wait)
         before = load_average()
+        at = datetime.datetime.now(datetime.UTC).strftime("%H:%M:%S")
         u = bench_run.measure(
             _argv(bench, tool, image, out),
             _env(bench, tool, *caches),
@@ -197,6 +201,7 @@ def measure_tool(
             disturbed,
             False,
             json_bytes,
+            at,
         )
         attempts.append(sample)
         print(
@@ -247,7 +252,17 @@ def _checks(bench: bench_run.Bench, size: int, tools: list[str]) -> list[str]:
     return checks
 
 
-def measure_point(bench: bench_run.Bench, index: int, size: int, samples: list[Sample]) -> Point:
+@dataclass(slots=True)
+class Prepared:
+    """A size ready to measure: its image, its tools and its filled layer cache."""
+
+    point: Point
+    image: Path
+    tools: list[str]
+    warm: Path
+
+
+def prepare(bench: bench_run.Bench, size: int) -> Prepared:
     args = bench.args
     params = make_image.Params(size, args.seed, "legacy", shape=make_image.SMALL)
     image = make_image.default_path(params, args.cache_dir).resolve()
@@ -265,8 +280,7 @@ def measure_point(bench: bench_run.Bench, index: int, size: int, samples: list[S
         tools.append(DIVE)
     else:
         point.dive_skipped = bool(args.dive)
-    cold = bench.work / "cache" / "curve-cold"
-    warm = bench_run._fresh(bench.work / "cache" / "curve-warm")
+    warm = bench_run._fresh(bench.work / "cache" / f"curve-warm-{size}")
     bench_run._warm_page_cache(image)
     # untimed: fills the warm cache and compiles the copied package's bytecode
     prime_log = bench.results / "logs" / f"curve-{size}-prime.log"
@@ -281,30 +295,50 @@ def measure_point(bench: bench_run.Bench, index: int, size: int, samples: list[S
         f"({point.image_bytes / 1e6:.0f} MB)",
         flush=True,
     )
-    mine: list[Sample] = []
-    for rep in range(args.reps):
-        order = tools if (index + rep) % 2 == 0 else list(reversed(tools))
-        for tool in order:
-            mine += measure_tool(bench, size, tool, rep, image, (cold, warm))
-    samples += mine
+    return Prepared(point, image, tools, warm)
+
+
+def measure_all(bench: bench_run.Bench, prepared: list[Prepared]) -> list[Sample]:
+    """Every tool on every size, `--reps` times: the sizes interleaved within a repetition
+    (so a machine that slows down over the minutes does not bend the curve), their order
+    and the tools' order reversed from one repetition (and size) to the next."""
+    cold = bench.work / "cache" / "curve-cold"
+    samples: list[Sample] = []
+    for rep in range(bench.args.reps):
+        sizes = prepared if rep % 2 == 0 else list(reversed(prepared))
+        for index, p in enumerate(sizes):
+            bench_run._warm_page_cache(p.image)
+            tools = p.tools if (index + rep) % 2 == 0 else list(reversed(p.tools))
+            for tool in tools:
+                samples += measure_tool(bench, p.point.size, tool, rep, p.image, (cold, p.warm))
+    shutil.rmtree(cold, ignore_errors=True)
+    return samples
+
+
+def finish(bench: bench_run.Bench, prepared: Prepared, samples: list[Sample]) -> Point:
+    """The medians of the kept samples, the checks; the documents and caches removed."""
+    point, tools = prepared.point, prepared.tools
+    mine = [s for s in samples if s.size == point.size]
     for tool in tools:
         kept = [s for s in mine if s.tool == tool and s.kept and s.exit_code == 0]
         if kept:
             point.tools[tool] = {
                 "wall_s": statistics.median(s.wall_s for s in kept),
+                "wall_min_s": min(s.wall_s for s in kept),
+                "wall_max_s": max(s.wall_s for s in kept),
                 "cpu_s": statistics.median(s.cpu_s for s in kept),
                 "max_rss_mib": statistics.median(s.max_rss_kib for s in kept) / 1024,
                 "others_cores": max(s.others_cores for s in kept),
                 "json_bytes": max(s.json_bytes for s in kept),
                 "runs": len(kept),
             }
-    point.checks = _checks(bench, size, tools)
+    point.checks = _checks(bench, point.size, tools)
     if DIVE in tools and DIVE not in point.tools:
-        point.checks.append(f"dive did not finish within {args.timeout:.0f} s")
-    if not args.keep_out:
-        for path in (bench.results / "out").glob(f"curve-{size}-*.json"):
+        point.checks.append(f"dive did not finish within {bench.args.timeout:.0f} s")
+    if not bench.args.keep_out:
+        for path in (bench.results / "out").glob(f"curve-{point.size}-*.json"):
             path.unlink()
-    shutil.rmtree(bench.work / "cache", ignore_errors=True)
+    shutil.rmtree(prepared.warm, ignore_errors=True)
     return point
 
 
@@ -321,8 +355,16 @@ def _layer_bytes(image: Path) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Linearity:
+    """Cost per entry at the largest size against the base size's.
+
+    `per entry` divides the whole cost by the entries (start-up included, which flatters
+    the large sizes); `marginal` compares the cost of the further entries of the last step
+    (e.g. 300k → 1M) with that of the step up to the base size (10k → 100k).
+    """
+
     tool: str
     what: str  # "time" or "memory"
+    kind: str  # "per entry" or "marginal"
     base_size: int
     top_size: int
     base_per_entry: float
@@ -357,12 +399,26 @@ def linearity(points: list[Point], base_size: int) -> list[Linearity]:
                     Linearity(
                         tool,
                         what,
+                        "per entry",
                         base.size,
                         top.size,
                         per_entry(base, tool, key),
                         per_entry(top, tool, key),
                     )
                 )
+                slopes = {b: slope for _, b, slope in marginal(points, tool, key)}
+                if base.size in slopes and top.size in slopes and len(slopes) > 1:
+                    checks.append(
+                        Linearity(
+                            tool,
+                            what,
+                            "marginal",
+                            base.size,
+                            top.size,
+                            slopes[base.size],
+                            slopes[top.size],
+                        )
+                    )
     return checks
 
 
@@ -385,7 +441,7 @@ def render(machine: dict[str, Any], points: list[Point], args: argparse.Namespac
     out.write(
         f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['ram_gib']} GiB RAM, "
         f"{machine['kernel']}\nPython {machine['python']}, {machine['inspector']} "
-        f"(header walk: {machine['implementation']}; commit {machine['commit']}, sources "
+        f"({_walk(machine)}commit {machine['commit']}, sources "
         f"{machine['fingerprint']}), {machine['dive']}, {machine['date']}\n"
         f"Images: make_image.py --shape small (seed {args.seed}); {args.reps} repetition(s), "
         f"median; load averages {machine['load_start']} at the start, "
@@ -398,7 +454,7 @@ def render(machine: dict[str, Any], points: list[Point], args: argparse.Namespac
     for p in points:
         for tool, t in p.tools.items():
             out.write(
-                f"| {p.entries:,} | {p.image_bytes / 1e6:.0f} | {tool} | {t['wall_s']:.2f} "
+                f"| {p.entries:,} | {p.image_bytes / 1e6:.0f} | {tool} | {_wall(t)} "
                 f"| {t['cpu_s']:.2f} | {t['max_rss_mib']:.0f} "
                 f"| {per_entry(p, tool, 'wall_s'):.2f} | {per_entry(p, tool, 'max_rss_mib'):.0f} "
                 f"| {t['others_cores']:.2f} |\n"
@@ -419,30 +475,53 @@ def render(machine: dict[str, Any], points: list[Point], args: argparse.Namespac
     for check in linearity(points, args.linear_base):
         unit = "µs" if check.what == "time" else "bytes"
         verdict = "linear" if check.linear else "NOT linear"
+        step = "the last step up to " if check.kind == "marginal" else ""
         out.write(
-            f"Linearity, {check.tool} {check.what}: {check.top_per_entry:.2f} {unit}/entry at "
-            f"{check.top_size:,} vs {check.base_per_entry:.2f} at {check.base_size:,}: "
-            f"{check.ratio:.2f}× (≤ {LINEAR_TOLERANCE}×: {verdict})\n"
+            f"Linearity, {check.tool} {check.what} {check.kind}: {check.top_per_entry:.2f} "
+            f"{unit}/entry at {step}{check.top_size:,} vs {check.base_per_entry:.2f} at "
+            f"{step}{check.base_size:,}: {check.ratio:.2f}× (≤ {LINEAR_TOLERANCE}×: {verdict})\n"
         )
     top = max(points, key=lambda p: p.size)
     if top.size >= TARGET_ENTRIES and COLD in top.tools:
         cold = top.tools[COLD]
-        floor = top.tools.get(FLOOR, {}).get("wall_s", math.nan)
-        ratio = cold["wall_s"] / floor if floor else math.nan
+        floor = top.tools.get(FLOOR, {"wall_s": math.nan, "cpu_s": math.nan})
+        ratio = cold["wall_s"] / floor["wall_s"] if floor["wall_s"] else math.nan
+        cpu_ratio = cold["cpu_s"] / floor["cpu_s"] if floor["cpu_s"] else math.nan
         out.write(
             f"\nTargets at {top.entries:,} entries (cold `--json`): wall ≤ {TARGET_WALL_S:.0f} s: "
-            f"{cold['wall_s']:.2f} s ({_met(cold['wall_s'] <= TARGET_WALL_S)}); peak ≤ "
+            f"{cold['wall_s']:.2f} s, CPU {cold['cpu_s']:.2f} s "
+            f"({_met(cold['wall_s'] <= TARGET_WALL_S)}); peak ≤ "
             f"{TARGET_RSS_MIB:.0f} MiB: {cold['max_rss_mib']:.0f} MiB "
             f"({_met(cold['max_rss_mib'] <= TARGET_RSS_MIB)}); ≤ {TARGET_FLOOR_RATIO:.0f}× the "
-            f"archive's sha256 ({floor:.2f} s): {ratio:.1f}× ({_met(ratio <= TARGET_FLOOR_RATIO)})"
-            "\n"
+            f"archive's sha256 ({floor['wall_s']:.2f} s): {ratio:.1f}× "
+            f"({_met(ratio <= TARGET_FLOOR_RATIO)}; CPU time against CPU time {cpu_ratio:.1f}×)\n"
         )
+    for p in points:
+        if DIVE in p.tools and COLD in p.tools:
+            d, i = p.tools[DIVE], p.tools[COLD]
+            out.write(
+                f"{p.entries:,} entries: dive / cold inspector: wall "
+                f"{d['wall_s'] / i['wall_s']:.1f}×, CPU {d['cpu_s'] / i['cpu_s']:.1f}×, "
+                f"peak RSS {d['max_rss_mib'] / i['max_rss_mib']:.1f}×\n"
+            )
     for p in points:
         for line in p.checks:
             out.write(f"{p.entries:,} entries: {line}\n")
     if any(p.dive_skipped for p in points):
         out.write(f"dive ran up to {args.dive_max:,} entries only (--dive-max)\n")
     return out.getvalue()
+
+
+def _walk(machine: dict[str, Any]) -> str:
+    """Which header walk ran, unless `inspector --version` already says."""
+    walk = f"{machine['implementation']} header walk"
+    return "" if walk in machine["inspector"] else f"{walk}; "
+
+
+def _wall(t: dict[str, float]) -> str:
+    if t.get("runs", 1) > 1 and "wall_min_s" in t:
+        return f"{t['wall_s']:.2f} ({t['wall_min_s']:.2f}-{t['wall_max_s']:.2f})"
+    return f"{t['wall_s']:.2f}"
 
 
 def _met(ok: bool) -> str:
@@ -519,7 +598,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--inspector", default=bench_run._tool_path("inspector"))
     parser.add_argument("--dive", default=bench_run._tool_path("dive"))
     parser.add_argument("--python", help="inspector's interpreter (default: its shebang)")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="print a results file again")
     args = parser.parse_args(argv)
+    if args.render:
+        return args
     if args.reps < 1 or args.retries < 0:
         parser.error("--reps must be at least 1 and --retries not negative")
     if any(n < 100 for n in args.sizes):
@@ -536,8 +618,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def rerender(path: Path) -> str:
+    """The summary of a `curve-<date>.json` (after a change to the report's layout)."""
+    document = json.loads(path.read_text())
+    saved = document["args"]
+    args = argparse.Namespace(
+        seed=int(saved["seed"]),
+        reps=int(saved["reps"]),
+        dive_max=int(saved["dive_max"]),
+        linear_base=int(saved["linear_base"]),
+    )
+    points = [Point(**p) for p in document["points"]]
+    return render(document["machine"], points, args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        print(rerender(args.render))
+        return 0
     results: Path = args.results_dir
     bench_run._prepare_results(results)
     for size in args.sizes:
@@ -552,8 +651,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if machine["implementation"] != "compiled":
         print(f"warning: inspector's header walk is {machine['implementation']!r}, not compiled")
     started = time.monotonic()
-    samples: list[Sample] = []
-    points = [measure_point(bench, i, size, samples) for i, size in enumerate(args.sizes)]
+    prepared = [prepare(bench, size) for size in args.sizes]
+    samples = measure_all(bench, prepared)
+    points = [finish(bench, p, samples) for p in prepared]
     machine["load_end"] = " ".join(f"{x:.2f}" for x in load_average())
     machine["minutes"] = round((time.monotonic() - started) / 60, 1)
     if bench_run.fingerprint(source) != bench.fingerprint:
