@@ -674,6 +674,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "samples": [asdict(s) for s in samples],
     }
     target = results / f"curve-{day}.json"
+    for n in itertools.count(2):  # an earlier run of the day is kept
+        if not target.exists():
+            break
+        target = results / f"curve-{day}-{n}.json"
     target.write_text(json.dumps(document, indent=1) + "\n")
     print(f"results: {target}")
     return 0
