@@ -369,9 +369,12 @@ class Linearity:
     top_size: int
     base_per_entry: float
     top_per_entry: float
+    ratios: tuple[float, ...] = ()  # one per repetition (the ratio is their median)
 
     @property
     def ratio(self) -> float:
+        if self.ratios:
+            return statistics.median(self.ratios)
         return self.top_per_entry / self.base_per_entry if self.base_per_entry else math.nan
 
     @property
@@ -386,7 +389,49 @@ def per_entry(point: Point, tool: str, key: str) -> float:
     return value * scale / point.entries if point.entries else math.nan
 
 
-def linearity(points: list[Point], base_size: int) -> list[Linearity]:
+def linearity(points: list[Point], samples: list[Sample], base_size: int) -> list[Linearity]:
+    """The checks within each repetition, then their median.
+
+    Within a repetition the sizes ran a minute or two apart; across repetitions the VM's
+    speed can drift by a third, so medians per size taken over all repetitions can mix a
+    slow minute at one size with a fast one at another.
+    """
+    per_rep = [_linearity_once(rep_points, base_size) for rep_points in _by_rep(points, samples)]
+    merged = []
+    for i, first in enumerate(per_rep[0] if per_rep else []):
+        same = [checks[i] for checks in per_rep if len(checks) > i and checks[i].what == first.what]
+        merged.append(
+            Linearity(
+                first.tool,
+                first.what,
+                first.kind,
+                first.base_size,
+                first.top_size,
+                statistics.median(c.base_per_entry for c in same),
+                statistics.median(c.top_per_entry for c in same),
+                tuple(c.ratio for c in same),
+            )
+        )
+    return merged
+
+
+def _by_rep(points: list[Point], samples: list[Sample]) -> list[list[Point]]:
+    """The points again, once per repetition, each with that repetition's kept samples."""
+    reps = sorted({s.rep for s in samples})
+    out = []
+    for rep in reps:
+        mine = []
+        for p in points:
+            q = Point(p.size, p.image, p.image_bytes, p.layer_bytes, p.entries, p.layer_entries)
+            for s in samples:
+                if s.size == p.size and s.rep == rep and s.kept and s.exit_code == 0:
+                    q.tools[s.tool] = {"wall_s": s.wall_s, "max_rss_mib": s.max_rss_kib / 1024}
+            mine.append(q)
+        out.append(mine)
+    return out
+
+
+def _linearity_once(points: list[Point], base_size: int) -> list[Linearity]:
     base = next((p for p in points if p.size == base_size), None)
     top = max(points, key=lambda p: p.size)
     if base is None or base is top:
@@ -436,7 +481,9 @@ def marginal(points: list[Point], tool: str, key: str) -> list[tuple[int, int, f
 # ---------------------------------------------------------------------------- reporting
 
 
-def render(machine: dict[str, Any], points: list[Point], args: argparse.Namespace) -> str:
+def render(
+    machine: dict[str, Any], points: list[Point], samples: list[Sample], args: argparse.Namespace
+) -> str:
     out = io.StringIO()
     out.write(
         f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['ram_gib']} GiB RAM, "
@@ -472,14 +519,15 @@ def render(machine: dict[str, Any], points: list[Point], args: argparse.Namespac
                 text = ", ".join(f"{a:,}→{b:,}: {s:.2f}" for a, b, s in slopes)
                 out.write(f"Marginal {what} of {tool}, {unit} per further entry: {text}\n")
     out.write("\n")
-    for check in linearity(points, args.linear_base):
+    for check in linearity(points, samples, args.linear_base):
         unit = "µs" if check.what == "time" else "bytes"
         verdict = "linear" if check.linear else "NOT linear"
         step = "the last step up to " if check.kind == "marginal" else ""
         out.write(
             f"Linearity, {check.tool} {check.what} {check.kind}: {check.top_per_entry:.2f} "
             f"{unit}/entry at {step}{check.top_size:,} vs {check.base_per_entry:.2f} at "
-            f"{step}{check.base_size:,}: {check.ratio:.2f}× (≤ {LINEAR_TOLERANCE}×: {verdict})\n"
+            f"{step}{check.base_size:,}: {check.ratio:.2f}×{_each(check.ratios)} "
+            f"(≤ {LINEAR_TOLERANCE}×: {verdict})\n"
         )
     top = max(points, key=lambda p: p.size)
     if top.size >= TARGET_ENTRIES and COLD in top.tools:
@@ -510,6 +558,12 @@ def render(machine: dict[str, Any], points: list[Point], args: argparse.Namespac
     if any(p.dive_skipped for p in points):
         out.write(f"dive ran up to {args.dive_max:,} entries only (--dive-max)\n")
     return out.getvalue()
+
+
+def _each(ratios: tuple[float, ...]) -> str:
+    if len(ratios) < 2:
+        return ""
+    return " (median of the repetitions: " + ", ".join(f"{r:.2f}" for r in ratios) + ")"
 
 
 def _walk(machine: dict[str, Any]) -> str:
@@ -629,7 +683,15 @@ def rerender(path: Path) -> str:
         linear_base=int(saved["linear_base"]),
     )
     points = [Point(**p) for p in document["points"]]
-    return render(document["machine"], points, args)
+    samples = []
+    for values in document["samples"]:
+        values = {**values, "at": values.get("at", "")}
+        values["load_before"], values["load_after"] = (
+            tuple(values["load_before"]),
+            tuple(values["load_after"]),
+        )
+        samples.append(Sample(**values))
+    return render(document["machine"], points, samples, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -658,7 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine["minutes"] = round((time.monotonic() - started) / 60, 1)
     if bench_run.fingerprint(source) != bench.fingerprint:
         machine["note"] = "the inspector sources changed during the run; the copy was measured"
-    report = render(machine, points, args)
+    report = render(machine, points, samples, args)
     print()
     print(report)
     (results / "curve-summary.md").write_text(report)
@@ -669,7 +731,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "points": [asdict(p) for p in points],
         "linearity": [
             {**asdict(c), "ratio": c.ratio, "linear": c.linear}
-            for c in linearity(points, args.linear_base)
+            for c in linearity(points, samples, args.linear_base)
         ],
         "samples": [asdict(s) for s in samples],
     }
