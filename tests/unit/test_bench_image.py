@@ -68,7 +68,7 @@ def test_the_small_shape_has_its_own_key() -> None:
 def test_tar_order_is_the_walk_order() -> None:
     rng = random.Random(3)
     alphabet = "ab-._/"
-    paths = set()
+    paths: set[str] = set()
     while len(paths) < 2000:
         path = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))).strip("/")
         if path and "//" not in path:
