@@ -22,6 +22,10 @@ Outputs (both written with the stdlib `tarfile`):
 diff_ids), but its third layer adds K new files under `opt/feature` (no cleanup), for
 measuring a warm layer cache on an image that shares its base.
 
+`--shape small --files N` (`--shape million`: N = 1,000,000) builds the images of the
+scaling curve instead: about N tar entries in four layers of mostly <= 512 B files (see
+`make_small_layers`), so an entry is about 1 KB.
+
 Everything derives from `--seed`: the same parameters give byte-identical archives. An
 archive is cached next to a `.params.json` stamp and only rebuilt when the parameters (or
 GENERATOR_VERSION) change.
@@ -127,7 +131,7 @@ class Params:
     variant: str = "legacy"  # or "gzip"
     generator: int = GENERATOR_VERSION
     top_files: int = 0  # > 0: a third layer of this many new files replaces the cleanup
-    shape: str = MIXED  # or SMALL: `files` is then the number of tar entries (see SmallShape)
+    shape: str = MIXED  # or SMALL: `files` is then the number of tar entries (make_small_layers)
 
     @property
     def tag(self) -> str:
@@ -286,24 +290,17 @@ def _fill(
         _fill(rng, tree, content, child, share, depth - 1, root_exts, node_modules, size_of)
 
 
-def build_tree(
-    files: int,
-    rng: random.Random,
-    content: Content,
-    size_of: Callable[[random.Random], int] = _size,
-) -> Tree:
+def build_tree(files: int, rng: random.Random, content: Content) -> Tree:
     """The base layer's files and directories (deterministic for a given rng state)."""
     tree = Tree()
     doomed = round(files * DOOMED_SHARE)
-    doomed_exts = (".py", ".so", ".json", ".txt")
-    _fill(rng, tree, content, DOOMED_DIR, doomed, 5, doomed_exts, False, size_of)
+    _fill(rng, tree, content, DOOMED_DIR, doomed, 5, (".py", ".so", ".json", ".txt"), False)
     remaining = files - doomed
     total_share = sum(share for _, share, _, _ in ROOTS)
     counts = [int(remaining * share / total_share) for _, share, _, _ in ROOTS]
     counts[0] += remaining - sum(counts)
     for (root, _, depth, exts), count in zip(ROOTS, counts, strict=True):
-        modules = root.endswith("node_modules")
-        _fill(rng, tree, content, root, count, depth, exts, modules, size_of)
+        _fill(rng, tree, content, root, count, depth, exts, root.endswith("node_modules"))
     return tree
 
 
@@ -530,7 +527,7 @@ def make_small_layers(entries: int, seed: int, workdir: Path) -> list[LayerFile]
     4. cleanup: the directory whiteout over `legacy-sdk` and 0.3 % single-file whiteouts.
 
     Each member's bytes are made when it is written, so memory stays at a few hundred
-    bytes per entry (about 1 GB for a million entries, most of it the sort).
+    bytes per entry (420 MiB for a million entries).
     """
     rng = random.Random(f"{seed}-small")
     content = Content(rng)
