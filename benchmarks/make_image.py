@@ -22,6 +22,10 @@ Outputs (both written with the stdlib `tarfile`):
 diff_ids), but its third layer adds K new files under `opt/feature` (no cleanup), for
 measuring a warm layer cache on an image that shares its base.
 
+`--shape small --files N` (`--shape million`: N = 1,000,000) builds the images of the
+scaling curve instead: about N tar entries in four layers of mostly <= 512 B files (see
+`make_small_layers`), so an entry is about 1 KB.
+
 Everything derives from `--seed`: the same parameters give byte-identical archives. An
 archive is cached next to a `.params.json` stamp and only rebuilt when the parameters (or
 GENERATOR_VERSION) change.
@@ -43,7 +47,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -64,6 +68,25 @@ SAME_BYTES_SHARE = 0.15  # of the rewritten files: identical content, new mtime
 CHMOD_SHARE = 0.10  # of the rewritten files: identical content, mode flipped
 FILE_WHITEOUT_SHARE = 0.003  # of all files: single-file whiteouts (300 per 100k)
 COPY_CHUNK = 1 << 20
+
+# The shapes: MIXED is the image described above; SMALL is the "1M-file" shape (see
+# `make_small_layers`): four layers of small files, where `--files` counts tar entries.
+MIXED = "mixed"
+SMALL_VERSION = 1  # bump when the small shape's bytes change (GENERATOR_VERSION: the mixed)
+SMALL = "small"
+MILLION = "million"  # the command line's name for SMALL with MILLION_ENTRIES entries
+SHAPES = (MIXED, SMALL)
+MILLION_ENTRIES = 1_000_000
+SMALL_MIN_SIZE = 24
+SMALL_MAX_SIZE = 512  # most files fit one 512-byte block, so an entry is about 1 KB
+SMALL_LARGE_SHARE = 0.04  # 513 B - 4 kB
+SMALL_EMPTY_SHARE = 0.10  # empty (`__init__.py`, `.keep`, `py.typed`): one header block
+SMALL_LARGE_MAX = 4096
+SMALL_MODIFIED_SHARE = 0.15  # of the base files, rewritten by the upgrade layer
+SMALL_ADDED_SHARE = 0.30  # new files in the third layer, relative to the base files
+SMALL_ADDED_DIR = "opt/vendor"
+SMALL_SLICE_FILES = 6_000  # base files per slice of the tree (see build_small_tree)
+SMALL_ENTRIES_PER_FILE = 1.69  # tar entries per base file over the four layers (measured)
 
 # (root, share of the remaining files, deepest level below the root, file extensions)
 ROOTS: tuple[tuple[str, float, int, tuple[str, ...]], ...] = (
@@ -95,6 +118,7 @@ CLEANUP_CMD = (
 )
 FEATURE_DIR = "opt/feature"
 FEATURE_CMD = "COPY feature/ /opt/feature/ # buildkit"
+SMALL_ADDED_CMD = "COPY vendor/ /opt/vendor/ # buildkit"
 ENV_CMD = "ENV PATH=/opt/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin"
 
 
@@ -107,17 +131,24 @@ class Params:
     variant: str = "legacy"  # or "gzip"
     generator: int = GENERATOR_VERSION
     top_files: int = 0  # > 0: a third layer of this many new files replaces the cleanup
+    shape: str = MIXED  # or SMALL: `files` is then the number of tar entries (make_small_layers)
 
     @property
     def tag(self) -> str:
         tag = f"{self.files}" if self.variant == "legacy" else f"{self.files}-{self.variant}"
-        return f"{tag}-top{self.top_files}" if self.top_files else tag
+        tag = f"{tag}-top{self.top_files}" if self.top_files else tag
+        return tag if self.shape == MIXED else f"{self.shape}-{tag}"
 
     def stamp(self) -> dict[str, Any]:
-        """The stamp's parameters (without `top_files` when 0, as before it existed)."""
+        """The stamp's parameters (without `top_files` when 0 and `shape` when mixed, as
+        before they existed, so the images built before keep their cache key)."""
         params = asdict(self)
         if not self.top_files:
             del params["top_files"]
+        if self.shape == MIXED:
+            del params["shape"]
+        else:
+            params["shape_version"] = SMALL_VERSION
         return params
 
 
@@ -213,10 +244,15 @@ def _fill(
     depth: int,
     root_exts: tuple[str, ...],
     node_modules: bool,
+    size_of: Callable[[random.Random], int] = _size,
+    names: set[str] | None = None,
 ) -> None:
-    """Put `count` files in and below `directory`, splitting into subdirectories."""
+    """Put `count` files in and below `directory`, splitting into subdirectories.
+
+    `names`: the names already used in `directory` (by an earlier call), to fill it again.
+    """
     _add_dirs(tree, directory)
-    taken: set[str] = set()
+    taken: set[str] = set() if names is None else names
     here = count if depth <= 0 or count <= rng.randint(8, 60) else rng.randint(0, min(count, 12))
     for _ in range(here):
         name = _unique(_word(rng) + rng.choice(root_exts), taken)
@@ -225,7 +261,7 @@ def _fill(
             FileSpec(
                 index=len(tree.files),
                 path=f"{directory}/{name}",
-                size=_size(rng),
+                size=size_of(rng),
                 offset=rng.randrange(content.limit),
                 mode=mode,
             )
@@ -251,7 +287,7 @@ def _fill(
             child = (
                 f"{directory}/{_unique(rng.choice(COMMON_DIRS) if common else _word(rng), taken)}"
             )
-        _fill(rng, tree, content, child, share, depth - 1, root_exts, node_modules)
+        _fill(rng, tree, content, child, share, depth - 1, root_exts, node_modules, size_of)
 
 
 def build_tree(files: int, rng: random.Random, content: Content) -> Tree:
@@ -305,7 +341,7 @@ class _HashingWriter(io.RawIOBase):
         return len(view)
 
 
-def write_layer(path: Path, entries: list[Entry], mtime: int) -> tuple[str, int]:
+def write_layer(path: Path, entries: Iterable[Entry], mtime: int) -> tuple[str, int]:
     """Write one layer tar; return its diff_id (sha256 of the tar) and size."""
     with path.open("wb") as raw:
         sink = _HashingWriter(raw)
@@ -396,6 +432,160 @@ def feature_entries(count: int, seed: int, content: Content) -> list[Entry]:
     return [
         Entry(f.path, "file", f.mode, content.bytes_for(f, 2, f.size, f.offset)) for f in tree.files
     ]
+
+
+@dataclass(slots=True)
+class Planned:
+    """A member of a SMALL layer whose bytes are made only when it is written."""
+
+    path: str
+    kind: str  # "dir", "file" or "whiteout"
+    mode: int = 0o755
+    spec: FileSpec | None = None
+    revision: int = 0
+    size: int = 0
+    offset: int = 0
+
+
+def _small_size(rng: random.Random) -> int:
+    low, high = SMALL_MIN_SIZE, SMALL_MAX_SIZE
+    roll = rng.random()
+    if roll < SMALL_EMPTY_SHARE:
+        return 0
+    if roll < SMALL_EMPTY_SHARE + SMALL_LARGE_SHARE:
+        low, high = SMALL_MAX_SIZE + 1, SMALL_LARGE_MAX
+    return int(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+def _slices(files: int) -> list[int]:
+    """`files` cut into slices of about SMALL_SLICE_FILES each."""
+    slices = max(1, round(files / SMALL_SLICE_FILES))
+    return [files // slices + (1 if i < files % slices else 0) for i in range(slices)]
+
+
+def build_small_tree(files: int, rng: random.Random, content: Content) -> Tree:
+    """The SMALL base layer: `build_tree`'s layout, grown a slice at a time.
+
+    Each slice of about SMALL_SLICE_FILES files is spread over the same roots as the mixed
+    shape, into the directories the earlier slices filled (names kept unique), so the tree
+    is as deep, and its paths as long, at 10,000 entries as at a million: only the
+    number of subtrees and of names per root directory grows.
+    """
+    tree = Tree()
+    names: dict[str, set[str]] = {}
+    doomed_exts = (".py", ".so", ".json", ".txt")
+    total_share = sum(share for _, share, _, _ in ROOTS)
+    for files_in_slice in _slices(files):
+        doomed = round(files_in_slice * DOOMED_SHARE)
+        taken = names.setdefault(DOOMED_DIR, set())
+        _fill(rng, tree, content, DOOMED_DIR, doomed, 5, doomed_exts, False, _small_size, taken)
+        remaining = files_in_slice - doomed
+        counts = [int(remaining * share / total_share) for _, share, _, _ in ROOTS]
+        counts[0] += remaining - sum(counts)
+        for (root, _, depth, exts), count in zip(ROOTS, counts, strict=True):
+            modules = root.endswith("node_modules")
+            taken = names.setdefault(root, set())
+            _fill(rng, tree, content, root, count, depth, exts, modules, _small_size, taken)
+    return tree
+
+
+def _tar_order(planned: list[Planned]) -> list[Planned]:
+    """`_walk_order` for many members: "/" becomes NUL, which sorts before every name
+    character, so the order is the same without a list of components per member."""
+    planned.sort(key=lambda p: p.path.replace("/", "\0"))
+    return planned
+
+
+def _planned_with_parents(planned: list[Planned]) -> list[Planned]:
+    """Add the parent directories a layer needs (all mode 0755, as in the base)."""
+    have = {p.path for p in planned}
+    parents: set[str] = set()
+    for p in planned:
+        parent = p.path.rpartition("/")[0]
+        while parent and parent not in parents and parent not in have:
+            parents.add(parent)
+            parent = parent.rpartition("/")[0]
+    del have
+    planned.extend(Planned(d, "dir") for d in parents)
+    return _tar_order(planned)
+
+
+def _made(planned: Iterable[Planned], content: Content) -> Iterable[Entry]:
+    for p in planned:
+        data = b""
+        if p.spec is not None and p.size > 0:
+            data = content.bytes_for(p.spec, p.revision, p.size, p.offset)
+        yield Entry(p.path, p.kind, p.mode, data)
+
+
+def make_small_layers(entries: int, seed: int, workdir: Path) -> list[LayerFile]:
+    """The SMALL shape: about `entries` tar entries over four layers of small files.
+
+    1. base: files of 24-512 B (6 % up to 4 kB) in the tree of the mixed shape;
+    2. upgrade: rewrites 15 % of them (new bytes, the same bytes, or a chmod);
+    3. vendor: adds 30 % more files under `opt/vendor`;
+    4. cleanup: the directory whiteout over `legacy-sdk` and 0.3 % single-file whiteouts.
+
+    Each member's bytes are made when it is written, so memory stays at a few hundred
+    bytes per entry (420 MiB for a million entries).
+    """
+    rng = random.Random(f"{seed}-small")
+    content = Content(rng)
+    base_files = max(10, round(entries / SMALL_ENTRIES_PER_FILE))
+    tree = build_small_tree(base_files, rng, content)
+    layers: list[LayerFile] = []
+
+    def done(name: str, planned: Iterable[Planned], count: int, step: int, cmd: str) -> None:
+        path = workdir / f"{name}.tar"
+        mtime = EPOCH + 3600 * step
+        diff_id, size = write_layer(path, _made(planned, content), mtime)
+        layers.append(LayerFile(path, diff_id, size, cmd, _iso(mtime), count))
+
+    # 1. base: every directory and file
+    base = [Planned(d, "dir") for d in tree.dirs]
+    base += [Planned(f.path, "file", f.mode, f, 0, f.size, f.offset) for f in tree.files]
+    done("base", _tar_order(base), len(base), 0, BASE_CMD)
+    del base
+
+    # 2. upgrade: some files rewritten
+    upgrade: list[Planned] = []
+    for spec in rng.sample(tree.files, round(len(tree.files) * SMALL_MODIFIED_SHARE)):
+        roll = rng.random()
+        if roll < SAME_BYTES_SHARE:
+            upgrade.append(Planned(spec.path, "file", spec.mode, spec, 0, spec.size, spec.offset))
+        elif roll < SAME_BYTES_SHARE + CHMOD_SHARE:
+            mode = 0o755 if spec.mode == 0o644 else 0o644
+            upgrade.append(Planned(spec.path, "file", mode, spec, 0, spec.size, spec.offset))
+        else:
+            size = spec.size if rng.random() < 0.3 else _small_size(rng)
+            offset = rng.randrange(content.limit)
+            upgrade.append(Planned(spec.path, "file", spec.mode, spec, 1, size, offset))
+    upgrade = _planned_with_parents(upgrade)
+    done("upgrade", upgrade, len(upgrade), 1, UPGRADE_CMD)
+    del upgrade
+
+    # 3. vendor: new files in a new subtree (revision 2: bytes unlike the base's)
+    added = Tree()
+    exts = (".js", ".js", ".json", ".d.ts", ".py", ".txt")
+    taken: set[str] = set()
+    for count in _slices(round(len(tree.files) * SMALL_ADDED_SHARE)):
+        _fill(rng, added, content, SMALL_ADDED_DIR, count, 8, exts, True, _small_size, taken)
+    vendor = [Planned(d, "dir") for d in added.dirs]
+    vendor += [Planned(f.path, "file", f.mode, f, 2, f.size, f.offset) for f in added.files]
+    vendor = _planned_with_parents(vendor)
+    done("vendor", vendor, len(vendor), 2, SMALL_ADDED_CMD)
+    del vendor, added
+
+    # 4. cleanup: one directory whiteout over the doomed subtree, plus single files
+    parent, _, leaf = DOOMED_DIR.rpartition("/")
+    cleanup = [Planned(f"{parent}/.wh.{leaf}", "whiteout")]
+    survivors = [f for f in tree.files if not f.path.startswith(DOOMED_DIR + "/")]
+    for spec in rng.sample(survivors, max(1, round(len(tree.files) * FILE_WHITEOUT_SHARE))):
+        head, _, name = spec.path.rpartition("/")
+        cleanup.append(Planned(f"{head}/.wh.{name}", "whiteout"))
+    cleanup = _planned_with_parents(cleanup)
+    done("cleanup", cleanup, len(cleanup), 3, CLEANUP_CMD)
+    return layers
 
 
 def _sha256_text(data: bytes) -> str:
@@ -586,6 +776,17 @@ def is_cached(params: Params, path: Path) -> bool:
         return False
 
 
+def stamped_entries(path: Path) -> list[int] | None:
+    """Each layer's number of tar entries, as the stamp recorded them (None: not recorded)."""
+    try:
+        counts = json.loads(_stamp(path).read_text())["layer_entries"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if isinstance(counts, list) and all(isinstance(c, int) for c in counts):
+        return counts
+    return None
+
+
 def ensure(
     files: int,
     seed: int,
@@ -594,8 +795,12 @@ def ensure(
     force: bool = False,
     log: IO[str] = sys.stderr,
     top_files: int = 0,
+    shape: str = MIXED,
 ) -> dict[str, Path]:
     """Build each requested variant ("legacy", "gzip") at its path unless already cached.
+
+    With `shape=SMALL`, `files` is the number of tar entries wanted (about; see
+    `make_small_layers`) and `top_files` must be 0.
 
     The layer tars are generated once and shared by every variant built in one call.
     Archives are written to a temporary name and renamed, so an interrupted build never
@@ -604,7 +809,8 @@ def ensure(
     stale = {
         variant: path
         for variant, path in outputs.items()
-        if force or not is_cached(Params(files, seed, variant, top_files=top_files), path)
+        if force
+        or not is_cached(Params(files, seed, variant, top_files=top_files, shape=shape), path)
     }
     for variant, path in outputs.items():
         if variant not in stale:
@@ -616,15 +822,21 @@ def ensure(
     first.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-layers-", dir=first.parent) as tmp:
         workdir = Path(tmp)
-        log.write(f"make_image: generating {files} files (seed {seed}) ...\n")
-        layers = make_layers(files, seed, workdir, top_files)
+        if shape == SMALL:
+            if top_files:
+                raise ValueError("the small shape has no --top-files sibling")
+            log.write(f"make_image: generating about {files} small entries (seed {seed}) ...\n")
+            layers = make_small_layers(files, seed, workdir)
+        else:
+            log.write(f"make_image: generating {files} files (seed {seed}) ...\n")
+            layers = make_layers(files, seed, workdir, top_files)
         for layer in layers:
             log.write(
                 f"make_image:   layer {layer.path.stem}: {layer.entries} entries, "
                 f"{layer.size / 1e6:.1f} MB, {layer.diff_id[:19]}\n"
             )
         for variant, path in stale.items():
-            params = Params(files, seed, variant, top_files=top_files)
+            params = Params(files, seed, variant, top_files=top_files, shape=shape)
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
             if variant == "legacy":
@@ -634,7 +846,11 @@ def ensure(
             else:
                 raise ValueError(f"unknown variant {variant!r}")
             partial.replace(path)
-            stamp = {"params": params.stamp(), "bytes": path.stat().st_size}
+            stamp = {
+                "params": params.stamp(),
+                "bytes": path.stat().st_size,
+                "layer_entries": [layer.entries for layer in layers],
+            }
             _stamp(path).write_text(json.dumps(stamp, indent=2) + "\n")
             log.write(f"make_image: wrote {path} ({path.stat().st_size / 1e6:.1f} MB)\n")
     log.write(f"make_image: done in {time.perf_counter() - started:.1f} s\n")
@@ -643,7 +859,18 @@ def ensure(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--files", type=int, default=DEFAULT_FILES, help="base layer files")
+    parser.add_argument(
+        "--files",
+        type=int,
+        help=f"base layer files (default {DEFAULT_FILES}); with --shape small: tar entries",
+    )
+    parser.add_argument(
+        "--shape",
+        choices=(*SHAPES, MILLION),
+        default=MIXED,
+        help="mixed: 200 B - 20 kB files, 3 layers (default); small: 4 layers of mostly "
+        f"<= 512 B files; million: small with {MILLION_ENTRIES:,} entries",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--out", type=Path, help="legacy archive path (default: in the cache)")
     parser.add_argument("--gzip", action="store_true", help="also build the gzip OCI variant")
@@ -658,17 +885,25 @@ def main(argv: list[str] | None = None) -> int:
         help="build the sibling image: same base and upgrade layers, then K new files",
     )
     args = parser.parse_args(argv)
-    if args.files < 100:
+    shape, files = args.shape, args.files
+    if shape == MILLION:
+        if files not in (None, MILLION_ENTRIES):
+            parser.error("--shape million is --shape small --files 1000000")
+        shape, files = SMALL, MILLION_ENTRIES
+    files = DEFAULT_FILES if files is None else files
+    if files < 100:
         parser.error("--files must be at least 100")
     if args.top_files < 0:
         parser.error("--top-files must not be negative")
+    if args.top_files and shape == SMALL:
+        parser.error("--top-files needs the mixed shape")
     top = args.top_files
-    legacy = Params(args.files, args.seed, "legacy", top_files=top)
+    legacy = Params(files, args.seed, "legacy", top_files=top, shape=shape)
     outputs = {"legacy": args.out or default_path(legacy, args.cache_dir)}
     if args.gzip or args.gzip_out:
-        gz = Params(args.files, args.seed, "gzip", top_files=top)
+        gz = Params(files, args.seed, "gzip", top_files=top, shape=shape)
         outputs["gzip"] = args.gzip_out or default_path(gz, args.cache_dir)
-    built = ensure(args.files, args.seed, outputs, force=args.force, top_files=top)
+    built = ensure(files, args.seed, outputs, force=args.force, top_files=top, shape=shape)
     for path in built.values():
         print(path)
     return 0
