@@ -263,16 +263,8 @@ class DiffScreen(Screen[None]):
 
     def _apply_query(self, query: PathQuery | None) -> None:
         self.query_ = query
-        bar = self.filter_bar
-        if query is not None and query.error is not None:
-            bar.set_status(query.error, error=True)
-            return
-        count = self.changes_tree.set_query(query)
-        if query is None or not query.active:
-            bar.set_status("")
-        else:
-            bar.set_status(f"{count:,} match{'es' if count != 1 else ''}  n/N next/prev")
-        self._update_tree_title()
+        if self.filter_bar.apply(query, self.changes_tree.set_query):
+            self._update_tree_title()
 
     def action_filter(self) -> None:
         self.filter_bar.open()

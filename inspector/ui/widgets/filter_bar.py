@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -80,6 +81,19 @@ class FilterBar(Horizontal):
         status.update(text, layout=not plain or cell_len(text) != cell_len(self._status))
         self._status = text
         status.set_class(error, "-error")
+
+    def apply(self, query: PathQuery | None, set_query: Callable[[PathQuery | None], int]) -> bool:
+        """Give `query` to a tree (`set_query` returns its count of matches) and show the
+        outcome: the count, or the query's error (the tree then keeps its query; False)."""
+        if query is not None and query.error is not None:
+            self.set_status(query.error, error=True)
+            return False
+        count = set_query(query)
+        if query is None or not query.active:
+            self.set_status("")
+        else:
+            self.set_status(f"{count:,} match{'es' if count != 1 else ''}  n/N next/prev")
+        return True
 
     def parse(self) -> PathQuery | None:
         text = self.input.value
