@@ -7,14 +7,10 @@ everything it shows comes from `inspector.pipeline.inspect` run in a thread work
 
 from __future__ import annotations
 
-import sys
 from functools import partial
-from pathlib import Path
-from typing import ClassVar
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import get_current_worker
 
@@ -27,16 +23,12 @@ from inspector.pipeline import InspectOptions, Resolved, inspect
 from inspector.source import LoadedImage, LoadEvents
 from inspector.tree import FileTree, Node
 from inspector.ui.loading import Loader, load_into
-from inspector.ui.messages import LoadFailed
+from inspector.ui.loadingapp import LoadingApp, run_app
 from inspector.ui.rows import shown_path
 from inspector.ui.screens.contents import ContentsScreen
-from inspector.ui.screens.error import ErrorScreen
 from inspector.ui.screens.extract import ExtractScreen
-from inspector.ui.screens.help import HelpScreen
 from inspector.ui.screens.main import MainScreen
 from inspector.ui.widgets.file_tree import FileTreeView
-
-EXIT_ERROR = 2
 
 # (title, action, help) for the command palette; actions run on the main screen
 PALETTE: tuple[tuple[str, str, str], ...] = (
@@ -78,24 +70,17 @@ class InspectorCommands(Provider):
                 )
 
 
-class InspectorApp(App[int]):
+class InspectorApp(LoadingApp):
     """Inspect one image: `load` reads it (called in a thread with progress callbacks)."""
 
-    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses work too
     TITLE = "inspector"
     COMMANDS = App.COMMANDS | {InspectorCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-    ]
 
     def __init__(self, load: Loader, label: str) -> None:
         super().__init__()
         self.load = load
         self.label = label
         self.files = FileTree()
-        self.failure: str | None = None
         self.loaded: LoadedImage | None = None
         self.main_screen = MainScreen(label, self.files)
         self.title = f"inspector · {clean(label)}"
@@ -112,20 +97,6 @@ class InspectorApp(App[int]):
             self.load, self.files, screen.post_message, lambda: worker.is_cancelled
         )
         self.loaded = inspection.loaded if inspection is not None else None
-
-    def on_load_failed(self, message: LoadFailed) -> None:
-        self.failure = message.message
-        self.push_screen(
-            ErrorScreen(message.title, message.message), lambda _: self.exit(return_code=EXIT_ERROR)
-        )
-
-    async def action_quit(self) -> None:
-        """Quit; after a load error the exit code says so (2, like the CLI)."""
-        self.exit(return_code=EXIT_ERROR if self.failure is not None else 0)
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
 
     def on_file_tree_view_contents_requested(self, message: FileTreeView.ContentsRequested) -> None:
         self.open_contents(message.node, message.layer, message.extract)
@@ -192,9 +163,4 @@ def app_for(
 
 def run_ui(target: str | Resolved, options: InspectOptions, cache: LayerCache | None) -> int:
     """Open the UI on IMAGE; the exit code."""
-    app = app_for(target, options, cache)
-    code = app.run()
-    if app.failure is not None:
-        sys.stderr.write(f"inspector: {one_line(app.failure)}\n")
-        return EXIT_ERROR
-    return code or 0
+    return run_app(app_for(target, options, cache))

@@ -7,28 +7,19 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import ClassVar
-
 from textual import work
-from textual.app import App
-from textual.binding import Binding, BindingType
 from textual.worker import get_current_worker
 
 from inspector.cache import LayerCache
-from inspector.display import clean, one_line
+from inspector.display import clean
 from inspector.inspection import Inspection
 from inspector.pipeline import InspectOptions, Resolved, inspect
 from inspector.source import LoadEvents
 from inspector.ui.diffloading import DiffReady, load_diff
 from inspector.ui.loading import Loader
-from inspector.ui.messages import LoadFailed
+from inspector.ui.loadingapp import LoadingApp, run_app
 from inspector.ui.screens.diff import DiffScreen
-from inspector.ui.screens.error import ErrorScreen
-from inspector.ui.screens.help import KEYS, HelpScreen, Keys
-
-EXIT_ERROR = 2
+from inspector.ui.screens.help import KEYS, Keys
 
 DIFF_KEYS: Keys = (
     (
@@ -75,21 +66,15 @@ DIFF_KEYS: Keys = (
 )
 
 
-class DiffApp(App[int]):
+class DiffApp(LoadingApp):
     """Compare two images: `loaders` inspect OLD and NEW (in a thread, with progress)."""
 
-    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "inspector diff"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-    ]
+    HELP_KEYS = DIFF_KEYS
 
     def __init__(self, loaders: tuple[Loader, Loader], labels: tuple[str, str]) -> None:
         super().__init__()
         self.loaders = loaders
-        self.failure: str | None = None
         self.ready: DiffReady | None = None
         self.diff_screen = DiffScreen(labels)
         self.title = f"inspector diff · {clean(labels[0])} → {clean(labels[1])}"
@@ -104,20 +89,6 @@ class DiffApp(App[int]):
         self.ready = load_diff(
             self.loaders, self.diff_screen.post_message, lambda: worker.is_cancelled
         )
-
-    def on_load_failed(self, message: LoadFailed) -> None:
-        self.failure = message.message
-        self.push_screen(
-            ErrorScreen(message.title, message.message), lambda _: self.exit(return_code=EXIT_ERROR)
-        )
-
-    async def action_quit(self) -> None:
-        """Quit; after a load error the exit code says so (2, like the CLI)."""
-        self.exit(return_code=EXIT_ERROR if self.failure is not None else 0)
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(DIFF_KEYS))
 
 
 def diff_app_for(
@@ -144,9 +115,4 @@ def run_diff_ui(
     cache: LayerCache | None,
 ) -> int:
     """Open the diff UI; the exit code."""
-    app = diff_app_for(targets, options, cache)
-    code = app.run()
-    if app.failure is not None:
-        sys.stderr.write(f"inspector: {one_line(app.failure)}\n")
-        return EXIT_ERROR
-    return code or 0
+    return run_app(diff_app_for(targets, options, cache))
