@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import marshal
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import filterfalse, repeat
 from operator import itemgetter
 from typing import NamedTuple, TypeVar
 
@@ -40,6 +41,8 @@ from inspector.overlay import Overlay
 _LAST = "\U0010ffff"  # sorts after every name: puts a directory after its children
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # as json.dumps
 _new_tuple = tuple.__new__
+V = TypeVar("V")
+_first, _second, _size = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def _dfs_key(path: str) -> tuple[str, ...]:
@@ -58,75 +61,107 @@ def _whiteout_key(marker_path: str) -> str:
     return f"{head}/{name}" if head else name
 
 
-def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry | None], dict[str, list[str]]]:
-    """dive's tree of one layer as path -> record (None for a directory only implied), and
-    each directory that holds a node (the root is "") with its children (`_children`)."""
-    return _layer_tree(index, None)
+def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry], set[str], list[str]]:
+    """dive's tree of one layer: path -> record (`_IMPLIED` for a directory only implied
+    by deeper paths), every path that is a parent (has children; the root is ""), and
+    the nodes named like a whiteout (`.wh.NAME`): the whiteout markers, and any opaque or
+    implied directory so named. (The indexer never keeps an entry under such a name: it
+    becomes a marker, an opaque directory, or nothing.)
 
-
-R = TypeVar("R")
-
-
-def _layer_tree(
-    index: LayerIndex, implied: R
-) -> tuple[dict[str, FileEntry | R], dict[str, list[str]]]:
-    """dive's tree of one layer: path -> record (`implied` for a directory only implied by
-    deeper paths), and each directory's children.
-
-    Whiteout markers appear under their own `.wh.NAME` path; opaque markers are dropped
-    but the directory holding them is a node. An implied directory's path is one string
-    object, shared by the node and the children map (and, through it, the stack's
-    children index), so a deep path costs its directories' names once, not once per
-    structure. Linear in the paths' components. (The order of the implied directories
-    among the nodes is arbitrary: nothing depends on it.)
+    The parents are found at C speed (one `rpartition` per path, through `map`); only
+    the implied directories, few in a real layer, are walked in Python.
     """
-    nodes: dict[str, FileEntry | R] = dict(index.entries)
+    nodes: dict[str, FileEntry] = dict(index.entries)
+    added: list[str] = []
+    for marker in index.whiteouts.values():
+        nodes[marker.path] = marker
+        added.append(marker.path)
+    for directory in index.opaque:
+        if directory and directory not in nodes:
+            nodes[directory] = _IMPLIED
+            added.append(directory)
+    parents = set(map(_first, map(str.rpartition, nodes, repeat("/"))))
+    pending = list(parents.difference(nodes))
+    while pending:
+        directory = pending.pop()
+        if not directory or directory in nodes:
+            continue
+        nodes[directory] = _IMPLIED
+        added.append(directory)
+        parent = directory.rpartition("/")[0]
+        parents.add(parent)
+        if parent and parent not in nodes:
+            pending.append(parent)
+    named = [path for path in added if path[path.rfind("/") + 1 :].startswith(WHITEOUT)]
+    return nodes, parents, named
+
+
+def _marked(index: LayerIndex) -> dict[str, FileEntry]:
+    """A layer's entries, whiteout markers (under their own `.wh.NAME` path) and opaque
+    directories (`_IMPLIED` unless the layer has their entry): dive's tree of the layer
+    but for the directories only implied by deeper paths."""
+    nodes: dict[str, FileEntry] = dict(index.entries)
     for marker in index.whiteouts.values():
         nodes[marker.path] = marker
     for directory in index.opaque:
         if directory and directory not in nodes:
-            nodes[directory] = implied
-    children, implied_directories = _children(nodes)
-    for directory in implied_directories:
-        nodes[directory] = implied
-    return nodes, children
+            nodes[directory] = _IMPLIED
+    return nodes
 
 
 class _Stacked:
-    """dive's stack of the layers below: path -> record, plus a children index."""
+    """dive's stack of the layers below: path -> record, and every path that ever had
+    children stacked under it (`dirs`, a superset). A subtree is a range of the sorted
+    paths (built when a whiteout first needs one after a layer was stacked): the paths
+    that start with "DIR/". A path below a whiteout-named directory is left out of an
+    ancestor's subtree, as dive's tree (which drops that directory) leaves it out."""
 
     def __init__(self) -> None:
         self.records: dict[str, FileEntry | None] = {}
-        self.children: dict[str, set[str]] = {}
+        self.dirs: set[str] = set()
+        self._sorted: list[str] | None = None
 
-    def set(self, path: str, record: FileEntry | None) -> None:
-        if path not in self.records:
-            parent = _parent(path)
-            kids = self.children.get(parent)
-            if kids is None:
-                kids = self.children[parent] = set()
-            kids.add(path)
-        self.records[path] = record
+    def stacked(self, nodes: dict[str, FileEntry], parents: Iterable[str]) -> None:
+        """Put a layer's tree (whiteouts dropped) over the stack."""
+        self.records.update(nodes)
+        self.dirs.update(parents)
+        self._sorted = None
+
+    def _below(self, path: str) -> list[str]:
+        """The paths of the stack under `path` that dive's tree reaches from it."""
+        if path not in self.dirs:
+            return []
+        ordered = self._sorted
+        if ordered is None:
+            records = self.records
+            keys: Iterable[str] = records  # in stacking order: mostly sorted already
+            if isinstance(records, Overlay):  # its base, and the keys written since
+                base = records.base_rows()
+                keys = [*base, *(key for key in dict.keys(records) if key not in base)]
+            ordered = self._sorted = sorted(keys)
+        low = bisect_left(ordered, path + "/")
+        found = ordered[low : bisect_left(ordered, path + "0", low)]
+        if any(WHITEOUT in below for below in found):
+            start = len(path) + 1
+            found = [below for below in found if _reachable(below[start:])]
+        return found
 
     def remove(self, path: str) -> None:
-        if path not in self.records:
+        records = self.records
+        if path not in records:
             return
-        self.children.get(_parent(path), set()).discard(path)
-        pending = [path]
-        while pending:
-            current = pending.pop()
-            self.records.pop(current, None)
-            pending.extend(self.children.pop(current, ()))
+        below = self._below(path)
+        records.pop(path)
+        for current in below:
+            records.pop(current, None)
 
     def subtree_size(self, path: str) -> int:
+        records = self.records
         total = 0
-        pending = [path]
-        while pending:
-            current = pending.pop()
-            record = self.records.get(current)
+        for current in (path, *self._below(path)):
+            record = records.get(current)
             if record is not None:
                 total += record.size
-            pending.extend(self.children.get(current, ()))
         return total
 
     def whiteout_size(self, key: str) -> int | None:
@@ -138,14 +173,11 @@ class _Stacked:
             return self.subtree_size(key)
         return 0
 
-    def stack(self, nodes: dict[str, FileEntry | None]) -> None:
-        for path in nodes:
-            base = path[path.rfind("/") + 1 :]
-            if base.startswith(WHITEOUT):
-                self.remove(_whiteout_key(path))
-        for path, record in nodes.items():
-            if not path[path.rfind("/") + 1 :].startswith(WHITEOUT):
-                self.set(path, record)
+
+def _reachable(rest: str) -> bool:
+    """Whether a path `rest` below a directory is in dive's tree of it: no directory on
+    the way is named like a whiteout (dive drops those nodes, not what is under them)."""
+    return not any(name.startswith(WHITEOUT) for name in rest.split("/")[:-1])
 
 
 class Inefficiency(NamedTuple):
@@ -203,16 +235,10 @@ def dive_numbers(
         tally = start.tally
         first = start.depth
     records = stacked.records
-    children = stacked.children
     for position in range(first, len(layers)):
         index = layers[position]
-        nodes, parents = _tree_nodes(index)  # (its directories, with their children)
-        # whiteout markers (and any implied directory named like one), in tree order
-        whiteouts = [
-            path
-            for path in nodes
-            if WHITEOUT in path and path[path.rfind("/") + 1 :].startswith(WHITEOUT)
-        ]
+        # (whiteouts: the markers, and any directory named like one)
+        nodes, parents, whiteouts = _tree_nodes(index)
         charged: dict[str, tuple[str, int | None]] = {}  # visited marker -> key, size
         failed = False
         for path in whiteouts:
@@ -224,49 +250,18 @@ def dive_numbers(
         if failed:  # dive stops at the first failing whiteout, in its visit order
             _visit_until_failure(nodes, parents, charged, tally, once)
         else:
-            get, pop = tally.get, once.pop
-            for path, record in nodes.items():
-                if path in parents:
-                    continue
-                if path in charged:
-                    path, known = charged[path]
-                    size = known or 0
-                else:
-                    size = record.size if record is not None else 0
-                counted = get(path)
-                if counted is None:
-                    before = pop(path, None)
-                    if before is None:
-                        once[path] = size
-                    else:
-                        tally[path] = [2, before + size, size if size < before else before]
-                else:
-                    counted[0] += 1
-                    counted[1] += size
-                    if counted[2] < 0 or size < counted[2]:
-                        counted[2] = size
+            _visit(nodes, parents, charged, tally, once)
         if position + 1 == len(layers):
             break  # nothing reads the stack above the top layer
-        # stack this layer over the ones below (what `_Stacked.stack` does, in bulk)
+        # stack this layer over the ones below, whiteout markers dropped
         for path in whiteouts:
             stacked.remove(_whiteout_key(path))
-        if whiteouts:
-            dropped = set(whiteouts)
-            nodes = {path: record for path, record in nodes.items() if path not in dropped}
-            for directory in {_parent(path) for path in dropped}:
-                if directory in parents:
-                    parents[directory] = [p for p in parents[directory] if p not in dropped]
+        for path in whiteouts:
+            del nodes[path]
         if isinstance(records, Overlay):  # a resumed stack: read a path before writing it
             for path in nodes:
                 records.get(path)
-        # a path already stacked is in its parent's set: adding the layer's is enough
-        for directory, paths in parents.items():
-            kids = children.get(directory)
-            if kids is None:
-                children[directory] = set(paths)
-            else:
-                kids.update(paths)
-        records.update(nodes)
+        stacked.stacked(nodes, parents)
         if keep is not None and position + 1 in keep_at:
             payload = encode_dive_state(position + 1, stacked, tally, once)
             if payload is not None:
@@ -299,8 +294,46 @@ def dive_numbers(
     )
 
 
+def _visit(
+    nodes: dict[str, FileEntry],
+    parents: set[str],
+    charged: dict[str, tuple[str, int | None]],
+    tally: dict[str, list[int]],
+    once: dict[str, int],
+) -> None:
+    """dive's visit of a layer's leaves (no whiteout of a missing path), into the tally.
+
+    The order of the visits does not change a count, a sum or a minimum, so the leaves
+    no earlier layer saw (most of them) go into `once` in bulk, at C speed; the others,
+    and the keys the whiteouts charge, one by one."""
+    leaves: Iterable[str] = filterfalse(parents.__contains__, nodes)  # in the tree's order
+    if charged:
+        leaves = filterfalse(charged.__contains__, leaves)
+    leaves = list(leaves)
+    again = [*filter(tally.__contains__, leaves), *filter(once.__contains__, leaves)]
+    if again:
+        leaves = list(filterfalse(once.__contains__, filterfalse(tally.__contains__, leaves)))
+    once.update(zip(leaves, map(_size, map(nodes.__getitem__, leaves)), strict=True))
+    visits = [(path, nodes[path].size) for path in again]
+    visits += [(key, size or 0) for key, size in charged.values()]
+    get, pop = tally.get, once.pop
+    for path, size in visits:
+        counted = get(path)
+        if counted is None:
+            before = pop(path, None)
+            if before is None:
+                once[path] = size
+            else:
+                tally[path] = [2, before + size, size if size < before else before]
+        else:
+            counted[0] += 1
+            counted[1] += size
+            if counted[2] < 0 or size < counted[2]:
+                counted[2] = size
+
+
 def _visit_until_failure(
-    nodes: dict[str, FileEntry | None],
+    nodes: dict[str, FileEntry],
     parents: Collection[str],
     charged: dict[str, tuple[str, int | None]],
     tally: dict[str, list[int]],
@@ -312,7 +345,7 @@ def _visit_until_failure(
     for path, record in nodes.items():
         if path in parents:
             continue
-        key, size = charged.get(path, (path, record.size if record is not None else 0))
+        key, size = charged.get(path, (path, record.size))
         visits.append((path, key, size))
     visits.sort(key=lambda visit: _dfs_key(visit[0]))
     for _, key, size in visits:
@@ -408,11 +441,15 @@ def dfs_order(paths: Iterable[str]) -> list[str]:
     return [path for path in order if path in given] if implied else order
 
 
-def _file_tree(index: LayerIndex) -> tuple[dict[str, FileEntry], list[str]]:
-    """dive's tree of one layer for its fileList (`_layer_tree`, an implied directory's
-    record `_IMPLIED`) and its paths in dive's visit order."""
-    nodes, children = _layer_tree(index, _IMPLIED)
-    return nodes, _post_order(children)
+def _file_rows(index: LayerIndex) -> list[FileEntry]:
+    """The records of dive's tree of one layer for its fileList (`_marked`, an
+    implied directory's record `_IMPLIED`) in dive's visit order (`_post_order` of its
+    children index, which costs less than one sort of the paths)."""
+    nodes = _marked(index)
+    children, implied = _children(nodes)
+    for directory in implied:
+        nodes[directory] = _IMPLIED
+    return list(map(nodes.__getitem__, _post_order(children)))
 
 
 def _modes(records: Iterable[FileEntry]) -> dict[tuple[int, EntryType], int]:
@@ -427,11 +464,11 @@ def file_list(index: LayerIndex) -> list[dict[str, object]]:
     """dive's `fileList` for one layer: every tree node, children first, in name order.
 
     A name that is not UTF-8 gets a `pathBytes` / `linkNameBytes` sibling (`jsontext`)."""
-    nodes, order = _file_tree(index)
-    modes = _modes(nodes.values())
+    rows = _file_rows(index)
+    modes = _modes(rows)
     result: list[dict[str, object]] = []
-    for path in order:
-        info = nodes[path]
+    for info in rows:
+        path = info.path
         if info is _IMPLIED:
             result.append(dict(_EMPTY_ITEM))
             continue
@@ -466,36 +503,66 @@ def file_list_chunks(index: LayerIndex, per_chunk: int = FILE_LIST_CHUNK) -> Ite
     entries, byte for byte, built as text (the --json document streams them instead of
     encoding 100,000 dicts). An implied directory's record (`_IMPLIED`) has no name and
     no kind, and gives dive's empty item through the same format. The collector is
-    paused while a piece is built, not while the consumer holds it."""
+    paused while a piece is built, not while the consumer holds it.
+
+    Each entry is one f-string: everything after its size (mode, owner, kind) is the
+    text of one of the few (mode, type, uid, gid) the layer holds, made once. A piece
+    whose names JSON writes as they are (printable ASCII, no quote or backslash: one
+    `encode_basestring_ascii` of them all tells) puts them between quotes unencoded."""
     with paused():
-        nodes, order = _file_tree(index)
-        modes = _modes(nodes.values())
-    heads, tails, enc, get = _HEADS, _TAILS, _encode_string, nodes.__getitem__
+        records = _file_rows(index)
+        rests = _rests(records)
+    heads, quoted, enc = _HEADS, _QUOTED_HEADS, _encode_string
     first = True
-    for start in range(0, len(order), per_chunk):
+    for start in range(0, len(records), per_chunk):
         with paused():
-            rows = list(map(get, order[start : start + per_chunk]))
-            text = "".join(
-                [
-                    f',{{"path":{enc(path)}{heads[kind]}{enc(link)},"size":{size},'
-                    f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},'
-                    f'"isDir":{tails[kind]}'
-                    for path, kind, size, mode, uid, gid, _, link, _ in rows
-                ]
-            )
-            if "\\ud" in text:  # a lone surrogate (or a mere "\\ud"): see jsontext
+            rows = records[start : start + per_chunk]
+            names = "/".join([*map(_first, rows), *map(_link, rows)])
+            if len(enc(names)) == len(names) + 2:  # nothing to escape
                 text = "".join(
                     [
-                        f',{{"path":{name_json(path, "pathBytes")}{heads[kind]}'
-                        f'{name_json(link, "linkNameBytes")},"size":{size},'
-                        f'"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},'
-                        f'"isDir":{tails[kind]}'
+                        f',{{"path":"{path}{quoted[kind]}{link}","size":{size}'
+                        f"{rests[mode, kind, uid, gid]}"
                         for path, kind, size, mode, uid, gid, _, link, _ in rows
                     ]
                 )
+            else:
+                text = "".join(
+                    [
+                        f',{{"path":{enc(path)}{heads[kind]}{enc(link)},"size":{size}'
+                        f"{rests[mode, kind, uid, gid]}"
+                        for path, kind, size, mode, uid, gid, _, link, _ in rows
+                    ]
+                )
+                if "\\ud" in text:  # a lone surrogate (or a mere "\\ud"): see jsontext
+                    text = "".join(
+                        [
+                            f',{{"path":{name_json(path, "pathBytes")}{heads[kind]}'
+                            f'{name_json(link, "linkNameBytes")},"size":{size}'
+                            f"{rests[mode, kind, uid, gid]}"
+                            for path, kind, size, mode, uid, gid, _, link, _ in rows
+                        ]
+                    )
         yield ("[" + text[1:]) if first else text
         first = False
     yield "[]" if first else "]"
+
+
+def _rests(records: Iterable[FileEntry]) -> dict[tuple[int, EntryType, int, int], str]:
+    """The text after `"size":N` of an entry, for every (mode, type, uid, gid) in the
+    tree (there are few)."""
+    modes = _modes(records)
+    return {
+        (mode, kind, uid, gid): (
+            f',"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},"isDir":{_TAILS[kind]}'
+        )
+        for mode, kind, uid, gid in set(map(_OWNED, records))
+    }
+
+
+_link = itemgetter(7)
+_OWNED = itemgetter(3, 1, 4, 5)
+_QUOTED_HEADS = {kind: f'"{head}"' for kind, head in _HEADS.items()}
 
 
 def file_list_json(index: LayerIndex) -> str:
@@ -526,11 +593,11 @@ _GO_TYPE_BITS = {
 
 
 # --- prefix states (see analysis.py) ------------------------------------------------------
-# dive's stack after the first layers: records and children as in analysis.py (records are
-# read for their type and size only, so a resumed record keeps just those), and the tally
-# of every key with its sums, so that the keys the layers above never touch are summed
-# without being read.
-DIVE_STATE_FORMAT = 1
+# dive's stack after the first layers: its records (read for their type and size only, so a
+# resumed record keeps just those) and the paths that have children, and the tally of every
+# key with its sums, so that the keys the layers above never touch are summed without being
+# read.
+DIVE_STATE_FORMAT = 2  # 2: the paths with children instead of a children index
 _TYPES = list(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
 _NO_RECORD = 255
@@ -584,19 +651,8 @@ def encode_dive_state(
     records = stacked.records
     if isinstance(records, Overlay) or isinstance(tally, Overlay):
         return None
-    dirs = list(stacked.children)
-    order: list[str] = []
-    starts: list[int] = []
-    for kids in stacked.children.values():
-        starts.append(len(order))
-        order.extend(kids)
-    starts.append(len(order))
-    if len(order) != len(records) or len(set(order)) != len(order):
-        return None
-    try:
-        values = [records[path] for path in order]
-    except KeyError:
-        return None
+    order = list(records)
+    values = list(records.values())
     code = _TYPE_CODE
     keys = [*tally, *once]
     counts = [c[0] for c in tally.values()] + [1] * len(once)
@@ -605,9 +661,8 @@ def encode_dive_state(
     body = marshal.dumps(
         (
             order,
-            dirs,
-            pack_ints(starts),
-            bytes([_NO_RECORD if r is None else code[r[1]] for r in values]),
+            list(stacked.dirs),
+            bytes([_NO_RECORD if r is None or r[1] is None else code[r[1]] for r in values]),
             pack_ints([0 if r is None else r[2] for r in values]),
             keys,
             pack_ints(counts),
@@ -627,16 +682,16 @@ def decode_dive_state(payload: bytes) -> DivePrefix:
         version, depth, body = marshal.loads(payload)
         if version != DIVE_STATE_FORMAT:
             raise ValueError(f"state format {version}")
-        (order, dirs, starts, types, sizes, keys, counts, cumulative, minimum, inefficient,
+        (order, dirs, types, sizes, keys, counts, cumulative, minimum, inefficient,
          sums) = marshal.loads(body)  # fmt: skip
-        starts, sizes = unpack_ints(starts), unpack_ints(sizes)
+        sizes = unpack_ints(sizes)
         columns = (unpack_ints(counts), unpack_ints(cumulative), unpack_ints(minimum))
-        if not len(order) == len(types) == len(sizes) or len(starts) != len(dirs) + 1:
+        if not len(order) == len(types) == len(sizes):
             raise ValueError("record columns differ in length")
         if not all(len(c) == len(keys) for c in columns):
             raise ValueError("tally columns differ in length")
-        if starts and starts[-1] != len(order):
-            raise ValueError("children index does not match the records")
+        if not all(isinstance(path, str) for path in dirs):
+            raise ValueError("a directory that is not a path")
         kinds = _TYPES
         entry = FileEntry
 
@@ -646,9 +701,6 @@ def decode_dive_state(payload: bytes) -> DivePrefix:
                 return None
             return entry(path, kinds[kind], sizes[row], 0, 0, 0, 0)
 
-        def make_children(path: str, row: int) -> set[str]:
-            return set(order[starts[row] : starts[row + 1]])
-
         counts_, cumulative_, minimum_ = columns
 
         def make_tally(key: str, row: int) -> list[int]:
@@ -656,7 +708,7 @@ def decode_dive_state(payload: bytes) -> DivePrefix:
 
         stacked = _Stacked()
         stacked.records = Overlay(dict(zip(order, range(len(order)), strict=True)), make_record)
-        stacked.children = Overlay(dict(zip(dirs, range(len(dirs)), strict=True)), make_children)
+        stacked.dirs = set(dirs)
         tally: Overlay[list[int]] = Overlay(
             dict(zip(keys, range(len(keys)), strict=True)), make_tally
         )
