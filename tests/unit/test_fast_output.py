@@ -239,3 +239,35 @@ def test_render_pieces_of_one_row_join_to_dumps_of_document(
     assert all(isinstance(piece, bytes) for piece in pieces)
     assert len(pieces) > 20
     assert b"".join(pieces).decode() == expected
+
+
+def test_a_piece_of_plain_names_is_escaped_once_and_others_per_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A piece whose names need no escaping costs one `encode_basestring_ascii` of them
+    all; a piece with a name to escape (a quote, a control character, a character that
+    is not ASCII, a byte that is not UTF-8, a backslash, DEL) is escaped name by name.
+    Either way the pieces are the text json.dumps gives."""
+    from inspector import dive as dive_module
+
+    plain = [File(f"srv/app/f{i}.py", i) for i in range(20)] + [Symlink("srv/ln", "app/f1.py")]
+    odd = ['say "hi"', "tab\there", "caf\u00e9", "raw\udce9", "back\\slash", "del\x7f"]
+    calls: list[str] = []
+
+    def counting(text: str) -> str:
+        calls.append(text)
+        return json.encoder.encode_basestring_ascii(text)
+
+    monkeypatch.setattr(dive_module, "_encode_string", counting)
+    for names in ([], odd):
+        layer = Layer([*plain, *(File(name, b"x") for name in names)])
+        index = index_blob(io.BytesIO(layer.tar()).read, "t")
+        expected = json.dumps(file_list(index), separators=(",", ":"))
+        for per_chunk in (1, 4, 1000):
+            calls.clear()
+            assert "".join(file_list_chunks(index, per_chunk)) == expected
+            pieces = -(-len(file_list(index)) // per_chunk)
+            if not names:
+                assert len(calls) == pieces  # one check a piece, no name escaped alone
+            else:
+                assert set(odd) <= set(calls)  # each odd name escaped in its piece
