@@ -26,8 +26,8 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import filterfalse, repeat
-from operator import itemgetter
+from itertools import chain, filterfalse, repeat
+from operator import add, itemgetter
 from typing import NamedTuple, TypeVar
 
 from inspector.analysis import pack_ints, unpack_ints
@@ -61,39 +61,42 @@ def _whiteout_key(marker_path: str) -> str:
     return f"{head}/{name}" if head else name
 
 
-def _tree_nodes(index: LayerIndex) -> tuple[dict[str, FileEntry], set[str], list[str]]:
-    """dive's tree of one layer: path -> record (`_IMPLIED` for a directory only implied
-    by deeper paths), every path that is a parent (has children; the root is ""), and
-    the nodes named like a whiteout (`.wh.NAME`): the whiteout markers, and any opaque or
-    implied directory so named. (The indexer never keeps an entry under such a name: it
-    becomes a marker, an opaque directory, or nothing.)
+class _Tree(NamedTuple):
+    """dive's tree of one layer: its entries (the index's own dict, not copied), the
+    other nodes (`extra`: whiteout markers under their own `.wh.NAME` path, opaque
+    directories the layer has no entry for, directories only implied by deeper paths;
+    `_IMPLIED` records but for the markers), every path that has children (the root is
+    ""), and the nodes named like a whiteout (the markers, and any opaque or implied
+    directory so named; all in `extra`: the indexer never keeps an entry under such a
+    name, it becomes a marker, an opaque directory, or nothing)."""
 
-    The parents are found at C speed (one `rpartition` per path, through `map`); only
-    the implied directories, few in a real layer, are walked in Python.
-    """
-    nodes: dict[str, FileEntry] = dict(index.entries)
-    added: list[str] = []
-    for marker in index.whiteouts.values():
-        nodes[marker.path] = marker
-        added.append(marker.path)
+    entries: dict[str, FileEntry]
+    extra: dict[str, FileEntry]
+    parents: set[str]
+    whiteouts: list[str]
+
+
+def _tree_nodes(index: LayerIndex) -> _Tree:
+    """dive's tree of one layer (`_Tree`). The parents are found at C speed (one
+    `rpartition` per path, through `map`); only the implied directories, few in a real
+    layer, are walked in Python."""
+    entries = index.entries
+    extra: dict[str, FileEntry] = {marker.path: marker for marker in index.whiteouts.values()}
     for directory in index.opaque:
-        if directory and directory not in nodes:
-            nodes[directory] = _IMPLIED
-            added.append(directory)
-    parents = set(map(_first, map(str.rpartition, nodes, repeat("/"))))
-    pending = list(parents.difference(nodes))
+        if directory and directory not in entries:
+            extra[directory] = _IMPLIED
+    parents = set(map(_first, map(str.rpartition, chain(entries, extra), repeat("/"))))
+    pending = list(parents.difference(entries).difference(extra))
     while pending:
         directory = pending.pop()
-        if not directory or directory in nodes:
+        if not directory or directory in entries or directory in extra:
             continue
-        nodes[directory] = _IMPLIED
-        added.append(directory)
+        extra[directory] = _IMPLIED
         parent = directory.rpartition("/")[0]
         parents.add(parent)
-        if parent and parent not in nodes:
-            pending.append(parent)
-    named = [path for path in added if path[path.rfind("/") + 1 :].startswith(WHITEOUT)]
-    return nodes, parents, named
+        pending.append(parent)
+    whiteouts = [path for path in extra if path[path.rfind("/") + 1 :].startswith(WHITEOUT)]
+    return _Tree(entries, extra, parents, whiteouts)
 
 
 def _marked(index: LayerIndex) -> dict[str, FileEntry]:
@@ -121,10 +124,17 @@ class _Stacked:
         self.dirs: set[str] = set()
         self._sorted: list[str] | None = None
 
-    def stacked(self, nodes: dict[str, FileEntry], parents: Iterable[str]) -> None:
-        """Put a layer's tree (whiteouts dropped) over the stack."""
-        self.records.update(nodes)
-        self.dirs.update(parents)
+    def stacked(self, tree: _Tree) -> None:
+        """Put a layer's tree over the stack, its whiteout markers (and directories named
+        like one) dropped."""
+        records = self.records
+        if isinstance(records, Overlay):  # a resumed stack: read a path before writing it
+            for path in chain(tree.entries, tree.extra):
+                records.get(path)
+        records.update(tree.entries)
+        dropped = set(tree.whiteouts)
+        records.update({p: r for p, r in tree.extra.items() if p not in dropped})
+        self.dirs.update(tree.parents)
         self._sorted = None
 
     def _below(self, path: str) -> list[str]:
@@ -141,7 +151,7 @@ class _Stacked:
             ordered = self._sorted = sorted(keys)
         low = bisect_left(ordered, path + "/")
         found = ordered[low : bisect_left(ordered, path + "0", low)]
-        if any(WHITEOUT in below for below in found):
+        if WHITEOUT in "\n".join(found):  # (rare: a directory named like a whiteout)
             start = len(path) + 1
             found = [below for below in found if _reachable(below[start:])]
         return found
@@ -156,13 +166,8 @@ class _Stacked:
             records.pop(current, None)
 
     def subtree_size(self, path: str) -> int:
-        records = self.records
-        total = 0
-        for current in (path, *self._below(path)):
-            record = records.get(current)
-            if record is not None:
-                total += record.size
-        return total
+        found = filter(None, map(self.records.get, [path, *self._below(path)]))
+        return sum(map(_size, found))
 
     def whiteout_size(self, key: str) -> int | None:
         """What dive charges a whiteout of `key`; None when the path is not there."""
@@ -222,56 +227,56 @@ def dive_numbers(
     `start`: the state after the first `start.depth` layers (`decode_dive_state`; it is
     used up); `keep(depth, payload)` receives the state after each depth in `keep_at`.
     """
-    # key (no leading "/") -> [count, cumulative, minimum]; a key counted once is only its
-    # size in `once` (a million paths are mostly counted once: an int each, not a list)
-    tally: dict[str, list[int]] = {}
-    once: dict[str, int] = {}
+    tally = _Tally({})
     stacked = _Stacked()
     first = 0
     if start is not None:
         if start.depth > len(layers) or start.stacked is None:
             raise ValueError("a prefix state deeper than the image, or used up")
         stacked, start.stacked = start.stacked, None
-        tally = start.tally
+        tally = _Tally(start.tally)
         first = start.depth
-    records = stacked.records
     for position in range(first, len(layers)):
-        index = layers[position]
-        # (whiteouts: the markers, and any directory named like one)
-        nodes, parents, whiteouts = _tree_nodes(index)
+        tree = _tree_nodes(layers[position])
+        parents = tree.parents
         charged: dict[str, tuple[str, int | None]] = {}  # visited marker -> key, size
         failed = False
-        for path in whiteouts:
+        for path in tree.whiteouts:
             if path not in parents:
                 key = _whiteout_key(path)
                 size = stacked.whiteout_size(key)
                 charged[path] = (key, size)
                 failed = failed or size is None
         if failed:  # dive stops at the first failing whiteout, in its visit order
-            _visit_until_failure(nodes, parents, charged, tally, once)
+            tally.settle()
+            nodes = {**tree.entries, **tree.extra}
+            _visit_until_failure(nodes, parents, charged, tally.counted, tally.once)
         else:
-            _visit(nodes, parents, charged, tally, once)
+            tally.add_layer(tree.entries, parents)
+            for path, record in tree.extra.items():
+                if path not in parents and path not in charged:
+                    tally.add(path, record.size)
+            for key, size in charged.values():
+                tally.add(key, size or 0)
         if position + 1 == len(layers):
             break  # nothing reads the stack above the top layer
         # stack this layer over the ones below, whiteout markers dropped
-        for path in whiteouts:
+        for path in tree.whiteouts:
             stacked.remove(_whiteout_key(path))
-        for path in whiteouts:
-            del nodes[path]
-        if isinstance(records, Overlay):  # a resumed stack: read a path before writing it
-            for path in nodes:
-                records.get(path)
-        stacked.stacked(nodes, parents)
+        stacked.stacked(tree)
         if keep is not None and position + 1 in keep_at:
-            payload = encode_dive_state(position + 1, stacked, tally, once)
+            tally.settle()
+            payload = encode_dive_state(position + 1, stacked, tally.counted, tally.once)
             if payload is not None:
                 keep(position + 1, payload)
 
     layer_sizes = tuple(index.tar_bytes for index in layers)
     # (-cumulative, path, count): sorted as dive sorts, largest first, then by path
-    rows = [(-c[1], "/" + k, c[0]) for k, c in tally.items() if c[0] >= 2]
-    discovered = sum(once.values()) + sum(map(itemgetter(1), tally.values()))
-    minimum = sum(once.values()) + sum(map(itemgetter(2), tally.values()))
+    counted = tally.counted
+    rows = [(-c[1], "/" + k, c[0]) for k, c in counted.items() if c[0] >= 2]
+    single = sum(tally.once.values()) + tally.lazy_sum
+    discovered = single + sum(map(itemgetter(1), counted.values()))
+    minimum = single + sum(map(itemgetter(2), counted.values()))
     if start is not None:  # the prefix's keys the layers above did not touch
         rows += [(-i.cumulative_size, i.path, i.count) for i in start.untouched_inefficient()]
         cumulative, least = start.untouched_sums()
@@ -294,42 +299,100 @@ def dive_numbers(
     )
 
 
-def _visit(
-    nodes: dict[str, FileEntry],
-    parents: set[str],
-    charged: dict[str, tuple[str, int | None]],
-    tally: dict[str, list[int]],
-    once: dict[str, int],
-) -> None:
-    """dive's visit of a layer's leaves (no whiteout of a missing path), into the tally.
+_LAZY_LAYERS = 8
+"""Layers whose leaves `_Tally` keeps uncounted at most (each costs a lookup per path of
+every layer above it)."""
 
-    The order of the visits does not change a count, a sum or a minimum, so the leaves
-    no earlier layer saw (most of them) go into `once` in bulk, at C speed; the others,
-    and the keys the whiteouts charge, one by one."""
-    leaves: Iterable[str] = filterfalse(parents.__contains__, nodes)  # in the tree's order
-    if charged:
-        leaves = filterfalse(charged.__contains__, leaves)
-    leaves = list(leaves)
-    again = [*filter(tally.__contains__, leaves), *filter(once.__contains__, leaves)]
-    if again:
-        leaves = list(filterfalse(once.__contains__, filterfalse(tally.__contains__, leaves)))
-    once.update(zip(leaves, map(_size, map(nodes.__getitem__, leaves)), strict=True))
-    visits = [(path, nodes[path].size) for path in again]
-    visits += [(key, size or 0) for key, size in charged.values()]
-    get, pop = tally.get, once.pop
-    for path, size in visits:
-        counted = get(path)
-        if counted is None:
-            before = pop(path, None)
-            if before is None:
-                once[path] = size
-            else:
-                tally[path] = [2, before + size, size if size < before else before]
-        else:
+
+class _Tally:
+    """dive's count of every key it visited: how often, the sum and the least of its sizes.
+
+    The order of the visits does not change a count, a sum or a minimum, and most keys
+    (a million paths: nearly all) are visited once. So a layer's leaves among its entries
+    are not written anywhere: the layer's own dicts say which they are and their sizes,
+    and only a leaf an earlier layer also visited (found by lookups at C speed) is counted
+    one by one. `counted`: key -> [count, cumulative, minimum] of a key visited twice or
+    more (or left by dive's stopped visit, see `_visit_until_failure`); `once`: key -> size
+    of another key visited once; `layers`: the (entries, parents) of the layers whose
+    other leaves are visited once, `lazy_sum` their sizes. `settle` writes those into
+    `once` (a stopped visit and a stored state read it whole).
+    """
+
+    def __init__(self, counted: dict[str, list[int]]) -> None:
+        self.counted = counted
+        self.once: dict[str, int] = {}
+        self.layers: list[tuple[dict[str, FileEntry], set[str]]] = []
+        self.lazy_sum = 0
+
+    def add(self, key: str, size: int) -> None:
+        """One visit of `key`."""
+        counted = self.counted.get(key)
+        if counted is not None:
             counted[0] += 1
             counted[1] += size
             if counted[2] < 0 or size < counted[2]:
                 counted[2] = size
+            return
+        before = self.once.pop(key, None)
+        if before is None:
+            for entries, parents in self.layers:
+                if key in entries and key not in parents:
+                    before = entries[key].size
+                    self.lazy_sum -= before
+                    break
+        if before is None:
+            self.once[key] = size
+        else:
+            self.counted[key] = [2, before + size, size if size < before else before]
+
+    def add_layer(self, entries: dict[str, FileEntry], parents: set[str]) -> None:
+        """A visit of every leaf among a layer's `entries` (those not in `parents`)."""
+        counted, once = self.counted, self.once
+        total = sum(map(_size, entries.values()))
+        total -= sum(map(_size, map(entries.__getitem__, filter(entries.__contains__, parents))))
+        again = [*filter(counted.__contains__, entries), *filter(once.__contains__, entries)]
+        for key in filterfalse(parents.__contains__, again):
+            size = entries[key].size
+            total -= size
+            self.add(key, size)
+        for lower, below in self.layers:  # visited once, by a layer below: now twice
+            keys = list(
+                filterfalse(
+                    counted.__contains__,
+                    filterfalse(
+                        parents.__contains__,
+                        filterfalse(below.__contains__, filter(lower.__contains__, entries)),
+                    ),
+                )
+            )
+            if not keys:
+                continue
+            befores = list(map(_size, map(lower.__getitem__, keys)))
+            sizes = list(map(_size, map(entries.__getitem__, keys)))
+            rows = zip(repeat(2), map(add, befores, sizes), map(min, befores, sizes))
+            counted.update(zip(keys, map(list, rows), strict=True))
+            self.lazy_sum -= sum(befores)
+            total -= sum(sizes)
+        self.layers.append((entries, parents))
+        self.lazy_sum += total
+        if len(self.layers) > _LAZY_LAYERS:
+            self._write(min(self.layers, key=lambda layer: len(layer[0])))
+
+    def settle(self) -> None:
+        """Every key visited once in `once`."""
+        while self.layers:
+            self._write(self.layers[-1])
+
+    def _write(self, layer: tuple[dict[str, FileEntry], set[str]]) -> None:
+        """A lazily counted layer's leaves into `once`."""
+        entries, parents = layer
+        self.layers = [other for other in self.layers if other is not layer]
+        keys = list(
+            filterfalse(self.counted.__contains__, filterfalse(parents.__contains__, entries))
+        )
+        sizes = list(map(_size, map(entries.__getitem__, keys)))
+        self.once.update(zip(keys, sizes, strict=True))
+        self.lazy_sum -= sum(sizes)
 
 
 def _visit_until_failure(
@@ -452,11 +515,13 @@ def _file_rows(index: LayerIndex) -> list[FileEntry]:
     return list(map(nodes.__getitem__, _post_order(children)))
 
 
-def _modes(records: Iterable[FileEntry]) -> dict[tuple[int, EntryType], int]:
-    """go_file_mode of every distinct (mode, type) in the tree (there are few)."""
+def _modes(
+    kinds: Iterable[tuple[int, EntryType | None]],
+) -> dict[tuple[int, EntryType | None], int]:
+    """go_file_mode of every (mode, type) given (an implied directory's type is None)."""
     return {
         (mode, kind): 0 if kind is None else go_file_mode(FileEntry("", kind, 0, mode, 0, 0, 0))
-        for mode, kind in set(map(itemgetter(3, 1), records))
+        for mode, kind in set(kinds)
     }
 
 
@@ -465,7 +530,7 @@ def file_list(index: LayerIndex) -> list[dict[str, object]]:
 
     A name that is not UTF-8 gets a `pathBytes` / `linkNameBytes` sibling (`jsontext`)."""
     rows = _file_rows(index)
-    modes = _modes(rows)
+    modes = _modes(map(_MODE_KIND, rows))
     result: list[dict[str, object]] = []
     for info in rows:
         path = info.path
@@ -518,7 +583,7 @@ def file_list_chunks(index: LayerIndex, per_chunk: int = FILE_LIST_CHUNK) -> Ite
         with paused():
             rows = records[start : start + per_chunk]
             names = "/".join([*map(_first, rows), *map(_link, rows)])
-            if len(enc(names)) == len(names) + 2:  # nothing to escape
+            if _plain(names):
                 text = "".join(
                     [
                         f',{{"path":"{path}{quoted[kind]}{link}","size":{size}'
@@ -548,19 +613,27 @@ def file_list_chunks(index: LayerIndex, per_chunk: int = FILE_LIST_CHUNK) -> Ite
     yield "[]" if first else "]"
 
 
+def _plain(names: str) -> bool:
+    """Whether JSON writes every character of `names` as it is (`encode_basestring_ascii`
+    escapes a quote, a backslash, and anything outside printable ASCII)."""
+    return names.isascii() and names.isprintable() and '"' not in names and "\\" not in names
+
+
 def _rests(records: Iterable[FileEntry]) -> dict[tuple[int, EntryType, int, int], str]:
     """The text after `"size":N` of an entry, for every (mode, type, uid, gid) in the
     tree (there are few)."""
-    modes = _modes(records)
+    owned = set(map(_OWNED, records))
+    modes = _modes((mode, kind) for mode, kind, _, _ in owned)
     return {
         (mode, kind, uid, gid): (
             f',"fileMode":{modes[mode, kind]},"uid":{uid},"gid":{gid},"isDir":{_TAILS[kind]}'
         )
-        for mode, kind, uid, gid in set(map(_OWNED, records))
+        for mode, kind, uid, gid in owned
     }
 
 
 _link = itemgetter(7)
+_MODE_KIND = itemgetter(3, 1)
 _OWNED = itemgetter(3, 1, 4, 5)
 _QUOTED_HEADS = {kind: f'"{head}"' for kind, head in _HEADS.items()}
 

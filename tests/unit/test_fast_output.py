@@ -244,8 +244,8 @@ def test_render_pieces_of_one_row_join_to_dumps_of_document(
 def test_a_piece_of_plain_names_is_escaped_once_and_others_per_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A piece whose names need no escaping costs one `encode_basestring_ascii` of them
-    all; a piece with a name to escape (a quote, a control character, a character that
+    """A piece whose names need no escaping calls no `encode_basestring_ascii`; a piece
+    with a name to escape (a quote, a control character, a character that
     is not ASCII, a byte that is not UTF-8, a backslash, DEL) is escaped name by name.
     Either way the pieces are the text json.dumps gives."""
     from inspector import dive as dive_module
@@ -268,6 +268,17 @@ def test_a_piece_of_plain_names_is_escaped_once_and_others_per_name(
             assert "".join(file_list_chunks(index, per_chunk)) == expected
             pieces = -(-len(file_list(index)) // per_chunk)
             if not names:
-                assert len(calls) == pieces  # one check a piece, no name escaped alone
+                assert calls == []  # plain names go between quotes as they are
             else:
                 assert set(odd) <= set(calls)  # each odd name escaped in its piece
+                assert len(calls) < 2 * pieces * per_chunk  # … the plain pieces are not
+
+
+def test_plain_names_are_those_json_writes_as_they_are() -> None:
+    from inspector.dive import _plain
+
+    characters = [chr(c) for c in (*range(0x300), *range(0xD7F0, 0xE010), 0xFFFD, 0x1F600)]
+    for character in characters:
+        text = f"a/{character}b"
+        written = json.encoder.encode_basestring_ascii(text)
+        assert _plain(text) == (written == f'"{text}"'), repr(character)
