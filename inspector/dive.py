@@ -42,17 +42,12 @@ _LAST = "\U0010ffff"  # sorts after every name: puts a directory after its child
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # as json.dumps
 _new_tuple = tuple.__new__
 V = TypeVar("V")
-_first, _second, _size = itemgetter(0), itemgetter(1), itemgetter(2)
+_first, _size = itemgetter(0), itemgetter(2)
 
 
 def _dfs_key(path: str) -> tuple[str, ...]:
     """Sort key giving dive's visit order: children first, then the node, names sorted."""
     return (*path.split("/"), _LAST)
-
-
-def _parent(path: str) -> str:
-    slash = path.rfind("/")
-    return path[:slash] if slash >= 0 else ""
 
 
 def _whiteout_key(marker_path: str) -> str:
