@@ -14,6 +14,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import TypeVar
 
 import pytest
@@ -309,3 +310,30 @@ def test_a_listener_without_layer_inflated_is_called_at_every_chunk() -> None:
 
     Listener().layer_inflated(123)
     assert calls == [0]  # a point to check for cancellation, nothing read
+
+
+def test_hashing_reader_hands_a_whole_batch_over_uncopied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small reads are joined into batches; a read of a batch or more is hashed as it is
+    (the indexer reads plain layers that way), and the digest covers every byte in order."""
+    monkeypatch.setattr(blobs, "HASH_BATCH", 1000)
+    rng = random.Random(5)
+    pieces = [rng.randbytes(n) for n in (10, 300, 2500, 700, 400, 1000, 5, 3000, 20)]
+    big = {id(piece) for piece in pieces if len(piece) >= 1000}
+    handed: list[bytes] = []
+
+    class Pool:  # the hash thread's seam: records what it is given, runs it at once
+        def submit(self, function: Callable[[bytes], None], data: bytes) -> object:
+            handed.append(data)
+            function(data)
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+
+    monkeypatch.setattr(blobs, "_hash_pool", Pool)
+    source = iter(pieces)
+    reader = blobs.HashingReader(lambda n: next(source, b""))
+    assert b"".join(iter(lambda: reader.read(1 << 20), b"")) == b"".join(pieces)
+    assert reader.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
+    assert reader.count == sum(map(len, pieces))
+    assert b"".join(handed) == b"".join(pieces)
+    assert big <= {id(data) for data in handed}  # each big read handed over as it is
