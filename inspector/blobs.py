@@ -278,13 +278,15 @@ class Inflater:
 
     # --- the caller's thread --------------------------------------------------------
     def _batch(self) -> bytes:
-        """The next raw batch (b"" at the end of the raw stream)."""
+        """The next raw batch (b"" at the end of the raw stream): reads of at most
+        `_RAW_BATCH` bytes in all, at least a quarter of that (a network chunk that
+        large is a batch as it is, neither joined to another nor cut)."""
         first = self._raw(_RAW_BATCH)
-        if not first or len(first) >= _RAW_BATCH:
+        if not first or 4 * len(first) >= _RAW_BATCH:
             return first
         parts = [first]
         got = len(first)
-        while got < _RAW_BATCH and (data := self._raw(_RAW_BATCH - got)):
+        while 4 * got < _RAW_BATCH and (data := self._raw(_RAW_BATCH - got)):
             parts.append(data)
             got += len(data)
         return b"".join(parts)
@@ -476,6 +478,6 @@ class _Stopped(Exception):
 
 
 INFLATE_CHUNK = 4 << 20  # decompressed bytes per hand-over (and per tar reader read)
-_RAW_BATCH = 1 << 20
+_RAW_BATCH = 2 << 20  # (twice a socket read: a network chunk comes whole)
 _RAW_DEPTH = 2
 _OUT_DEPTH = 3

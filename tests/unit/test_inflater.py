@@ -153,7 +153,8 @@ def test_bytes_after_the_compressed_stream_are_read_and_counted() -> None:
 def test_caller_stopping_early_stops_the_worker(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker is blocked on a full queue when the caller gives up: close() returns."""
     monkeypatch.setattr(blobs, "_OUT_DEPTH", 1)
-    blob = compress(_big_payload(4 * blobs.INFLATE_CHUNK), kind)  # type: ignore[arg-type]
+    # (several times the raw batches the caller may have handed over when it stops)
+    blob = compress(_big_payload(8 * blobs.INFLATE_CHUNK), kind)  # type: ignore[arg-type]
     raw = io.BytesIO(blob)
 
     def work() -> int:
@@ -337,3 +338,17 @@ def test_hashing_reader_hands_a_whole_batch_over_uncopied(monkeypatch: pytest.Mo
     assert reader.count == sum(map(len, pieces))
     assert b"".join(handed) == b"".join(pieces)
     assert big <= {id(data) for data in handed}  # each big read handed over as it is
+
+
+def test_a_large_network_chunk_is_a_raw_batch_as_it_is() -> None:
+    """A read of a quarter of a batch or more goes to the worker uncopied; smaller ones
+    are joined up to that, never past `_RAW_BATCH`."""
+    quarter = blobs._RAW_BATCH // 4
+    pieces = [bytes(quarter), bytes(100), bytes(quarter - 50), bytes(quarter), b""]
+    source = iter(pieces)
+    with Inflater(lambda n: next(source)[:n], "x", "gzip") as stream:
+        first = stream._batch()
+        assert first is pieces[0]
+        assert stream._batch() == pieces[1] + pieces[2]
+        assert stream._batch() is pieces[3]
+        assert stream._batch() == b""
