@@ -19,6 +19,7 @@ import xxhash
 
 from inspector.changes import EntryType, FileEntry
 from inspector.headerwalk import EMPTY_DIGEST, ESTARGZ_NAMES, FLAGS
+from inspector.secrets import CANDIDATE_INFIX, CANDIDATE_SUFFIXES
 
 cdef extern from "Python.h":
     PyObject* PyDict_SetDefault(object mapping, object key, object value) except NULL  # borrowed
@@ -41,6 +42,8 @@ cdef object ENTRY = FileEntry
 cdef object NEW = tuple.__new__
 cdef object XXH = xxhash.xxh3_128_intdigest
 cdef frozenset ESTARGZ = frozenset(name.encode() for name in ESTARGZ_NAMES)
+cdef tuple SUFFIXES = tuple(suffix.encode() for suffix in CANDIDATE_SUFFIXES)
+cdef bytes INFIX = CANDIDATE_INFIX.encode()
 
 
 cdef inline Py_ssize_t text_length(const char* field, Py_ssize_t width) noexcept nogil:
@@ -98,6 +101,24 @@ cdef inline bint plain(const char* name, Py_ssize_t length) noexcept nogil:
         ):
             return False
     return True
+
+
+cdef bint candidate(const char* path, Py_ssize_t length):
+    """The walk's test before it asks `wanted`: does the path end with one of SUFFIXES or
+    hold INFIX? On the path's bytes, as the Python walk tests its text: every suffix is
+    ASCII, and an ASCII byte of UTF-8 (or surrogateescape) text is that character."""
+    cdef bytes suffix
+    cdef Py_ssize_t n, i
+    cdef const char* infix = PyBytes_AS_STRING(INFIX)
+    cdef Py_ssize_t width = PyBytes_GET_SIZE(INFIX)
+    for suffix in SUFFIXES:
+        n = PyBytes_GET_SIZE(suffix)
+        if n <= length and memcmp(path + length - n, PyBytes_AS_STRING(suffix), n) == 0:
+            return True
+    for i in range(length - width + 1):
+        if path[i] == infix[0] and memcmp(path + i, infix, width) == 0:
+            return True
+    return False
 
 
 cdef inline str decode(const char* data, Py_ssize_t length):
@@ -197,9 +218,10 @@ def walk(
                     if size:
                         content = view[start:stop]
                         digest = XXH(content)
-                        keep = wanted(path, size)
-                        if keep:
-                            check(path, content[:keep])
+                        if candidate(full, full_len):
+                            keep = wanted(path, size)
+                            if keep:
+                                check(path, content[:keep])
                     else:
                         digest = EMPTY
                 entry = NEW(ENTRY, (path, kind, size, mode, uid, gid, mtime, link, digest))

@@ -85,11 +85,13 @@ class HashingReader:
 
     sha256 runs on a background thread (hashlib releases the GIL), so on two cores the
     digest costs almost nothing next to tar parsing. Chunks are handed over in batches of
-    about `_BATCH` bytes: a thread that released the GIL waits up to the interpreter's
+    about `HASH_BATCH` bytes: a thread that released the GIL waits up to the interpreter's
     switch interval (5 ms) to take it back while the parser holds it, so hashing 1 MiB
-    (3 ms) per update left the worker idle most of the time. Updates stay in order: one
-    worker thread, first in first out, at most `_BACKLOG` batches queued, so at most
-    (`_BACKLOG` + 1) × `_BATCH` bytes are held.
+    (3 ms) per update left the worker idle most of the time. A read of `HASH_BATCH` bytes
+    or more is a batch as it is (not copied into a joined one: a reader that asks for
+    that much at a time, like the indexer's for a plain layer, is hashed without a copy).
+    Updates stay in order: one worker thread, first in first out, at most `_BACKLOG`
+    batches queued, so at most (`_BACKLOG` + 1) batches are held.
     """
 
     def __init__(self, read: Read, algorithm: str | None = "sha256") -> None:
@@ -105,18 +107,25 @@ class HashingReader:
         data = self._read(n)
         if data:
             if self._hashing:
-                self._batch.append(data)
-                self._batched += len(data)
-                if self._batched >= _BATCH:
-                    self._submit()
+                if len(data) >= HASH_BATCH:
+                    if self._batch:
+                        self._submit()
+                    self._hand(data)
+                else:
+                    self._batch.append(data)
+                    self._batched += len(data)
+                    if self._batched >= HASH_BATCH:
+                        self._submit()
             self.count += len(data)
         return data
 
     def _submit(self) -> None:
         batch = self._batch
-        data = batch[0] if len(batch) == 1 else b"".join(batch)
         self._batch = []
         self._batched = 0
+        self._hand(batch[0] if len(batch) == 1 else b"".join(batch))
+
+    def _hand(self, data: bytes) -> None:
         if len(self._pending) >= _BACKLOG:
             self._pending.popleft().result()
         self._pending.append(_hash_pool().submit(self.hasher.update, data))
@@ -135,7 +144,8 @@ class HashingReader:
         return self.hasher.hexdigest()
 
 
-_BATCH = 8 << 20
+HASH_BATCH = 8 << 20
+"""Bytes hashed per hand-over to the hash thread (see `HashingReader`)."""
 _BACKLOG = 3
 _POOL: ThreadPoolExecutor | None = None
 
@@ -268,13 +278,15 @@ class Inflater:
 
     # --- the caller's thread --------------------------------------------------------
     def _batch(self) -> bytes:
-        """The next raw batch (b"" at the end of the raw stream)."""
+        """The next raw batch (b"" at the end of the raw stream): reads of at most
+        `_RAW_BATCH` bytes in all, at least a quarter of that (a network chunk that
+        large is a batch as it is, neither joined to another nor cut)."""
         first = self._raw(_RAW_BATCH)
-        if not first or len(first) >= _RAW_BATCH:
+        if not first or 4 * len(first) >= _RAW_BATCH:
             return first
         parts = [first]
         got = len(first)
-        while got < _RAW_BATCH and (data := self._raw(_RAW_BATCH - got)):
+        while 4 * got < _RAW_BATCH and (data := self._raw(_RAW_BATCH - got)):
             parts.append(data)
             got += len(data)
         return b"".join(parts)
@@ -466,6 +478,6 @@ class _Stopped(Exception):
 
 
 INFLATE_CHUNK = 4 << 20  # decompressed bytes per hand-over (and per tar reader read)
-_RAW_BATCH = 1 << 20
+_RAW_BATCH = 2 << 20  # (twice a socket read: a network chunk comes whole)
 _RAW_DEPTH = 2
 _OUT_DEPTH = 3

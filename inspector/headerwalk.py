@@ -24,6 +24,7 @@ from zlib import adler32
 import xxhash
 
 from inspector.changes import EntryType, FileEntry
+from inspector.secrets import CANDIDATE_INFIX, CANDIDATE_SUFFIXES
 
 BLOCK = 512
 _ADLER_MOD = 65521
@@ -41,7 +42,10 @@ EMPTY_DIGEST = xxhash.xxh3_128_intdigest(b"")
 new_entry = cast(Callable[[type[FileEntry], tuple[object, ...]], FileEntry], tuple.__new__)
 
 Wanted = Callable[[str, int], int]
-"""How many leading bytes of a regular file (path, size) the content checks want."""
+"""How many leading bytes of a regular file (path, size) the content checks want; asked
+only of a file that has content and a path `secrets.LayerScanner.wanted` can say yes to
+(it ends with one of `CANDIDATE_SUFFIXES` or holds `CANDIDATE_INFIX`): a test both walks
+make without a call back into Python."""
 Check = Callable[[str, memoryview], None]
 """The content checks, given a file's path and leading bytes."""
 Store = Callable[[FileEntry], None]
@@ -80,6 +84,8 @@ def walk(
     hardlink = EntryType.HARDLINK
     estargz = ESTARGZ_NAMES
     xxh_once = xxhash.xxh3_128_intdigest
+    suffixes = CANDIDATE_SUFFIXES
+    infix = CANDIDATE_INFIX
     limit = len(buf)
     last = limit - BLOCK
     view = memoryview(buf)
@@ -137,7 +143,11 @@ def walk(
                 digest = 0
                 if kind is file_kind:
                     digest = xxh_once(view[start:stop]) if size else EMPTY_DIGEST
-                    if size and (keep := wanted(path, size)):
+                    if (
+                        size
+                        and (path.endswith(suffixes) or infix in path)
+                        and (keep := wanted(path, size))
+                    ):
                         check(path, view[start : start + keep])
                 entry = new_entry(
                     FileEntry, (path, kind, size, mode, uid, gid, mtime, link, digest)

@@ -15,7 +15,15 @@ from functools import partial
 import xxhash
 
 from inspector import native
-from inspector.blobs import INFLATE_CHUNK, HashingReader, Inflater, PeekReader, Read, compression_of
+from inspector.blobs import (
+    HASH_BATCH,
+    INFLATE_CHUNK,
+    HashingReader,
+    Inflater,
+    PeekReader,
+    Read,
+    compression_of,
+)
 from inspector.changes import TAR_TYPES, EntryType, FileEntry
 from inspector.digest import Digest
 from inspector.errors import CorruptStream, add_warning, excerpt
@@ -299,7 +307,8 @@ def index_blob(
     if compression != "none":
         return _index_compressed(peek.read, label, compression, progress, inflated)
     raw_hash = HashingReader(peek.read)
-    reader = TarReader(_reporting(raw_hash, progress), label)
+    # reads of a whole hash batch: the digest's thread hashes each one as it is, uncopied
+    reader = TarReader(_reporting(raw_hash, progress), label, chunk=HASH_BATCH)
     try:
         index = index_tar(reader, label)
         reader.drain()

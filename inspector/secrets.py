@@ -116,8 +116,11 @@ CANDIDATE_SUFFIXES = tuple(
         if suffix not in (".git-credentials", "credentials.json", "service-account.json")
     )
 )
-"""Every path `wants` can say yes to ends with one of these: a C-speed first test. (Names
-that end with another of them are left out: `.git-credentials`, `credentials.json`…)"""
+"""Every path `wants` can say yes to ends with one of these or holds `CANDIDATE_INFIX`: a
+C-speed first test, which the indexer's header walk applies before it asks `wanted`.
+(Names that end with another of them are left out: `.git-credentials`, `credentials.json`…)"""
+CANDIDATE_INFIX = ".env."
+"""`.env.production` and the like end with anything."""
 
 
 class LayerScanner:
@@ -134,8 +137,8 @@ class LayerScanner:
     def wanted(self, path: str, size: int) -> int:
         """Bytes of this regular file to pass to `check` (0: none): `wants`, and a small
         text file only while the layer's budget lasts."""
-        if not size or not (path.endswith(CANDIDATE_SUFFIXES) or ".env." in path):
-            return 0  # (`.env.production` and the like end with anything)
+        if not size or not (path.endswith(CANDIDATE_SUFFIXES) or CANDIDATE_INFIX in path):
+            return 0
         if is_named(path):
             return min(size, MAX_NAMED_BYTES)
         if (

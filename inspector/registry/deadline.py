@@ -15,6 +15,11 @@ option for it, so this reaches one private attribute of httpx's transport and of
 httpcore's pool; the loopback tests in tests/registry prove it still works.
 
 The time allowed is `--timeout SECONDS`, else `INSPECTOR_TIMEOUT`, else DEFAULT.
+
+The same wrapper lets a socket read return up to `READ_BYTES` where httpcore asks for
+64 KiB: a blob then arrives in chunks as large as the socket has ready, and each chunk's
+trip through h11, httpcore and httpx (Python code, with the GIL held) is paid a sixteenth
+as often on a fast connection.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ DEFAULT = 60.0
 """Seconds a registry request may take, and a blob download may go without progress."""
 ENV = "INSPECTOR_TIMEOUT"
 MAX = 24 * 3600.0
+READ_BYTES = 1 << 20
+"""The most one socket read asks for (at least what httpcore asks)."""
 
 
 def timeout_seconds(value: float | None, env: Mapping[str, str]) -> float | None:
@@ -114,7 +121,8 @@ class _Stream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+        wanted = max(max_bytes, READ_BYTES)
+        return self._inner.read(wanted, _left(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from imagebuilder import File, Layer, build_image, docker_save_legacy
 
 from inspector import report
 from inspector.analysis import analyse
@@ -230,3 +232,23 @@ def test_progress_is_reported_per_layer_in_order(
             assert received == value  # every byte of the blob was reported
             current = None
     assert current is None
+
+
+def test_progress_comes_in_steps_not_per_network_read(
+    plain_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """A worker gathers what it reads and posts it a mebibyte or more at a time (then the
+    rest before the layer is done), so the caller's thread is not woken per 64 KiB."""
+    data = random.Random(11).randbytes(5 << 20)  # incompressible: 5 MiB stored
+    image = build_image(Layer([File("blob.bin", data), File("small.txt", b"x")]))
+    path = tmp_path / "big.tar"
+    path.write_bytes(docker_save_legacy(image))
+    ref = plain_registry.push(f"docker-archive:{path}", "big/progress:latest", preserve=False)
+    events = Recorder()
+    loaded = RegistrySource(ref, ref).load(events)
+    # (a layer_progress(0) stands for each step of decompressed bytes: not counted)
+    steps = [value for kind, _, value in events.calls if kind == "progress" and value]
+    stored = loaded.layers[0].compressed_size
+    assert sum(steps) == stored > 5 << 20
+    assert len(steps) <= stored // (1 << 20) + 1
+    assert all(step >= 1 << 20 for step in steps[:-1])

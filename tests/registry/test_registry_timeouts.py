@@ -15,12 +15,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpcore
 import imagebuilder as ib
 import pytest
 import services
 
 from inspector.digest import Digest
 from inspector.errors import RegistryError, UsageError
+from inspector.registry import deadline
 from inspector.registry.client import ClientOptions, RegistryClient
 from inspector.registry.download import BlobStream
 from inspector.registry.reference import parse_reference
@@ -183,3 +185,23 @@ def test_the_command_line_gives_up_at_its_timeout(
     assert line.endswith("did not answer within 1.5 s (--timeout, INSPECTOR_TIMEOUT)")
     assert "Traceback" not in result.stderr
     assert seconds < 10
+
+
+def test_a_socket_read_may_bring_more_than_httpcore_asks() -> None:
+    """The deadline's stream wrapper asks for READ_BYTES at least (httpcore asks 64 KiB),
+    and still for more when more is asked, with the time the deadline leaves."""
+    asked: list[tuple[int, float | None]] = []
+
+    class Inner(httpcore.NetworkStream):
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            asked.append((max_bytes, timeout))
+            return b"x"
+
+    stream = deadline._Stream(Inner())
+    with deadline.within(5.0):
+        assert stream.read(64 << 10, timeout=30.0) == b"x"
+        stream.read(deadline.READ_BYTES * 2)
+    assert asked[0][0] == deadline.READ_BYTES > 64 << 10
+    assert asked[0][1] is not None
+    assert asked[0][1] <= 5.0
+    assert asked[1][0] == deadline.READ_BYTES * 2

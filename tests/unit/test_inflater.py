@@ -14,6 +14,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import TypeVar
 
 import pytest
@@ -152,7 +153,8 @@ def test_bytes_after_the_compressed_stream_are_read_and_counted() -> None:
 def test_caller_stopping_early_stops_the_worker(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker is blocked on a full queue when the caller gives up: close() returns."""
     monkeypatch.setattr(blobs, "_OUT_DEPTH", 1)
-    blob = compress(_big_payload(4 * blobs.INFLATE_CHUNK), kind)  # type: ignore[arg-type]
+    # (several times the raw batches the caller may have handed over when it stops)
+    blob = compress(_big_payload(8 * blobs.INFLATE_CHUNK), kind)  # type: ignore[arg-type]
     raw = io.BytesIO(blob)
 
     def work() -> int:
@@ -309,3 +311,44 @@ def test_a_listener_without_layer_inflated_is_called_at_every_chunk() -> None:
 
     Listener().layer_inflated(123)
     assert calls == [0]  # a point to check for cancellation, nothing read
+
+
+def test_hashing_reader_hands_a_whole_batch_over_uncopied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small reads are joined into batches; a read of a batch or more is hashed as it is
+    (the indexer reads plain layers that way), and the digest covers every byte in order."""
+    monkeypatch.setattr(blobs, "HASH_BATCH", 1000)
+    rng = random.Random(5)
+    pieces = [rng.randbytes(n) for n in (10, 300, 2500, 700, 400, 1000, 5, 3000, 20)]
+    big = {id(piece) for piece in pieces if len(piece) >= 1000}
+    handed: list[bytes] = []
+
+    class Pool:  # the hash thread's seam: records what it is given, runs it at once
+        def submit(self, function: Callable[[bytes], None], data: bytes) -> object:
+            handed.append(data)
+            function(data)
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+
+    monkeypatch.setattr(blobs, "_hash_pool", Pool)
+    source = iter(pieces)
+    reader = blobs.HashingReader(lambda n: next(source, b""))
+    assert b"".join(iter(lambda: reader.read(1 << 20), b"")) == b"".join(pieces)
+    assert reader.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
+    assert reader.count == sum(map(len, pieces))
+    assert b"".join(handed) == b"".join(pieces)
+    assert big <= {id(data) for data in handed}  # each big read handed over as it is
+
+
+def test_a_large_network_chunk_is_a_raw_batch_as_it_is() -> None:
+    """A read of a quarter of a batch or more goes to the worker uncopied; smaller ones
+    are joined up to that, never past `_RAW_BATCH`."""
+    quarter = blobs._RAW_BATCH // 4
+    pieces = [bytes(quarter), bytes(100), bytes(quarter - 50), bytes(quarter), b""]
+    source = iter(pieces)
+    with Inflater(lambda n: next(source)[:n], "x", "gzip") as stream:
+        first = stream._batch()
+        assert first is pieces[0]
+        assert stream._batch() == pieces[1] + pieces[2]
+        assert stream._batch() is pieces[3]
+        assert stream._batch() == b""

@@ -34,7 +34,7 @@ from imagebuilder import (
     tar_entry,
 )
 
-from inspector import headerwalk, native
+from inspector import headerwalk, native, secrets
 from inspector.analysis import analyse
 from inspector.digest import Digest
 from inspector.errors import InspectorError
@@ -222,3 +222,47 @@ def test_the_version_names_the_walk_that_runs() -> None:
             capture_output=True, text=True, env=env, check=True, timeout=60,
         ).stdout  # fmt: skip
         assert shown.strip().endswith(f"({expected} header walk)"), shown
+
+
+# --- the content checks' first test, made in the walk -------------------------------------
+
+_CANDIDATES = ["etc/app.json", "srv/.env.production", "home/u/.npmrc", "k/server.key",
+               "opt/.env.d/x.bin", "a/config.yaml", "é/\udcff.toml"]  # fmt: skip
+_OTHERS = ["usr/bin/tool", "lib/x.so", "a/json", "b.jsonx", "c.envy", "srv/env.production"]
+
+
+def _asked(walk: Callable[..., tuple[int, int]], data: bytes) -> list[str]:
+    """The paths a walk asks `wanted` about when it reads `data` in one buffer."""
+    asked: list[str] = []
+
+    def wanted(path: str, size: int) -> int:
+        asked.append(path)
+        return 0
+
+    def odd(*entry: object) -> bool:
+        raise AssertionError(f"an odd entry: {entry[0]!r}")
+
+    pos, _ = walk(data, 0, 1 << 40, {}, False, odd, odd, wanted, odd)
+    assert pos == len(data) - 1024  # every entry taken, up to the end-of-archive blocks
+    return asked
+
+
+@pytest.mark.parametrize("which", ["python", "compiled"])
+def test_the_walk_asks_wanted_only_about_candidate_paths(which: str) -> None:
+    walk = headerwalk.walk if which == "python" else COMPILED
+    if walk is None:
+        pytest.skip("the extension is not built here")
+    names = [*_CANDIDATES, *_OTHERS, "empty.json"]
+    files = [File(name, b"" if name == "empty.json" else b"x = 1\n") for name in names]
+    assert _asked(walk, Layer(files, format=tarfile.GNU_FORMAT).tar()) == _CANDIDATES
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.lists(st.sampled_from([*_PLAIN, ".npmrc", "a.json", ".env.x", "k.pem", "b.conf"]),
+                  min_size=1, max_size=4).map("/".join),
+    size=st.integers(1, 1 << 21),
+)  # fmt: skip
+def test_the_walks_first_test_never_skips_a_file_the_scan_wants(path: str, size: int) -> None:
+    if secrets.LayerScanner().wanted(path, size):
+        assert path.endswith(secrets.CANDIDATE_SUFFIXES) or secrets.CANDIDATE_INFIX in path
