@@ -14,8 +14,19 @@ structs. tests/unit/test_native.py checks on generated stacks that both versions
 the same analysis, final file system and prefix states.
 """
 
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport Py_EQ, Py_NE, PyObject, PyObject_RichCompareBool
+from cpython.unicode cimport PyUnicode_Compare, PyUnicode_GET_LENGTH, PyUnicode_Tailmatch
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+
+cdef extern from "Python.h":
+    PyObject* PyDict_SetDefault(object mapping, object key, object value) except NULL  # borrowed
+
+
+cdef extern from "stdlib.h":
+    # qsort, declared with the GIL held (by_waste compares str objects)
+    void sort_rows "qsort"(void* rows, size_t count, size_t size,
+                           int (*compare)(const void*, const void*) noexcept)
 
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
 from inspector.errors import add_warning
@@ -64,6 +75,30 @@ ctypedef struct Copy:
     uint8_t hidden  # ever hidden (its place in `order`)
 
 
+ctypedef struct Wasted:  # a hidden copy, as `wasted` sorts them
+    int64_t size
+    PyObject* path  # borrowed from Stack.paths
+    int32_t layer
+    int32_t rank  # its place in the order copies were hidden: the last tie-break
+
+
+cdef int by_waste(const void* one, const void* two) noexcept:
+    """analysis' order of wasted files: largest first, then by path, then by the layer
+    that stored it (and, as a stable sort leaves them, in the order they were hidden)."""
+    cdef const Wasted* a = <const Wasted*>one
+    cdef const Wasted* b = <const Wasted*>two
+    cdef int order
+    if a.size != b.size:
+        return -1 if a.size > b.size else 1
+    if a.path != b.path:
+        order = PyUnicode_Compare(<object>a.path, <object>b.path)  # str: cannot fail
+        if order:
+            return order
+    if a.layer != b.layer:
+        return -1 if a.layer < b.layer else 1
+    return -1 if a.rank < b.rank else (1 if a.rank > b.rank else 0)
+
+
 ctypedef struct Tally:
     int64_t added
     int64_t modified
@@ -110,12 +145,16 @@ cdef class Stack:
     cdef uint32_t token
     cdef readonly bint resumed
     cdef object implied
+    cdef list reasons  # FileEntry.differences by the mask of fields that differ
+    cdef str last_parent  # the parent interned last, and its id: a tar lists a
+    cdef int32_t last_parent_id  # directory's entries together
 
     def __cinit__(self, implied):
         self.ids = {}
         self.paths = []
         self.entries = []
         self.implied = implied
+        self.reasons = [None] * 32
         self.new_id("", -1)  # the root: never a node, the parent of top-level paths
         self.nodes[0].flags = IS_DIR
 
@@ -127,8 +166,11 @@ cdef class Stack:
     # --- ids ---------------------------------------------------------------------------
 
     cdef int32_t new_id(self, str path, int32_t parent) except -1:
-        if self.count >= 0x7FFFFFFF:
-            raise OverflowError("too many paths")
+        self.ids[path] = self.count
+        return self.new_node(path, parent)
+
+    cdef int32_t new_node(self, str path, int32_t parent) except -1:
+        """The node of the id `self.count`, which `self.ids` already gives `path`."""
         self.nodes = <Node*>grown(self.nodes, &self.node_room, self.count + 1, sizeof(Node))
         cdef int32_t id = <int32_t>self.count
         cdef Node* node = &self.nodes[id]
@@ -141,20 +183,37 @@ cdef class Stack:
         node.removed_in = 0
         node.flags = 0
         self.count += 1
-        self.ids[path] = id
         self.paths.append(path)
         self.entries.append(None)
         return id
 
     cdef int32_t intern(self, str path) except -1:
-        cdef object found = self.ids.get(path)
-        if found is not None:
+        """The id of `path`, a new one (and ids for its parents) when it has none."""
+        if self.count >= 0x7FFFFFFF:
+            raise OverflowError("too many paths")
+        cdef object fresh = self.count  # (typed: an object, the one the dict keeps)
+        found = <object>PyDict_SetDefault(self.ids, path, fresh)
+        if found is not fresh:
             return <int32_t>found
+        cdef int32_t id = self.new_node(path, 0)
         cdef Py_ssize_t slash = path.rfind("/")
         cdef int32_t parent = 0
+        cdef str above
         if slash >= 0:
-            parent = self.intern(path[:slash])
-        return self.new_id(path, parent)
+            above = self.last_parent
+            if (
+                above is not None
+                and PyUnicode_GET_LENGTH(above) == slash
+                and PyUnicode_Tailmatch(path, above, 0, slash, -1)
+            ):
+                parent = self.last_parent_id
+            else:
+                above = path[:slash]
+                parent = self.intern(above)
+                self.last_parent = above
+                self.last_parent_id = parent
+        self.nodes[id].parent = parent
+        return id
 
     cdef inline int32_t lookup(self, str path) except -2:
         cdef object found = self.ids.get(path)
@@ -225,6 +284,37 @@ cdef class Stack:
         return 0
 
     # --- stacking --------------------------------------------------------------------
+
+    cdef object differences(self, object new, object old):
+        """`entry.differences(before)`: which fields differ is worked out here, what the
+        reasons are called by FileEntry.differences (once per combination)."""
+        cdef int mask = 0
+        cdef tuple entry = <tuple>new
+        cdef tuple before = <tuple>old
+        kind = entry[1]
+        if kind is not before[1]:
+            mask |= 1
+        elif kind is FILE and (
+            PyObject_RichCompareBool(entry[2], before[2], Py_NE)
+            or PyObject_RichCompareBool(entry[8], before[8], Py_NE)
+        ):
+            mask |= 2
+        if PyObject_RichCompareBool(entry[3], before[3], Py_NE):
+            mask |= 4
+        if PyObject_RichCompareBool(entry[4], before[4], Py_NE) or PyObject_RichCompareBool(
+            entry[5], before[5], Py_NE
+        ):
+            mask |= 8
+        if (kind is SYMLINK or kind is HARDLINK) and PyObject_RichCompareBool(
+            entry[7], before[7], Py_NE
+        ):
+            mask |= 16
+        if mask == 0:
+            return ()
+        found = self.reasons[mask]
+        if found is None:
+            found = self.reasons[mask] = new.differences(old)
+        return found
 
     cdef int remove(
         self, int32_t id, int32_t layer, int how, int below, dict kinds, Tally* tally
@@ -357,7 +447,7 @@ cdef class Stack:
                         tally.removed_bytes -= <int64_t>(<tuple>before)[2]
                 if before is None:
                     before = self.implied
-                found = entry.differences(before)
+                found = self.differences(entry, before)
                 if found:
                     reasons[path] = found
                     tally.modified += 1
@@ -415,20 +505,32 @@ cdef class Stack:
         return self.present
 
     def wasted(self, cls, Py_ssize_t layers):
-        """The hidden copies in the order they were first hidden, as `cls(path, size,
-        stored_in, hidden_by, how)`, and the bytes hidden per layer that stored them."""
+        """The hidden copies as `cls(path, size, stored_in, hidden_by, how)` in the order
+        of analysis._Stack.wasted, and the bytes hidden per layer that stored them."""
         cdef list found = []
         cdef list per_layer = [0] * layers
         cdef Py_ssize_t i
         cdef Copy* c
-        for i in range(self.hidden_count):
-            c = &self.copies[self.order[i]]
-            if c.layer < 0 or c.layer >= layers:  # (only a damaged prefix state)
-                raise ValueError("a copy of a layer the image does not have")
-            found.append(
-                NEW(cls, (self.paths[c.path], c.size, c.layer, c.hidden_by, REMOVALS[c.how]))
-            )
-            per_layer[c.layer] += c.size
+        cdef Wasted* rows = <Wasted*>PyMem_Malloc((self.hidden_count or 1) * sizeof(Wasted))
+        if rows == NULL:
+            raise MemoryError()
+        try:
+            for i in range(self.hidden_count):
+                c = &self.copies[self.order[i]]
+                if c.layer < 0 or c.layer >= layers:  # (only a damaged prefix state)
+                    raise ValueError("a copy of a layer the image does not have")
+                rows[i].size = c.size
+                rows[i].path = <PyObject*>self.paths[c.path]
+                rows[i].layer = c.layer
+                rows[i].rank = <int32_t>i
+                per_layer[c.layer] += c.size
+            sort_rows(rows, self.hidden_count, sizeof(Wasted), by_waste)
+            for i in range(self.hidden_count):
+                c = &self.copies[self.order[rows[i].rank]]
+                found.append(NEW(cls, (<object>rows[i].path, c.size, c.layer, c.hidden_by,
+                                       REMOVALS[c.how])))
+        finally:
+            PyMem_Free(rows)
         return found, per_layer
 
     def shown_paths(self):

@@ -132,8 +132,8 @@ class _Stack:
         return sum(self.copy_size)
 
     def wasted(self, cls: type[WastedFile], layers: int) -> tuple[list[WastedFile], list[int]]:
-        """The hidden copies in the order they were first hidden, and the bytes hidden per
-        layer that stored them."""
+        """The hidden copies, largest first, then by path and layer (in the order they were
+        hidden when all three are equal), and the bytes hidden per layer that stored them."""
         found: list[WastedFile] = []
         per_layer = [0] * layers
         path_of = self.path_of
@@ -142,6 +142,7 @@ class _Stack:
             stored_in = self.copy_layer[copy]
             found.append(cls(path_of(copy), size, stored_in, hidden_by, how))
             per_layer[stored_in] += size
+        found.sort(key=lambda w: (-w.size, w.path, w.stored_in))
         return found, per_layer
 
     def shown_paths(self) -> dict[str, tuple[int, FileEntry]]:
@@ -273,7 +274,6 @@ def _analyse(
     wasted, per_layer = stack.wasted(WastedFile, len(all_stats))
     for stats, size in zip(all_stats, per_layer, strict=True):
         stats.wasted_bytes += size
-    wasted.sort(key=lambda w: (-w.size, w.path, w.stored_in))
     stored = stack.stored_bytes()
     user_stored = sum(s.stored_bytes for s in all_stats[1:])
     exact = ExactWaste(

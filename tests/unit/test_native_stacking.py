@@ -215,6 +215,19 @@ CASES = {
         _layer(_entry("a", FILE, 10, digest=1), _entry("a", FILE, 12, digest=2)),
     ],
     "whiteout of nothing": [_layer(_entry("a", FILE, 1, digest=1), whiteouts=["zz"])],
+    "thousands of paths": [  # beyond the first arrays' sizes, and the cached small ints
+        _layer(*(_entry(f"d{i % 40}/e{i % 7}/f{i}", FILE, i, digest=i) for i in range(3000))),
+        _layer(
+            *(_entry(f"d{i % 40}/e{i % 7}/f{i}", FILE, i, digest=i % 3) for i in range(0, 3000, 5)),
+            _entry("d7", FILE, 1, digest=1),
+            whiteouts=[f"d{i}" for i in range(5)],
+            opaque=["d5", "d6/e1"],
+        ),
+        _layer(
+            *(_entry(f"d{i % 40}/g/h{i}", LINK, 0, f"d{i % 40}/e{i % 7}/f{i}") for i in range(2000))
+        ),
+        _layer(whiteouts=[f"d{i}" for i in range(10, 30)]),
+    ],
 }
 
 
