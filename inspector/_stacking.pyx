@@ -420,6 +420,8 @@ cdef class Stack:
                 )
         items = index.sequence if index.sequence is not None else entries.values()
         for entry in items:
+            if not isinstance(entry, tuple) or len(<tuple>entry) != 9:  # (read unchecked)
+                raise TypeError(f"not a FileEntry: {type(entry).__name__}")
             path = (<tuple>entry)[0]
             etype = (<tuple>entry)[1]
             size = (<tuple>entry)[2]
