@@ -11,7 +11,10 @@ import os
 
 from setuptools import Extension, setup
 
-SOURCES = {"inspector._headerwalk": "inspector/_headerwalk.pyx"}
+SOURCES = {
+    "inspector._headerwalk": "inspector/_headerwalk.pyx",
+    "inspector._stacking": "inspector/_stacking.pyx",
+}
 
 
 def extensions() -> list[Extension]:

@@ -16,8 +16,10 @@ import marshal
 from array import array
 from collections.abc import Callable, Collection, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, NamedTuple, overload
 
+from inspector import native
 from inspector.changes import ChangeKind, EntryType, FileEntry, Removal
 from inspector.errors import add_warning
 from inspector.gcpause import gc_paused
@@ -104,7 +106,11 @@ class _Node:
 
 
 class _Stack:
-    """The stacked file system and the table of stored copies."""
+    """The stacked file system and the table of stored copies.
+
+    The reference version of the stacking: `inspector/_stacking.pyx` keeps the same state
+    over integer path ids and C arrays (`native.stacking`), and must give the same results.
+    """
 
     def __init__(self) -> None:
         self.nodes: dict[str, _Node] = {}
@@ -118,6 +124,30 @@ class _Stack:
         self.removed_now: dict[str, FileEntry | None] = {}  # paths the current layer removed
         self.base_copies = 0  # resumed: copies of the prefix (copy_path holds the others)
         self.base_path: Callable[[int], str] = copy_path_unknown
+
+    def node_count(self) -> int:
+        return len(self.nodes)
+
+    def stored_bytes(self) -> int:
+        return sum(self.copy_size)
+
+    def wasted(self, cls: type[WastedFile], layers: int) -> tuple[list[WastedFile], list[int]]:
+        """The hidden copies, largest first, then by path and layer (in the order they were
+        hidden when all three are equal), and the bytes hidden per layer that stored them."""
+        found: list[WastedFile] = []
+        per_layer = [0] * layers
+        path_of = self.path_of
+        for copy, (hidden_by, how) in self.hidden.items():
+            size = self.copy_size[copy]
+            stored_in = self.copy_layer[copy]
+            found.append(cls(path_of(copy), size, stored_in, hidden_by, how))
+            per_layer[stored_in] += size
+        found.sort(key=lambda w: (-w.size, w.path, w.stored_in))
+        return found, per_layer
+
+    def shown_paths(self) -> dict[str, tuple[int, FileEntry]]:
+        """Every path shown: path -> (layer, entry, or the implied directory's entry)."""
+        return {path: (node.layer, node.entry or _IMPLIED_DIR) for path, node in self.nodes.items()}
 
     def path_of(self, copy: int) -> str:
         if copy >= self.base_copies:
@@ -172,6 +202,15 @@ def copy_path_unknown(copy: int) -> str:
     raise IndexError(copy)
 
 
+Stacked = Any
+"""A `_Stack`, or the compiled `Stack` of `native.stacking` (same methods, other shape)."""
+
+
+def _new_stack(compiled: ModuleType | None) -> Stacked:
+    """An empty stack: the compiled one of `compiled` (`native.stacking`), or `_Stack`."""
+    return _Stack() if compiled is None else compiled.Stack(_IMPLIED_DIR)
+
+
 @gc_paused
 def analyse(
     image: Image,
@@ -186,9 +225,27 @@ def analyse(
     up), from which only the layers above are applied. `keep(depth, payload)` receives
     the encoded state (`encode_state`) after each prefix length in `keep_at`.
     """
+    compiled = native.stacking
+    try:
+        return _analyse(image, layers, start, keep, keep_at, compiled)
+    except OverflowError:  # a number beyond the compiled stacking's 64 bits
+        if compiled is None:
+            raise
+    return _analyse(image, layers, None, keep, keep_at, None)  # (a resumed run is the same)
+
+
+def _analyse(
+    image: Image,
+    layers: Sequence[LayerIndex],
+    start: PrefixState | None,
+    keep: Callable[[int, bytes], None] | None,
+    keep_at: Collection[int],
+    compiled: ModuleType | None,
+) -> Analysis:
     all_changes: list[LayerChanges] = []
+    stack: Stacked
     if start is None:
-        stack = _Stack()
+        stack = _new_stack(compiled)
         all_stats: list[LayerStats] = []
         warnings: list[str] = []
         first = 0
@@ -214,15 +271,10 @@ def analyse(
             if payload is not None:
                 keep(position + 1, payload)
 
-    wasted: list[WastedFile] = []
-    path_of = stack.path_of
-    for copy, (hidden_by, how) in stack.hidden.items():
-        size = stack.copy_size[copy]
-        stored_in = stack.copy_layer[copy]
-        wasted.append(WastedFile(path_of(copy), size, stored_in, hidden_by, how))
-        all_stats[stored_in].wasted_bytes += size
-    wasted.sort(key=lambda w: (-w.size, w.path, w.stored_in))
-    stored = sum(stack.copy_size)
+    wasted, per_layer = stack.wasted(WastedFile, len(all_stats))
+    for stats, size in zip(all_stats, per_layer, strict=True):
+        stats.wasted_bytes += size
+    stored = stack.stored_bytes()
     user_stored = sum(s.stored_bytes for s in all_stats[1:])
     exact = ExactWaste(
         stored_bytes=stored,
@@ -234,20 +286,23 @@ def analyse(
     kinds: Sequence[LayerChanges] = tuple(all_changes)
     if start is not None:  # the prefix's change kinds are not kept: recomputed when read
         kinds = RecomputedChanges(image, layers)
-    return Analysis(image, tuple(all_stats), kinds, exact, tuple(warnings), len(stack.nodes))
+    return Analysis(image, tuple(all_stats), kinds, exact, tuple(warnings), stack.node_count())
 
 
 _IMPLIED_DIR = FileEntry("", EntryType.DIR, 0, 0o755, 0, 0, 0)
 
 
 def _apply(
-    stack: _Stack,
+    stack: Stacked,
     layer: int,
     index: LayerIndex,
     stats: LayerStats,
     changes: LayerChanges,
     warnings: list[str],
 ) -> None:
+    if type(stack) is not _Stack:  # the compiled stacking
+        stack.apply(layer, index, stats, changes, warnings)
+        return
     stack.removed_now = {}
     for directory in index.opaque:
         for child in list(stack.children.get(directory, ())):
@@ -352,7 +407,19 @@ class FinalFileSystem:
 @gc_paused
 def final_file_system(layers: Sequence[LayerIndex]) -> FinalFileSystem:
     """The final file system of a layer stack, by the same stacking as `analyse`."""
-    stack = _Stack()
+    compiled = native.stacking
+    try:
+        return _final_file_system(layers, compiled)
+    except OverflowError:  # a number beyond the compiled stacking's 64 bits
+        if compiled is None:
+            raise
+    return _final_file_system(layers, None)
+
+
+def _final_file_system(
+    layers: Sequence[LayerIndex], compiled: ModuleType | None
+) -> FinalFileSystem:
+    stack = _new_stack(compiled)
     warnings: list[str] = []
     removed_by: dict[str, int] = {}
     removed = ChangeKind.REMOVED
@@ -362,7 +429,7 @@ def final_file_system(layers: Sequence[LayerIndex]) -> FinalFileSystem:
         for path, kind in changes.kinds.items():
             if kind is removed:
                 removed_by[path] = position
-    shown = {path: (node.layer, node.entry or _IMPLIED_DIR) for path, node in stack.nodes.items()}
+    shown = stack.shown_paths()
     return FinalFileSystem(shown, {p: n for p, n in removed_by.items() if p not in shown})
 
 
@@ -500,15 +567,13 @@ class PrefixState:
     """A decoded prefix state; `analyse(start=...)` uses its stack up."""
 
     depth: int
-    stack: _Stack | None
+    stack: Stacked | None
     stats: list[tuple[int, ...]]
     warnings: list[str]
 
 
-def encode_state(
-    stack: _Stack, stats: Sequence[LayerStats], warnings: Sequence[str]
-) -> bytes | None:
-    """The stack as a prefix state; None when it cannot be stored (a resumed stack)."""
+def _state_columns(stack: _Stack) -> tuple[Any, ...] | None:
+    """What a prefix state stores of a `_Stack` (the compiled `Stack.state_columns`)."""
     nodes = stack.nodes
     if isinstance(nodes, Overlay) or stack.base_copies:
         return None
@@ -525,7 +590,30 @@ def encode_state(
         rows = [nodes[path] for path in order]
     except KeyError:
         return None
-    entries = [node.entry for node in rows]
+    hidden = stack.hidden
+    return (
+        order, dirs, starts, [node.entry for node in rows], [node.layer for node in rows],
+        [node.copy for node in rows], bytes([node.is_dir for node in rows]), stack.copy_size,
+        stack.copy_layer, stack.refs, list(hidden),
+        [hidden_by for hidden_by, _ in hidden.values()],
+        bytes([_REMOVAL_CODE[how] for _, how in hidden.values()]), stack.copy_path,
+        stack.live_bytes,
+    )  # fmt: skip
+
+
+def encode_state(
+    stack: Stacked, stats: Sequence[LayerStats], warnings: Sequence[str]
+) -> bytes | None:
+    """The stack as a prefix state; None when it cannot be stored (a resumed stack). Both
+    stackings write the same format, and each reads what the other wrote."""
+    if type(stack) is _Stack:
+        columns = _state_columns(stack)
+    else:
+        columns = None if stack.resumed else stack.state_columns()
+    if columns is None:
+        return None
+    (order, dirs, starts, entries, layers, copies, is_dir, copy_size, copy_layer, refs,
+     hidden, hidden_by, hows, copy_path, live_bytes) = columns  # fmt: skip
     filled = [e or _PLACEHOLDER for e in entries]
     code = _TYPE_CODE
     types = bytes([_NO_ENTRY if e is None else code[e[1]] for e in entries])
@@ -534,7 +622,6 @@ def encode_state(
     else:
         sizes = modes = uids = gids = mtimes = digests = ()
         links = ()
-    hidden = stack.hidden
     body = marshal.dumps(
         (
             order,
@@ -548,18 +635,18 @@ def encode_state(
             pack_ints(mtimes),
             {row: link for row, link in enumerate(links) if link},
             pack_ints(digests, "Q"),
-            pack_ints([node.layer for node in rows]),
-            pack_ints([node.copy for node in rows]),
-            bytes([node.is_dir for node in rows]),
-            pack_ints(stack.copy_size),
-            pack_ints(stack.copy_layer),
-            pack_ints(stack.refs),
-            list(hidden),
-            [hidden_by for hidden_by, _ in hidden.values()],
-            bytes([_REMOVAL_CODE[how] for _, how in hidden.values()]),
-            [stack.copy_path[copy] for copy in hidden],
-            marshal.dumps(stack.copy_path),
-            stack.live_bytes,
+            pack_ints(layers),
+            pack_ints(copies),
+            is_dir,
+            pack_ints(copy_size),
+            pack_ints(copy_layer),
+            pack_ints(refs),
+            hidden,
+            hidden_by,
+            hows,
+            [copy_path[copy] for copy in hidden],
+            marshal.dumps(copy_path),
+            live_bytes,
         )
     )
     return marshal.dumps(
@@ -594,6 +681,23 @@ def decode_state(payload: bytes) -> PrefixState:
             raise ValueError("children index does not match the nodes")
         if len(stats) != depth or not all(len(row) == len(LayerStats.__slots__) for row in stats):
             raise ValueError("layer statistics")
+        copy_size, copy_layer, refs = map(unpack_ints, (copy_size, copy_layer, refs))
+        if not len(copy_size) == len(copy_layer) == len(refs):
+            raise ValueError("copy columns differ in length")
+        if not len(hidden) == len(hidden_by) == len(hows) == len(hidden_paths):
+            raise ValueError("hidden copy columns differ in length")
+        compiled = native.stacking
+        if compiled is not None:  # the same columns, loaded into the compiled stack
+            every_path = marshal.loads(all_paths)
+            if len(every_path) != len(copy_size):
+                raise ValueError("copy paths differ in length")
+            loaded_stack = compiled.Stack(_IMPLIED_DIR)
+            loaded_stack.resume(
+                order, dirs, starts, types, sizes, modes, uids, gids, mtimes, links, digests,
+                layers, copies, is_dir, copy_size, copy_layer, refs, hidden, hidden_by, hows,
+                every_path, live_bytes,
+            )  # fmt: skip
+            return PrefixState(int(depth), loaded_stack, [tuple(r) for r in stats], list(warnings))
         kinds = _TYPES
         node = _Node
 
@@ -613,11 +717,7 @@ def decode_state(payload: bytes) -> PrefixState:
         stack = _Stack()
         stack.nodes = Overlay(dict(zip(order, range(count), strict=True)), make_node)
         stack.children = Overlay(dict(zip(dirs, range(len(dirs)), strict=True)), make_children)
-        stack.copy_size = unpack_ints(copy_size)
-        stack.copy_layer = unpack_ints(copy_layer)
-        stack.refs = unpack_ints(refs)
-        if not len(stack.copy_size) == len(stack.copy_layer) == len(stack.refs):
-            raise ValueError("copy columns differ in length")
+        stack.copy_size, stack.copy_layer, stack.refs = copy_size, copy_layer, refs
         stack.base_copies = len(stack.refs)
         known: dict[int, str] = dict(zip(hidden, hidden_paths, strict=True))
         loaded: list[list[str]] = []

@@ -72,8 +72,8 @@ RESULT_FORMAT = 1
 FILE_LIST_FORMAT = 2  # 2: names that are not UTF-8 get *Bytes siblings
 STATE_FORMAT = 1
 STATE_DEPTHS = (1,)  # prefix states stored on a miss: all layers but the top one
-_CODE = ("analysis.py", "dive.py", "indexer.py", "tarstream.py", "changes.py", "results.py",
-         "overlay.py", "jsontext.py")  # fmt: skip
+_CODE = ("analysis.py", "_stacking.pyx", "dive.py", "indexer.py", "tarstream.py", "changes.py",
+         "results.py", "overlay.py", "jsontext.py")  # fmt: skip
 __all__ = ["RecomputedChanges"]
 _REMOVALS = list(Removal)
 _REMOVAL_CODE = {r: i for i, r in enumerate(_REMOVALS)}
