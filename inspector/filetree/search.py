@@ -76,6 +76,8 @@ class Search(Filters):
         count = len(paths)
         absolute = self._search_strings(fold, names)
         shown = self.view_flags(lo, hi, kinds)
+        if len(shown) < len(absolute):  # paths first seen above the view: not in it
+            shown = shown.ljust(len(absolute), b"\0")
         limit = min(count, len(shown))
         if literal and "\n" not in literal:
             hits_at = self._find_literal(literal, absolute, fold, names)
