@@ -105,8 +105,8 @@ def range_codes(
     lo: int,
     hi: int,
 ) -> bytearray:
-    """Per path id (as many as there are after layer `hi`), the code of its change from layer `lo` to `hi`
-    (`NO_CHANGE` where no layer in between touched it)."""
+    """Per path id (as many as there are after layer `hi`), the code of its change from
+    layer `lo` to `hi` (`NO_CHANGE` where no layer in between touched it)."""
     start = max(lo + 1, 0)
     if hi < start:
         return bytearray(columns[hi].count if hi >= 0 else 0)
@@ -136,7 +136,9 @@ def range_codes(
 _BITS = bytes([0, 1, 2, 4, 0, 0] + [0] * 250)
 
 
-def masks_of(codes: bytes | bytearray, parents: Sequence[int], paths: Sequence[str]) -> dict[str, int]:
+def masks_of(
+    codes: bytes | bytearray, parents: Sequence[int], paths: Sequence[str]
+) -> dict[str, int]:
     """Per directory (its path; `""` is the root), the bits of the kinds of change below
     it, from the change code of every path id."""
     bits = codes.translate(_BITS)
