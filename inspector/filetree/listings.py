@@ -336,11 +336,19 @@ class Listings(Filters):
             first.layer_count = count
         return first
 
-    def prepare_listings(self) -> None:
+    def prepare_listings(self, limit: int = 0) -> None:
         """Gather what listings are made from (the first-version columns: about 0.5 s on a
-        million paths, otherwise paid by the first expansion after a layer is published);
-        safe from a worker thread. A directory's listing is made when it is expanded."""
+        million paths, otherwise paid by the first expansion after a layer is published),
+        and make the listings of the first `limit` directories in display order (what
+        "expand all" opens: all of them would take seconds on a million paths; the others
+        are made when expanded). Safe from a worker thread."""
         self._first_versions()
+        pending = [""]
+        kids = self._kids
+        while pending and limit > 0:
+            listing = self._listing(pending.pop())
+            limit -= 1
+            pending.extend(p for p in reversed(listing.paths) if p in kids)
 
     def has_children(self, path: str) -> bool:
         return bool(self._names.get(path))

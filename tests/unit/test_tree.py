@@ -516,3 +516,12 @@ def test_typing_on_narrows_the_last_matches_and_only_then(monkeypatch: pytest.Mo
     fresh_calls.clear()
     tree.search_ids(None, (), 0, 1, None, True, False, "tool.")
     assert fresh_calls == ["tool."]
+
+
+def test_prepared_listings_are_the_first_directories_in_display_order() -> None:
+    tree = build(Layer([File("b/y/f", 1), File("a/x/f", 1), File("a/w", 1), File("c", 1)]))
+    tree.prepare_listings(0)
+    assert tree._listings == {}  # only the first-version columns
+    tree.prepare_listings(3)
+    assert set(tree._listings) == {"", "a", "a/x"}  # what "expand all" opens first
+    assert [n.name for n in tree.children("b", -1, 0)] == ["y"]  # the others on demand
