@@ -291,6 +291,8 @@ def test_a_match_in_a_name_is_highlighted_where_the_clean_label_shows_it() -> No
 def test_sorted_ids_answer_membership_like_a_set() -> None:
     ids = vm.SortedIds([9, 2, 5, 7])  # sorted on the way in
     assert [i for i in range(11) if i in ids] == [2, 5, 7, 9]
-    assert list(ids) == [2, 5, 7, 9] and len(ids) == 4
-    assert "5" not in ids and -1 not in ids
+    assert list(ids) == [2, 5, 7, 9]
+    assert len(ids) == 4
+    assert "5" not in ids
+    assert -1 not in ids
     assert 0 not in vm.SortedIds([])
