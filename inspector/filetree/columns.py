@@ -15,7 +15,7 @@ is compared by its versions.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress
 
@@ -137,26 +137,36 @@ _BITS = bytes([0, 1, 2, 4, 0, 0] + [0] * 250)
 
 
 def masks_of(
-    codes: bytes | bytearray, parents: Sequence[int], paths: Sequence[str]
+    codes: bytes | bytearray,
+    parents: Sequence[int],
+    paths: Sequence[str],
+    ids: Sequence[int] | None = None,
 ) -> dict[str, int]:
     """Per directory (its path; `""` is the root), the bits of the kinds of change below
-    it, from the change code of every path id."""
+    it, from the change code of every path id (`ids`, when given, are the only ones that
+    may have changed: a layer's own, so that its masks cost what it touched)."""
     bits = codes.translate(_BITS)
+    if ids is None:
+        changed: Iterable[int] = compress(range(len(bits)), bits)
+    else:
+        changed = compress(ids, map(bits.__getitem__, ids))
     above = bytearray(len(bits))
+    marked: list[int] = []  # the directories given a bit
     root = 0
-    for i in compress(range(len(bits)), bits):
+    for i in changed:
         bit = bits[i]
         parent = parents[i]
         while parent >= 0:
             have = above[parent]
             if have & bit:
                 break  # set here, so on every directory above too
+            if not have:
+                marked.append(parent)
             above[parent] = have | bit
             parent = parents[parent]
         else:
             root |= bit
-    dirs = list(compress(range(len(above)), above))
-    masks = dict(zip(map(paths.__getitem__, dirs), map(above.__getitem__, dirs), strict=True))
+    masks = dict(zip(map(paths.__getitem__, marked), map(above.__getitem__, marked), strict=True))
     if root:
         masks[""] = root
     return masks

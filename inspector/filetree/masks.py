@@ -82,4 +82,4 @@ class Masks(Filters):
         """Masks of the layer being added against the one below."""
         codes = bytearray(columns.count)
         columns.scatter(codes, columns.kinds)
-        return masks_of(codes, self._parent_ids, self._paths)
+        return masks_of(codes, self._parent_ids, self._paths, columns.ids)

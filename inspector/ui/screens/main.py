@@ -18,6 +18,7 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from inspector.analysis import Analysis
 from inspector.display import clean
@@ -200,9 +201,9 @@ class MainScreen(Screen[None]):
         # it: nothing to gain, and frozen objects are never collected (tests run many apps)
         if len(self.files.all_paths()) >= FREEZE_PATHS:
             gc.freeze()
-        # the filter's search strings and the directory listings "expand all" opens, built
-        # while the person looks, not on the first key or "expand all" (after the first paint: a
-        # worker thread would slow it down, sharing the GIL)
+        # the aggregated views' masks, the filter's search strings and the directory
+        # listings "expand all" opens, built while the person looks, not on the first key
+        # (after the first paint: a worker thread would slow it down, sharing the GIL)
         self.call_after_refresh(self._prepare_search)
 
     def _prepare_search(self) -> None:
@@ -210,6 +211,8 @@ class MainScreen(Screen[None]):
 
     def _prepare(self) -> None:
         files = self.files
+        worker = get_current_worker()
+        files.precompute(0, lambda: worker.is_cancelled)  # the aggregated views from layer 0
         files.prepare_search()
         files.prepare_listings(EXPAND_ALL_LIMIT)
         if len(files.all_paths()) >= FREEZE_PATHS:
