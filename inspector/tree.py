@@ -7,6 +7,7 @@
 * stacking.py  one forward pass over the layers (the same rules as `analysis`) that
                records them;
 * listings.py  a directory's children in a view `(lo, hi)`, computed when expanded;
+* columns.py   what each layer did as flat arrays by path id (presence, sizes, kinds);
 * masks.py     which kinds of change lie below each directory, per view;
 * filters.py   per path id, whether a view shows it and its size (C-level passes);
 * search.py    the strings a pattern runs over, and the search over a view.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from inspector.filetree.columns import layer_columns
 from inspector.filetree.listings import Listings, Node
 from inspector.filetree.masks import ADDED_BIT, KIND_BITS, MODIFIED_BIT, REMOVED_BIT, Masks
 from inspector.filetree.search import Search
@@ -60,9 +62,15 @@ class FileTree(Listings, Masks, Search):
 
     def add_layer(self, index: LayerIndex) -> None:
         """Apply the next layer on top of the ones added so far."""
-        builder = _LayerBuilder(self, self.layer_count)
+        layer = self.layer_count
+        first_new = len(self._paths)
+        builder = _LayerBuilder(self, layer)
         builder.apply(index)
-        self._touched.append(builder.touched)
+        touched = builder.touched
+        columns = layer_columns(self._versions, self._index, touched, first_new,
+                                len(self._paths), layer)  # fmt: skip
+        self._touched.append(touched)
+        self._columns.append(columns)
         self.summaries.append(builder.summary)
-        self._layer_masks.append(self._new_layer_masks(builder.touched))
+        self._layer_masks.append(self._new_layer_masks(columns))
         self.layer_count += 1  # publish

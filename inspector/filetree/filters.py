@@ -1,8 +1,9 @@
 """Filter arrays: per path id, whether a view shows it and the size it shows.
 
 Search, size filters and hiding by change kind run as C-level passes over these per-view
-arrays (`present_flags`, `view_flags`, `size_array`, `view_sizes`), built incrementally
-from the nearest cached layer below and kept within a memory bound.
+arrays (`present_flags`, `view_flags`, `size_array`, `view_sizes`), built from the
+layers' columns (columns.py) starting at the nearest cached layer below, and kept within
+a memory bound.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections import OrderedDict
 from itertools import repeat
 
 from inspector.changes import ChangeKind
-from inspector.filetree.versions import _DIR, Versions, _at, compare
+from inspector.filetree.columns import CODE_KINDS, NO_CHANGE, LayerColumns, range_codes
+from inspector.filetree.versions import Versions
 
 _FLAG_CACHE_BYTES = 64 << 20  # presence bitmaps kept (one byte per path per layer)
+_CODE_CACHE = 4  # change codes of views kept (one byte per path each)
 
 
 class Filters(Versions):
@@ -22,8 +25,10 @@ class Filters(Versions):
 
     def __init__(self) -> None:
         super().__init__()
+        self._columns: list[LayerColumns] = []  # per layer (appended by FileTree.add_layer)
         self._present: OrderedDict[int, bytes] = OrderedDict()
         self._sizes: OrderedDict[int, array[int]] = OrderedDict()
+        self._codes: OrderedDict[tuple[int, int], bytearray] = OrderedDict()
         self._view_sizes: tuple[tuple[int, int], array[int]] | None = None
         self._view_flags: tuple[tuple[int, int, frozenset[ChangeKind] | None], bytes] | None = None
 
@@ -36,15 +41,10 @@ class Filters(Versions):
             values = array("q", cache[lower]) if lower is not None else array("q")
         if cached is not None:
             return cached
-        values.extend(repeat(-1, len(self._paths) - len(values)))
-        index = self._index
-        versions = self._versions
-        first = lower + 1 if lower is not None else 0
-        for j in range(first, layer + 1):
-            for path in self._touched[j]:
-                v = _at(versions[path], layer)
-                entry = v.entry if v is not None else None
-                values[index[path]] = -1 if entry is None or entry.type is _DIR else entry.size
+        columns = self._columns
+        values.extend(repeat(-1, columns[layer].count - len(values)))
+        for j in range(lower + 1 if lower is not None else 0, layer + 1):
+            columns[j].scatter(values, columns[j].sizes)
         with self._lock:
             cache[layer] = values
             while len(cache) > max(8, _FLAG_CACHE_BYTES // max(8 * len(values), 1)):
@@ -60,15 +60,12 @@ class Filters(Versions):
         values.extend(repeat(-1, len(self._paths) - len(values)))
         if 0 <= lo < hi:
             lower = self.size_array(lo)
-            index = self._index
-            versions = self._versions
+            upper = self.present_flags(hi)
+            count = len(lower)
             for j in range(lo + 1, hi + 1):
-                for path in self._touched[j]:
-                    i = index[path]
-                    if i < len(lower) and lower[i] >= 0:
-                        up = _at(versions[path], hi)
-                        if up is None or up.entry is None:  # removed in the view: old size
-                            values[i] = lower[i]
+                for i in self._columns[j].ids:
+                    if i < count and lower[i] >= 0 and not upper[i]:
+                        values[i] = lower[i]  # removed in the view: its old size
         self._view_sizes = (key, values)
         return values
 
@@ -84,20 +81,31 @@ class Filters(Versions):
         if cached is not None:
             return cached
         flags = start
-        flags.extend(bytes(len(self._paths) - len(flags)))
-        index = self._index
-        versions = self._versions
-        first = lower + 1 if lower is not None else 0
-        for j in range(first, layer + 1):
-            for path in self._touched[j]:
-                v = _at(versions[path], layer)
-                flags[index[path]] = 1 if v is not None and v.entry is not None else 0
+        columns = self._columns
+        flags.extend(bytes(columns[layer].count - len(flags)))
+        for j in range(lower + 1 if lower is not None else 0, layer + 1):
+            columns[j].scatter(flags, columns[j].present)
         result = bytes(flags)
         with self._lock:
             cache[layer] = result
             while len(cache) > max(8, _FLAG_CACHE_BYTES // max(len(result), 1)):
                 cache.popitem(last=False)
         return result
+
+    def change_codes(self, lo: int, hi: int) -> bytearray:
+        """Per path id, the code of its change from `lo` to `hi` (columns.py; `NO_CHANGE`
+        where no layer in between touched it); `lo < hi`."""
+        key = (lo, hi)
+        with self._lock:
+            cached = self._codes.get(key)
+        if cached is not None:
+            return cached
+        codes = range_codes(self._columns, self._versions, self._paths, lo, hi)
+        with self._lock:
+            self._codes[key] = codes
+            while len(self._codes) > _CODE_CACHE:
+                self._codes.popitem(last=False)
+        return codes
 
     def view_flags(self, lo: int, hi: int, kinds: frozenset[ChangeKind] | None = None) -> bytes:
         """One byte per path index: 1 where the view `(lo, hi)` shows the path."""
@@ -110,29 +118,19 @@ class Filters(Versions):
         either = int.from_bytes(upper.ljust(width, b"\0"), "little") | int.from_bytes(
             lower.ljust(width, b"\0"), "little"
         )
-        flags = bytearray(either.to_bytes(width, "little"))
+        result = either.to_bytes(width, "little")
         if kinds is not None and lo != hi:
-            changed: dict[str, ChangeKind] = {}
-            start = max(lo + 1, 0)
-            versions = self._versions
-            for j in range(start, hi + 1):
-                for path in self._touched[j]:
-                    if path not in changed:
-                        chain = versions[path]
-                        low = _at(chain, lo) if lo >= 0 else None
-                        changed[path] = compare(low, _at(chain, hi)) or ChangeKind.UNCHANGED
-            index = self._index
-            if ChangeKind.UNCHANGED not in kinds:
-                flags = bytearray(width)
-                for path, kind in changed.items():
-                    if kind in kinds:
-                        flags[index[path]] = 1
-            else:
-                for path, kind in changed.items():
-                    if kind not in kinds:
-                        flags[index[path]] = 0
+            codes = bytes(self.change_codes(lo, hi)).ljust(width, b"\0")
+            table = bytearray(256)
+            for code, kind in CODE_KINDS.items():
+                table[code] = kind in kinds
+            if ChangeKind.UNCHANGED not in kinds:  # only the changes of those kinds
+                result = codes.translate(table)
+            else:  # everything shown but the changes of other kinds
+                table[NO_CHANGE] = 1
+                keep = int.from_bytes(codes.translate(table), "little")
+                result = (either & keep).to_bytes(width, "little")
         elif kinds is not None and ChangeKind.UNCHANGED not in kinds:
-            flags = bytearray(width)
-        result = bytes(flags)
+            result = bytes(width)
         self._view_flags = (key, result)
         return result

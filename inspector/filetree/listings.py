@@ -9,14 +9,17 @@ expansion) and cached per `(directory, lo, hi)`.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import operator
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from itertools import compress, repeat
 from typing import NamedTuple
 
 from inspector.changes import ChangeKind, FileEntry
+from inspector.filetree.filters import Filters
 from inspector.filetree.versions import (
     _DIR,
     Version,
@@ -54,45 +57,63 @@ class Node(NamedTuple):
 
 
 class _Listing:
-    """A directory's children ever seen, sorted by name: names, paths and version chains
-    (see `Listings._listing`), and the fields of each child's first version as columns.
+    """A directory's children ever seen (in layers published when it was made), sorted by
+    name: their names, ids and paths, and `second`, the lowest layer that holds a second
+    version of any of them (see `Listings._listing`).
 
-    A view whose top layer lies below every child's second version (the base layer's view,
-    say) shows first versions only: `first_nodes` builds its nodes with C-level maps, no
-    Python per child (expand all builds 100,000 of them).
+    A view whose top layer lies below `second` (the base layer's view, say) shows first
+    versions only: `first_nodes` builds its nodes with C-level maps over the tree's
+    first-version columns, no Python per child (expand all builds 100,000 of them). Those
+    columns and the version chains are gathered for a listing when a view first needs
+    them, so that making a listing costs a few C-level passes.
     """
 
-    __slots__ = ("chains", "dirs", "entries", "first", "implied", "last", "layer_count",
-                 "layers", "names", "paths", "second", "sizes")  # fmt: skip
+    __slots__ = ("_chains", "dirs", "entries", "first", "ids", "implied", "last",
+                 "layer_count", "layers", "names", "paths", "second", "sizes")  # fmt: skip
 
     def __init__(
-        self, layer_count: int, names: list[str], paths: list[str], chains: list[list[Version]]
+        self, layer_count: int, names: list[str], ids: list[int], paths: list[str], second: int
     ) -> None:
         self.layer_count = layer_count
         self.names = names
+        self.ids = ids
         self.paths = paths
-        self.chains = chains
-        # versions appended later are at a layer not yet published, which no view shows,
-        # and publishing it makes a new listing: the columns hold the versions as of now
-        firsts = list(map(_FIRST, chains))
-        entries = list(map(_ENTRY, firsts))
-        seconds = [c[1].layer for c in chains if len(c) > 1]
         # first_nodes applies below this layer (-1: never, a first version is a removal)
-        self.second = -1 if None in entries else min(seconds, default=_NEVER)
-        self.entries: list[FileEntry] = entries  # no None in them when `second` >= 0
-        self.layers: list[int] = list(map(_LAYER, firsts))
-        self.implied: list[bool] = list(map(_IMPLIED, firsts))
+        self.second = second
+        self._chains: list[list[Version]] | None = None
+        self.entries: list[FileEntry] | None = None  # the first-version columns, once used
+        self.layers: list[int] = []
+        self.implied: list[bool] = []
         self.sizes: list[int] = []
         self.dirs: list[int] = []  # the positions of directories, sized per view
-        if self.second >= 0:
-            self.sizes = list(map(_SIZE, entries))
-            self.dirs = [i for i, e in enumerate(entries) if e.type is _DIR]
+        self.first = self.last = 0
+
+    def chains(self, tree: Versions) -> list[list[Version]]:
+        """The children's version chains (versions appended later are at a layer not yet
+        published, which no view shows: publishing it makes a new listing)."""
+        chains = self._chains
+        if chains is None:
+            chains = self._chains = list(map(tree._versions.__getitem__, self.paths))
+        return chains
+
+    def _gather(self, tree: Listings) -> list[FileEntry]:
+        """The first-version columns of the children (when `second` >= 0: no None)."""
+        ids = self.ids
+        first = tree._first
+        entries: list[FileEntry] = list(map(first.entries.__getitem__, ids))  # type: ignore[arg-type]
+        self.layers = list(map(first.layers.__getitem__, ids))
+        self.implied = list(map(first.implied.__getitem__, ids))
+        self.sizes = list(map(_SIZE, entries))
+        self.dirs = list(compress(range(len(ids)), map(first.dirs.__getitem__, ids)))
         self.first = min(self.layers, default=0)
         self.last = max(self.layers, default=0)
+        self.entries = entries
+        return entries
 
-    def first_nodes(self, tree: Versions, lo: int, hi: int) -> tuple[Node, ...]:
+    def first_nodes(self, tree: Listings, lo: int, hi: int) -> tuple[Node, ...]:
         """The nodes of the view `(lo, hi)` when `lo <= hi < self.second`: what
         `FileTree.children` builds one by one, the same rules."""
+        entries = self.entries if self.entries is not None else self._gather(tree)
         paths = self.paths
         sizes = self.sizes
         if self.dirs:  # a directory's size is the bytes below it as of the view
@@ -111,11 +132,27 @@ class _Listing:
         else:
             kinds = map(_KIND_IF_IN_LO.__getitem__, map(lo.__ge__, layers))
         rows: Iterable[tuple[object, ...]] = zip(
-            paths, self.names, self.entries, kinds, layers, sizes, self.implied, strict=True
+            paths, self.names, entries, kinds, layers, sizes, self.implied, strict=True
         )
         if hi < self.last:  # children first stored above hi are not in the view
             rows = compress(rows, map(hi.__ge__, layers))
         return tuple(map(_NEW_NODE, rows))
+
+
+class _FirstVersions:
+    """Per path id, its first version's entry, layer, implied flag and whether it is a
+    directory, and the layer of its second version (`_NEVER`; -1 when the first version
+    is a removal), as of `layer_count` published layers."""
+
+    __slots__ = ("dirs", "entries", "implied", "layer_count", "layers", "second")
+
+    def __init__(self) -> None:
+        self.entries: list[FileEntry | None] = []
+        self.layers: list[int] = []
+        self.implied: list[bool] = []
+        self.dirs = bytearray()
+        self.second: list[int] = []
+        self.layer_count = 0
 
 
 _NEVER = 1 << 62
@@ -124,11 +161,12 @@ _ENTRY = operator.attrgetter("entry")
 _LAYER = operator.attrgetter("layer")
 _IMPLIED = operator.attrgetter("implied")
 _SIZE = operator.attrgetter("size")
+_TYPE = operator.attrgetter("type")
 _KIND_IF_IN_LO = (ChangeKind.ADDED, ChangeKind.UNCHANGED)  # indexed by `layer <= lo`
 _NEW_NODE = functools.partial(tuple.__new__, Node)
 
 
-class Listings(Versions):
+class Listings(Filters):
     """The nodes of a view: one path's, or a directory's children (cached per view)."""
 
     def __init__(self) -> None:
@@ -136,6 +174,8 @@ class Listings(Versions):
         self._children_cache: OrderedDict[tuple[str, int, int], tuple[Node, ...]] = OrderedDict()
         self._listings: dict[str, _Listing] = {}  # per directory (see _listing)
         self._cached_nodes = 0
+        self._first = _FirstVersions()
+        self._first_lock = threading.Lock()
 
     def node(self, path: str, lo: int, hi: int) -> Node | None:
         """The node a view shows for `path`, or None if it is in neither file system."""
@@ -190,7 +230,7 @@ class Listings(Versions):
         return result
 
     def _children_of(self, listing: _Listing, lo: int, hi: int) -> tuple[Node, ...]:
-        names, paths, chains = listing.names, listing.paths, listing.chains
+        names, paths, chains = listing.names, listing.paths, listing.chains(self)
         nodes: list[Node] = []
         append = nodes.append
         make = self._make_node
@@ -238,26 +278,77 @@ class Listings(Versions):
         return tuple(nodes)
 
     def _listing(self, path: str) -> _Listing:
-        """Every name ever seen under directory `path`, sorted, with its path and its
-        versions: what any view's children are picked from (kept until another layer is
+        """Every name seen under directory `path` in the published layers, sorted, with its
+        id and path: what any view's children are picked from (kept until another layer is
         published; the paths are the tree's own strings, not one more copy per view)."""
         count = self.layer_count
         listing = self._listings.get(path)
         if listing is not None and listing.layer_count == count:
             return listing
-        names = sorted(self._names.get(path, ()))  # C-level: the nodes come out by name
-        prefix = f"{path}/" if path else ""
-        index, all_paths = self._index, self._paths
-        paths = [all_paths[index[prefix + name]] for name in names]
-        listing = _Listing(count, names, paths, list(map(self._versions.__getitem__, paths)))
+        first = self._first_versions()
+        kids = self._kids.get(path)
+        if kids is None or not count:
+            listing = _Listing(count, [], [], [], _NEVER)
+        else:
+            # the loader appends a name, then its id: ids of unpublished layers come last
+            known = bisect.bisect_left(kids, self._columns[count - 1].count)
+            names = self._names[path]
+            order = sorted(range(known), key=names.__getitem__)  # C-level: by name
+            ids = list(map(kids.__getitem__, order))
+            listing = _Listing(
+                count,
+                list(map(names.__getitem__, order)),
+                ids,
+                list(map(self._paths.__getitem__, ids)),
+                min(map(first.second.__getitem__, ids), default=_NEVER),
+            )
         self._listings[path] = listing
         return listing
 
-    def prepare_listings(self) -> None:
-        """Sort every directory's names ahead (about 100 ms on 100,000 paths, otherwise
-        paid by the first "expand all"); safe from a worker thread."""
-        for path in list(self._names):
-            self._listing(path)
+    def _first_versions(self) -> _FirstVersions:
+        """The first-version columns, brought up to the published layers."""
+        first = self._first
+        count = self.layer_count
+        if first.layer_count == count:
+            return first
+        with self._first_lock:
+            if first.layer_count == count:
+                return first
+            start = len(first.entries)
+            paths = self._paths[start : self._columns[count - 1].count]
+            firsts = list(map(_FIRST, map(self._versions.__getitem__, paths)))
+            entries = list(map(_ENTRY, firsts))
+            first.entries.extend(entries)
+            first.layers.extend(map(_LAYER, firsts))
+            first.implied.extend(map(_IMPLIED, firsts))
+            if None in entries:  # a first version that is a removal: never first_nodes
+                first.dirs.extend(e is not None and e.type is _DIR for e in entries)
+                first.second.extend(_NEVER if e is not None else -1 for e in entries)
+            else:
+                first.dirs.extend(map(_DIR.__eq__, map(_TYPE, entries)))
+                first.second.extend(repeat(_NEVER, len(entries)))
+            second, layers = first.second, first.layers
+            for j in range(max(first.layer_count, 1), count):
+                ids = self._columns[j].ids  # those first seen below j get a second version
+                for i in compress(ids, map(j.__gt__, map(layers.__getitem__, ids))):
+                    if second[i] == _NEVER:
+                        second[i] = j
+            first.layer_count = count
+        return first
+
+    def prepare_listings(self, limit: int = 0) -> None:
+        """Gather what listings are made from (the first-version columns: about 0.5 s on a
+        million paths, otherwise paid by the first expansion after a layer is published),
+        and make the listings of the first `limit` directories in display order (what
+        "expand all" opens: all of them would take seconds on a million paths; the others
+        are made when expanded). Safe from a worker thread."""
+        self._first_versions()
+        pending = [""]
+        kids = self._kids
+        while pending and limit > 0:
+            listing = self._listing(pending.pop())
+            limit -= 1
+            pending.extend(p for p in reversed(listing.paths) if p in kids)
 
     def has_children(self, path: str) -> bool:
         return bool(self._names.get(path))

@@ -1,18 +1,18 @@
 """Change-kind masks: per directory, which kinds of change lie somewhere below it.
 
 A layer's own view gets its masks as the layer is added; other ranges are computed once
-per view from the paths the layers in between touched, and `precompute` does that ahead
-of time for an aggregated view's base.
+per view from the change codes of the layers in between (columns.py), and `precompute`
+does that ahead of time for an aggregated view's base.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from inspector.changes import ChangeKind
+from inspector.filetree.columns import LayerColumns, masks_of
 from inspector.filetree.filters import Filters
-from inspector.filetree.versions import _at, compare
 
 ADDED_BIT = 1
 MODIFIED_BIT = 2
@@ -76,54 +76,10 @@ class Masks(Filters):
                 self._pinned[key] = self._range_masks(base, hi)
 
     def _range_masks(self, lo: int, hi: int) -> dict[str, int]:
-        start = max(lo + 1, 0)
-        if hi == start:
-            paths: Iterable[str] = self._touched[start]
-        else:
-            paths = dict.fromkeys(p for j in range(start, hi + 1) for p in self._touched[j])
-        masks: dict[str, int] = {}
-        versions = self._versions
-        own = self._own
-        for path in paths:
-            chain = versions[path]
-            low = _at(chain, lo) if lo >= 0 else None
-            kind = compare(low, _at(chain, hi))
-            if kind is None:
-                continue
-            bit = KIND_BITS[kind]
-            if not bit:
-                continue
-            node = path
-            while node:
-                slash = node.rfind("/")
-                node = node[:slash] if slash >= 0 else ""
-                have = masks.get(node, 0)
-                if have & bit:
-                    break
-                masks[own(node) if not have else node] = have | bit
-        return masks
+        return masks_of(self.change_codes(lo, hi), self._parent_ids, self._paths)
 
-    def _new_layer_masks(self, touched: Iterable[str]) -> dict[str, int]:
-        """Masks of the layer being added against the one below (versions end with it)."""
-        masks: dict[str, int] = {}
-        versions = self._versions
-        layer = self.layer_count
-        own = self._own
-        for path in touched:
-            chain = versions[path]
-            upper = chain[-1]
-            lower = chain[-2] if len(chain) >= 2 else None
-            if upper.layer != layer:  # pragma: no cover - touched paths end at this layer
-                continue
-            bit = KIND_BITS[compare(lower, upper) or ChangeKind.UNCHANGED]
-            if not bit:
-                continue
-            node = path
-            while node:
-                slash = node.rfind("/")
-                node = node[:slash] if slash >= 0 else ""
-                have = masks.get(node, 0)
-                if have & bit:
-                    break
-                masks[own(node) if not have else node] = have | bit
-        return masks
+    def _new_layer_masks(self, columns: LayerColumns) -> dict[str, int]:
+        """Masks of the layer being added against the one below."""
+        codes = bytearray(columns.count)
+        columns.scatter(codes, columns.kinds)
+        return masks_of(codes, self._parent_ids, self._paths, columns.ids)

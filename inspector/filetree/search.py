@@ -2,7 +2,9 @@
 
 A keystroke costs one pattern match per path ever seen: the strings (`/path` or the name,
 maybe lowercased) are kept, a plain substring is found with `str.find` over them all
-joined, and the view's flags and sizes (filters.py) narrow the hits.
+joined, and the view's flags and sizes (filters.py) narrow the hits. Typing on (a plain
+substring that contains the last one, same view and conditions) only re-checks the last
+matches.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ class Search(Filters):
         self._search_lock = threading.Lock()  # the search strings (see prepare_search)
         self._strings: dict[tuple[bool, bool], list[str]] = {}  # see _search_strings
         self._joined: dict[tuple[bool, bool], tuple[str, list[int]]] = {}  # _find_literal
-        # the last literal search: ((fold, names), strings searched), needle, hits
-        self._last_literal: tuple[tuple[tuple[bool, bool], int], str, list[int]] | None = None
+        # the last literal search: its scope (view, kinds, sizes, strings), needle, matches
+        self._last_found: tuple[tuple[object, ...], str, list[int]] | None = None
 
     def search(
         self,
@@ -76,9 +78,24 @@ class Search(Filters):
         count = len(paths)
         absolute = self._search_strings(fold, names)
         shown = self.view_flags(lo, hi, kinds)
+        if len(shown) < len(absolute):  # paths first seen above the view: not in it
+            shown = shown.ljust(len(absolute), b"\0")
         limit = min(count, len(shown))
-        if literal and "\n" not in literal:
-            hits_at = self._find_literal(literal, absolute, fold, names)
+        literal = literal if literal and "\n" not in literal else None
+        needle = literal.lower() if literal is not None and fold else literal
+        scope = (lo, hi, kinds, tuple(sizes), fold, names, len(absolute))
+        last = self._last_found
+        self._last_found = None
+        if needle is not None and last is not None and last[0] == scope and last[1] in needle:
+            # typing on: what contains the longer needle is among the last matches, which
+            # already passed the view and the size conditions (one C-level pass over them)
+            before = last[2]
+            still = map(operator.contains, map(absolute.__getitem__, before), repeat(needle))
+            found = list(compress(before, still))
+            self._last_found = (scope, needle, found)
+            return found
+        if needle is not None:
+            hits_at = self._find_literal(needle, absolute, (fold, names))
             found = list(compress(hits_at, map(shown.__getitem__, hits_at)))
         elif text is not None:
             hits = map(operator.truth, map(text, islice(absolute, limit)))
@@ -91,40 +108,21 @@ class Search(Filters):
             for op, bound in sizes:
                 test = _SIZE_TESTS[op](bound)
                 found = list(compress(found, map(test, map(values.__getitem__, found))))
+        if needle is not None:
+            self._last_found = (scope, needle, found)
         return found
 
-    def _find_literal(self, needle: str, strings: list[str], fold: bool, names: bool) -> list[int]:
-        """Ids of the `strings` containing `needle`, ascending.
+    def _find_literal(self, needle: str, strings: list[str], key: tuple[bool, bool]) -> list[int]:
+        """Ids of the `strings` containing `needle` (lowercased if they are), ascending.
 
-        Typing on (the last needle is part of this one) only re-checks the last hits; a
-        short needle (it matches a lot) is one C-level `in` per string; a longer one is
+        A short needle (it matches a lot) is one C-level `in` per string; a longer one is
         found with `str.find` over all the strings joined (cost per hit, not per path).
         """
-        key = (fold, names)
-        if fold:
-            needle = needle.lower()
-        last_search = self._last_literal
-        if (
-            last_search is not None
-            and last_search[0] == (key, len(strings))
-            and last_search[1] in needle
-        ):
-            # typing on: the new hits are among the last ones (one C-level pass over them)
-            before = last_search[2]
-            hits = list(
-                compress(before, map(operator.contains, map(strings.__getitem__, before),
-                                     repeat(needle)))
-            )  # fmt: skip
-            self._last_literal = ((key, len(strings)), needle, hits)
-            return hits
         if len(needle) < 3:
-            hits = list(
+            return list(
                 compress(range(len(strings)), map(operator.contains, strings, repeat(needle)))
             )
-        else:
-            hits = self._find_joined(needle, *self._joined_for(key, strings))
-        self._last_literal = ((key, len(strings)), needle, hits)
-        return hits
+        return self._find_joined(needle, *self._joined_for(key, strings))
 
     def _joined_for(self, key: tuple[bool, bool], strings: list[str]) -> tuple[str, list[int]]:
         """`strings` joined by newlines, and where each starts (kept per key)."""

@@ -9,6 +9,8 @@ size changed a new size as of the layer, and the layer a `LayerSummary`.
 
 from __future__ import annotations
 
+from array import array
+
 from inspector.changes import EntryType, Removal
 from inspector.filetree.versions import (
     LayerSummary,
@@ -58,7 +60,11 @@ class _LayerBuilder:
                 # a deep path then holds each directory's name once
                 key = tree._paths[parent_id] if parent_id >= 0 else parent
                 names = tree._names[key] = []
-            names.append(path[slash + 1 :])
+                kids = tree._kids[key] = array("q")
+            else:
+                kids = tree._kids[parent]
+            names.append(path[slash + 1 :])  # the name first: see Listings._listing
+            kids.append(len(tree._paths) - 1)
             self.touched.append(path)
         elif versions[-1].layer == self.layer:
             versions[-1] = version  # a second change in one layer: the first never shows

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -131,7 +132,8 @@ class Versions:
         self._versions: dict[str, list[Version]] = {
             "": [Version(0, _implied_entry(""), None, True)]
         }
-        self._names: dict[str, list[str]] = {"": []}
+        self._names: dict[str, list[str]] = {"": []}  # per directory, every name seen
+        self._kids: dict[str, array[int]] = {"": array("q")}  # and their ids, in step
         self._paths: list[str] = []  # every path ever seen, in first-seen order
         self._dir_layers: dict[str, list[int]] = {"": [0]}
         self._dir_sizes: dict[str, list[int]] = {"": [0]}

@@ -151,5 +151,4 @@ def load_into(
         post(failure("Cannot read the image", exc))
         return None
     post(LoadFinished(inspection))
-    tree.precompute(0, cancelled)  # the aggregated views from layer 0, ahead of use
     return inspection

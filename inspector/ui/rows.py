@@ -10,6 +10,7 @@ The text a row shows of the image (`label`, `shown_path`, `layer_command`) is
 
 from __future__ import annotations
 
+import bisect
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -89,16 +90,40 @@ class TreeState:
             self.expanded.update(matches.directories())
 
 
+class SortedIds:
+    """Path ids in ascending order, tested by binary search: making one costs a copy, not
+    the hashing of every match (a first filter character matches most of a large image,
+    and only the rows shown are ever tested)."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self._ids = sorted(ids)  # linear when they come sorted, as searches give them
+
+    def __contains__(self, item: object) -> bool:
+        ids = self._ids
+        if not isinstance(item, int):
+            return False
+        at = bisect.bisect_left(ids, item)
+        return at < len(ids) and ids[at] == item
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+
 class Matches:
     """A filter's matching paths (by id) and the directories above them.
 
-    Sets of ids: `visible_children` and `build_rows` test their rows in bulk, with the
-    tree's path → id lookup bound once (no method call per question).
+    `visible_children` and `build_rows` test their rows in bulk, with the tree's
+    path → id lookup bound once (no method call per question).
     """
 
     def __init__(self, tree: FileTree, ids: Sequence[int]) -> None:
         self.tree = tree
-        self.ids = frozenset(ids)
+        self.ids = SortedIds(ids)
         self.dirs = tree.ancestor_ids(ids)  # includes the root (-1) when anything matched
 
     def __len__(self) -> int:

@@ -286,3 +286,13 @@ def test_a_match_in_a_name_is_highlighted_where_the_clean_label_shows_it() -> No
         start = name.index(raw)
         begin, end = vm.label_span(name, start, start + len(raw))
         assert label[begin:end] == shown
+
+
+def test_sorted_ids_answer_membership_like_a_set() -> None:
+    ids = vm.SortedIds([9, 2, 5, 7])  # sorted on the way in
+    assert [i for i in range(11) if i in ids] == [2, 5, 7, 9]
+    assert list(ids) == [2, 5, 7, 9]
+    assert len(ids) == 4
+    assert "5" not in ids
+    assert -1 not in ids
+    assert 0 not in vm.SortedIds([])

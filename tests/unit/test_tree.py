@@ -477,3 +477,51 @@ def test_literal_search_typed_on_equals_a_fresh_search() -> None:
 
 def _within(needle: str) -> Callable[[str], bool]:
     return lambda s: needle in s
+
+
+def test_typing_on_narrows_the_last_matches_and_only_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A needle that contains the last one, in the same view with the same conditions,
+    re-checks the last matches only; anything else searches afresh. Either way the result
+    is what a fresh tree finds."""
+    layers = (BASE, Layer([File("etc/tool.conf", 5000), Whiteout("usr/bin/tool")]))
+    tree = build(*layers)
+    fresh_calls: list[str] = []
+    find = tree._find_literal
+
+    def counting(needle: str, strings: list[str], key: tuple[bool, bool]) -> list[int]:
+        fresh_calls.append(needle)
+        return find(needle, strings, key)
+
+    monkeypatch.setattr(tree, "_find_literal", counting)
+    steps: list[tuple[str, int, int, tuple[tuple[str, int], ...], bool]] = [
+        ("t", 0, 1, (), False),  # fresh
+        ("to", 0, 1, (), True),  # typing on
+        ("tool", 0, 1, (), True),
+        ("too", 0, 1, (), False),  # backspace: not an extension of "tool"
+        ("tool", 1, 1, (), False),  # another view
+        ("tool.", 1, 1, ((">", 10),), False),  # a size condition added
+        ("tool.c", 1, 1, ((">", 10),), True),
+        ("Tool.c", 1, 1, ((">", 10),), False),  # a capital: exact case, other strings
+    ]
+    for needle, lo, hi, sizes, narrowed in steps:
+        fresh_calls.clear()
+        fold = needle.islower()
+        found = tree.search_ids(None, sizes, lo, hi, None, fold, False, needle)
+        assert (not fresh_calls) is narrowed, needle
+        subject = needle.lower() if fold else needle
+        expected = build(*layers).search_ids(_within(subject), sizes, lo, hi, None, fold)
+        assert found == expected, needle
+    # a pattern that is not a plain substring forgets the last matches
+    tree.search_ids(_within("tool"), (), 0, 1, None, True)
+    fresh_calls.clear()
+    tree.search_ids(None, (), 0, 1, None, True, False, "tool.")
+    assert fresh_calls == ["tool."]
+
+
+def test_prepared_listings_are_the_first_directories_in_display_order() -> None:
+    tree = build(Layer([File("b/y/f", 1), File("a/x/f", 1), File("a/w", 1), File("c", 1)]))
+    tree.prepare_listings(0)
+    assert tree._listings == {}  # only the first-version columns
+    tree.prepare_listings(3)
+    assert set(tree._listings) == {"", "a", "a/x"}  # what "expand all" opens first
+    assert [n.name for n in tree.children("b", -1, 0)] == ["y"]  # the others on demand

@@ -18,6 +18,7 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from inspector.analysis import Analysis
 from inspector.display import clean
@@ -31,7 +32,7 @@ from inspector.ui import messages
 from inspector.ui import rows as vm
 from inspector.ui.pathfilter import PathQuery
 from inspector.ui.widgets.details import DetailsPanel, FileDetails, ImageDetails, LayerDetails
-from inspector.ui.widgets.file_tree import FileTreeView
+from inspector.ui.widgets.file_tree import EXPAND_ALL_LIMIT, FileTreeView
 from inspector.ui.widgets.filter_bar import FilterBar
 from inspector.ui.widgets.findings import FindingDetails, FindingsTable
 from inspector.ui.widgets.footer import QuietFooter
@@ -200,9 +201,9 @@ class MainScreen(Screen[None]):
         # it: nothing to gain, and frozen objects are never collected (tests run many apps)
         if len(self.files.all_paths()) >= FREEZE_PATHS:
             gc.freeze()
-        # the filter's search strings and the sorted directory listings, built while the
-        # person looks, not on the first key or "expand all" (after the first paint: a
-        # worker thread would slow it down, sharing the GIL)
+        # the aggregated views' masks, the filter's search strings and the directory
+        # listings "expand all" opens, built while the person looks, not on the first key
+        # (after the first paint: a worker thread would slow it down, sharing the GIL)
         self.call_after_refresh(self._prepare_search)
 
     def _prepare_search(self) -> None:
@@ -210,8 +211,10 @@ class MainScreen(Screen[None]):
 
     def _prepare(self) -> None:
         files = self.files
+        worker = get_current_worker()
+        files.precompute(0, lambda: worker.is_cancelled)  # the aggregated views from layer 0
         files.prepare_search()
-        files.prepare_listings()
+        files.prepare_listings(EXPAND_ALL_LIMIT)
         if len(files.all_paths()) >= FREEZE_PATHS:
             gc.freeze()  # the listings live as long as the tree: out of the collector's sight
 
