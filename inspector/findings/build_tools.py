@@ -13,6 +13,7 @@ into the final one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import compress
 from operator import methodcaller, or_
 
@@ -52,8 +53,8 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     kinds: dict[str, int] = {}
     layers: set[int] = set()
     packages: list[str] = []
-    visible = facts.visible
-    for path in compress(visible, map(or_, map(_STARTS, visible), map(_ENDS, visible))):
+    visible = facts.visible_where(_first_test)
+    for path in visible:
         package = _DEV_PACKAGE.match(path)
         if package is not None:
             packages.append(package.group(1))
@@ -114,6 +115,11 @@ STARTS = (
 ENDS = (".a", "\n")
 _STARTS = methodcaller("startswith", STARTS)
 _ENDS = methodcaller("endswith", ENDS)
+
+
+def _first_test(paths: list[str]) -> Iterator[str]:
+    """The paths that start with one of STARTS or end with one of ENDS."""
+    return compress(paths, map(or_, map(_STARTS, paths), map(_ENDS, paths)))
 
 
 def _kind(path: str) -> str | None:

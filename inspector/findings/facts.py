@@ -10,6 +10,7 @@ layer can hold 100,000 files, and each detector then looks at the few paths it w
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import compress, repeat
@@ -123,16 +124,18 @@ class Facts:
             for entries in self.entries
         )
 
-    @cached_property
-    def visible(self) -> dict[str, int]:
-        """Every regular file of the final file system: path -> the layer whose copy it shows
-        (its entry: `entry(layer, path)`)."""
-        shown = [dict.fromkeys(paths, position) for position, paths in enumerate(self.files)]
-        for path, _, stored_in, _, _ in self.inspection.analysis.exact.wasted_files:
-            shown[stored_in].pop(path, None)
-        final: dict[str, int] = shown[0] if shown else {}
-        for layer in shown[1:]:
-            final.update(layer)  # a path keeps its first place, and takes its last layer
+    def visible_where(self, pick: Callable[[list[str]], Iterable[str]]) -> dict[str, int]:
+        """Regular files of the final file system: path -> the layer whose copy it shows
+        (its entry: `entry(layer, path)`), in the order a walk up the layers meets them,
+        for the paths `pick` takes from each layer's `files` (a C-level first test, such
+        as `filter` with a `startswith`; it must take a path on its own merits, so that
+        every layer's copy of a path is taken or none)."""
+        hidden = self.wasted
+        final: dict[str, int] = {}
+        for position, paths in enumerate(self.files):
+            for path in pick(paths):
+                if (path, position) not in hidden:
+                    final[path] = position  # a path keeps its first place, takes its last layer
         return final
 
     @cached_property

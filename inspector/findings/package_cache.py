@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import compress
 from operator import attrgetter, methodcaller
 
@@ -167,8 +168,8 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     shipped: dict[str, dict[str, int]] = {}
     deleted: dict[str, dict[str, int]] = {}
     layers: dict[str, set[int]] = {}
-    visible = facts.visible
-    for path in filter(may_be_cache, visible):
+    visible = facts.visible_where(partial(filter, may_be_cache))
+    for path in visible:
         manager = manager_of(path)
         if manager is None:
             continue
