@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import compress, repeat
-from operator import attrgetter, is_
+from operator import attrgetter, is_, itemgetter
 
 from inspector.analysis import WastedFile
 from inspector.changes import EntryType, FileEntry, Removal
@@ -32,6 +32,9 @@ _NOP = "/bin/sh -c #(nop) "
 _BUILD_ARGS = re.compile(r"^\|\d+ (?:\S+=\S* )*")  # BuildKit's `RUN |2 A=1 B=2 cmd`
 # the classic builder's `COPY file:<sha256> in /dest`: the source's name is not kept
 _CLASSIC_SOURCE = re.compile(r"^((?:--\S+ )*)(file|dir|multi):[0-9a-f]{64} in (.*)$")
+# fields of a WastedFile (a NamedTuple), read a column at a time at C speed
+_PATH = itemgetter(WastedFile._fields.index("path"))
+_STORED_IN = itemgetter(WastedFile._fields.index("stored_in"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,22 @@ class Facts:
     @cached_property
     def wasted(self) -> dict[tuple[str, int], WastedFile]:
         """Copies the final file system never shows, by (path, layer that stored it)."""
-        return {(w.path, w.stored_in): w for w in self.inspection.analysis.exact.wasted_files}
+        wasted = self.inspection.analysis.exact.wasted_files
+        return dict(zip(self.wasted_keys, wasted, strict=True))
+
+    @cached_property
+    def wasted_keys(self) -> list[tuple[str, int]]:
+        """(path, layer that stored it) of each of the analysis' `wasted_files`, in order."""
+        wasted = self.inspection.analysis.exact.wasted_files
+        return list(zip(map(_PATH, wasted), map(_STORED_IN, wasted), strict=True))
+
+    def rewritten(self) -> list[WastedFile]:
+        """The wasted files that are `rewrites`, in the analysis' order."""
+        rewrites = self.rewrites
+        if not rewrites:
+            return []
+        wasted = self.inspection.analysis.exact.wasted_files
+        return list(compress(wasted, map(rewrites.__contains__, self.wasted_keys)))
 
     @cached_property
     def files(self) -> tuple[list[str], ...]:
