@@ -2,9 +2,11 @@
 
 `Facts` derives from an `Inspection`: each layer's Dockerfile instruction as the history
 tells it, each layer's stored size, each layer's regular files, the stored copies the
-final file system never shows (keyed by path and layer), and the regular files it does
-show. The per-file views are built with C-level passes (`compress`, `dict.fromkeys`): a
-layer can hold 100,000 files, and each detector then looks at the few paths it wants.
+final file system never shows (keyed by path and layer) and those a later layer stored
+again unchanged, and, for the paths a detector's first test picks, the regular files the
+final file system shows. The per-file views are built with C-level passes (`compress`,
+`map` over str methods): a layer can hold a million files, and each detector then looks
+at the few paths it wants; no view holds every path of the image at once.
 """
 
 from __future__ import annotations
