@@ -138,7 +138,7 @@ def _by_rule(paths: list[str]) -> list[list[str]]:
     One pass, with each directory classified once (a copied node_modules/ can hold most of
     a layer's files) and only the file's name looked at per path."""
     found: list[list[str]] = [[] for _ in RULES]
-    if "\n" in "".join(paths):  # where `.` and `$` treat a newline specially: the regexes decide
+    if any(map(_NEWLINE, paths)):  # where `.` and `$` treat a newline specially: the regexes decide
         for path in filter(_NEWLINE, paths):
             first = next((i for i, (_, regex) in enumerate(PATTERNS) if regex.match(path)), None)
             if first is not None:
