@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import chain
-from operator import methodcaller
+from itertools import filterfalse, repeat
+from operator import attrgetter, methodcaller
 
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
@@ -83,10 +83,10 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     layers: set[int] = set()
     for position in sorted(copies):
         entries = facts.entries[position]
-        for path, pattern in _patterns(facts.files[position]):
-            if pattern == "**/node_modules" and not installs_node:
+        for (pattern, _, _), found in zip(RULES, _by_rule(facts.files[position]), strict=True):
+            if not found or (pattern == "**/node_modules" and not installs_node):
                 continue
-            matched[path] = entries[path].size
+            matched.update(zip(found, map(_SIZE, map(entries.__getitem__, found)), strict=True))
             layers.add(position)
             if pattern not in patterns:
                 patterns.append(pattern)
@@ -114,12 +114,8 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     ]
 
 
-# every path a pattern matches has `/` and then one of these, or starts with one of these,
-# or ends with `.pyc`, `.pyo` or `.log`: a first test for every file (a regex that starts
-# with `/` or `.` lets the engine skip to those characters)
-_STARTS = (".", "__pycache__/", "htmlcov/", "node_modules/", "Dockerfile", "Containerfile")
-_MAYBE = re.compile(rf"/(?:{'|'.join(map(re.escape, _STARTS))})|\.(?:py[co]|log)$")
-_STARTING = methodcaller("startswith", _STARTS)
+_NEWLINE = methodcaller("__contains__", "\n")
+_SIZE = attrgetter("size")
 _DIRECTORIES = {name: rank for rank, (_, kind, names) in enumerate(RULES) if kind == DIRECTORY
                 for name in names}  # fmt: skip
 # the rules on the file's own name, in order: (rank, kind, names, names followed by a dot)
@@ -132,21 +128,28 @@ _NONE = len(RULES)
 
 def _patterns(paths: list[str]) -> Iterator[tuple[str, str]]:
     """(path, the first of RULES it matches) for each of `paths` that one matches."""
-    search = _MAYBE.search
-    starting = [path for path in filter(_STARTING, paths) if not search(path)]  # (a few)
+    for (pattern, _, _), matched in zip(RULES, _by_rule(paths), strict=True):
+        yield from zip(matched, repeat(pattern))
+
+
+def _by_rule(paths: list[str]) -> list[list[str]]:
+    """For each of RULES, the `paths` whose first match it is.
+
+    One pass, with each directory classified once (a copied node_modules/ can hold most of
+    a layer's files) and only the file's name looked at per path."""
+    found: list[list[str]] = [[] for _ in RULES]
+    if any(map(_NEWLINE, paths)):  # where `.` and `$` treat a newline specially: the regexes decide
+        for path in filter(_NEWLINE, paths):
+            first = next((i for i, (_, regex) in enumerate(PATTERNS) if regex.match(path)), None)
+            if first is not None:
+                found[first].append(path)
+        paths = list(filterfalse(_NEWLINE, paths))
     above: dict[str, int] = {}  # directory -> the first DIRECTORY rule it is in, or _NONE
-    for path in chain(filter(search, paths), starting):
-        if "\n" in path:  # where `.` and `$` treat a newline specially: the regexes decide
-            pattern = next((pattern for pattern, regex in PATTERNS if regex.match(path)), None)
-            if pattern is not None:
-                yield path, pattern
-            continue
+    for path in paths:
         head, _, name = path.rpartition("/")
         rank = above.get(head)
         if rank is None:
-            rank = min((_DIRECTORIES[part] for part in _DIRECTORIES.keys() & head.split("/")),
-                       default=_NONE) if head else _NONE  # fmt: skip
-            above[head] = rank
+            rank = above[head] = _directory_rank(head)
         if name.startswith(_NAME_STARTS) or name.endswith(_NAME_ENDS):
             for order, kind, names, dotted in _NAMES:
                 if order >= rank:
@@ -159,4 +162,13 @@ def _patterns(paths: list[str]) -> Iterator[tuple[str, str]]:
                     rank = order
                     break
         if rank < _NONE:
-            yield path, RULES[rank][0]
+            found[rank].append(path)
+    return found
+
+
+def _directory_rank(head: str) -> int:
+    """The first DIRECTORY rule a file in directory `head` is in (_NONE: none)."""
+    if not head:
+        return _NONE
+    return min((_DIRECTORIES[part] for part in _DIRECTORIES.keys() & head.split("/")),
+               default=_NONE)  # fmt: skip

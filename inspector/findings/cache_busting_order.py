@@ -16,8 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from itertools import compress
-from operator import methodcaller
+from itertools import compress, repeat
 
 from inspector.findings.facts import Facts
 from inspector.findings.model import Finding, Fix, Severity, top_paths
@@ -114,8 +113,11 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
             continue
         files = facts.files[position]
         entries = facts.entries[position]
-        ends = methodcaller("endswith", (*(end for e in wanted for end in e.ends), "\n"))
-        named = [(path, path.rpartition("/")[2]) for path in compress(files, map(ends, files))]
+        ends = (*(end for e in wanted for end in e.ends), "\n")
+        named = [
+            (path, path.rpartition("/")[2])
+            for path in compress(files, map(str.endswith, files, repeat(ends)))
+        ]
         for ecosystem, install in wanted.items():
             manifest = ecosystem.manifest.search
             manifests = [entries[path] for path, name in named if manifest(name)]

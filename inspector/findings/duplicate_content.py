@@ -11,6 +11,7 @@ help: a layer cannot link into the one below, so it stores the bytes again.)
 
 from __future__ import annotations
 
+from functools import partial
 from itertools import compress
 from operator import attrgetter
 
@@ -34,10 +35,16 @@ _SIZE = attrgetter("size")
 
 def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     groups: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    visible = facts.visible
     large = MIN_FILE_BYTES.__le__
-    for position, entries in enumerate(facts.entries):
-        for path in compress(entries, map(large, map(_SIZE, entries.values()))):
+    candidates = [
+        list(compress(entries, map(large, map(_SIZE, entries.values()))))
+        for entries in facts.entries
+    ]
+    # where the final file system shows each path that is large in some layer
+    large_paths = {path for layer in candidates for path in layer}
+    visible = facts.visible_where(partial(filter, large_paths.__contains__))
+    for (position, entries), layer in zip(enumerate(facts.entries), candidates, strict=True):
+        for path in layer:
             entry = entries[path]
             if entry.type is EntryType.FILE and visible.get(path) == position:
                 groups.setdefault((entry.size, entry.digest), []).append((position, path))

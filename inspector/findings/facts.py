@@ -2,18 +2,21 @@
 
 `Facts` derives from an `Inspection`: each layer's Dockerfile instruction as the history
 tells it, each layer's stored size, each layer's regular files, the stored copies the
-final file system never shows (keyed by path and layer), and the regular files it does
-show. The per-file views are built with C-level passes (`compress`, `dict.fromkeys`): a
-layer can hold 100,000 files, and each detector then looks at the few paths it wants.
+final file system never shows (keyed by path and layer) and those a later layer stored
+again unchanged, and, for the paths a detector's first test picks, the regular files the
+final file system shows. The per-file views are built with C-level passes (`compress`,
+`map` over str methods): a layer can hold a million files, and each detector then looks
+at the few paths it wants; no view holds every path of the image at once.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import compress, repeat
-from operator import attrgetter, is_
+from operator import attrgetter, is_, itemgetter
 
 from inspector.analysis import WastedFile
 from inspector.changes import EntryType, FileEntry, Removal
@@ -31,6 +34,9 @@ _NOP = "/bin/sh -c #(nop) "
 _BUILD_ARGS = re.compile(r"^\|\d+ (?:\S+=\S* )*")  # BuildKit's `RUN |2 A=1 B=2 cmd`
 # the classic builder's `COPY file:<sha256> in /dest`: the source's name is not kept
 _CLASSIC_SOURCE = re.compile(r"^((?:--\S+ )*)(file|dir|multi):[0-9a-f]{64} in (.*)$")
+# fields of a WastedFile (a NamedTuple), read a column at a time at C speed
+_PATH = itemgetter(WastedFile._fields.index("path"))
+_STORED_IN = itemgetter(WastedFile._fields.index("stored_in"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,22 @@ class Facts:
     @cached_property
     def wasted(self) -> dict[tuple[str, int], WastedFile]:
         """Copies the final file system never shows, by (path, layer that stored it)."""
-        return {(w.path, w.stored_in): w for w in self.inspection.analysis.exact.wasted_files}
+        wasted = self.inspection.analysis.exact.wasted_files
+        return dict(zip(self.wasted_keys, wasted, strict=True))
+
+    @cached_property
+    def wasted_keys(self) -> list[tuple[str, int]]:
+        """(path, layer that stored it) of each of the analysis' `wasted_files`, in order."""
+        wasted = self.inspection.analysis.exact.wasted_files
+        return list(zip(map(_PATH, wasted), map(_STORED_IN, wasted), strict=True))
+
+    def rewritten(self) -> list[WastedFile]:
+        """The wasted files that are `rewrites`, in the analysis' order."""
+        rewrites = self.rewrites
+        if not rewrites:
+            return []
+        wasted = self.inspection.analysis.exact.wasted_files
+        return list(compress(wasted, map(rewrites.__contains__, self.wasted_keys)))
 
     @cached_property
     def files(self) -> tuple[list[str], ...]:
@@ -123,16 +144,18 @@ class Facts:
             for entries in self.entries
         )
 
-    @cached_property
-    def visible(self) -> dict[str, int]:
-        """Every regular file of the final file system: path -> the layer whose copy it shows
-        (its entry: `entry(layer, path)`)."""
-        shown = [dict.fromkeys(paths, position) for position, paths in enumerate(self.files)]
-        for path, _, stored_in, _, _ in self.inspection.analysis.exact.wasted_files:
-            shown[stored_in].pop(path, None)
-        final: dict[str, int] = shown[0] if shown else {}
-        for layer in shown[1:]:
-            final.update(layer)  # a path keeps its first place, and takes its last layer
+    def visible_where(self, pick: Callable[[list[str]], Iterable[str]]) -> dict[str, int]:
+        """Regular files of the final file system: path -> the layer whose copy it shows
+        (its entry: `entry(layer, path)`), in the order a walk up the layers meets them,
+        for the paths `pick` takes from each layer's `files` (a C-level first test, such
+        as `filter` with a `startswith`; it must take a path on its own merits, so that
+        every layer's copy of a path is taken or none)."""
+        hidden = self.wasted
+        final: dict[str, int] = {}
+        for position, paths in enumerate(self.files):
+            for path in pick(paths):
+                if (path, position) not in hidden:
+                    final[path] = position  # a path keeps its first place, takes its last layer
         return final
 
     @cached_property

