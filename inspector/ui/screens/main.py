@@ -179,6 +179,9 @@ class MainScreen(Screen[None]):
 
     def on_load_finished(self, message: messages.LoadFinished) -> None:
         inspection = message.inspection
+        big = len(self.files.all_paths()) >= FREEZE_PATHS
+        if big:  # before the rows below are made: else a full collection may walk it all
+            gc.freeze()
         self.loaded = inspection.loaded
         self.analysis = inspection.analysis
         self.dive = inspection.dive
@@ -199,8 +202,8 @@ class MainScreen(Screen[None]):
         # of the collector's sight, or every full collection walks them all (a pause of
         # 100-500 ms in the middle of a key on a 100,000-file image). Small images skip
         # it: nothing to gain, and frozen objects are never collected (tests run many apps)
-        if len(self.files.all_paths()) >= FREEZE_PATHS:
-            gc.freeze()
+        if big:
+            gc.freeze()  # and the rows just made
         # the aggregated views' masks, the filter's search strings and the directory
         # listings "expand all" opens, built while the person looks, not on the first key
         # (after the first paint: a worker thread would slow it down, sharing the GIL)
