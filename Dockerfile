@@ -18,8 +18,9 @@ ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_TRUSTED_HOST
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# A C compiler for the compiled header walk (on Debian-based images such as the default;
-# without one the install falls back to the Python walk: `inspector --version` says which)
+# A C compiler for the compiled loops, the header walk and the stacking (on Debian-based
+# images such as the default; without one the install falls back to Python: `inspector
+# --version` says which)
 RUN if command -v apt-get >/dev/null; then \
         apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc libc6-dev \
         && rm -rf /var/lib/apt/lists/*; \

@@ -701,7 +701,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 def _version() -> str:
     from inspector import native
 
-    return f"inspector {__version__} ({native.IMPLEMENTATION} header walk)"
+    return f"inspector {__version__} ({native.describe()})"
 
 
 def entry() -> NoReturn:

@@ -61,3 +61,10 @@ Python one (`inspector.analysis`)."""
 
 IMPLEMENTATION = "python" if _module is None else "compiled"
 """`compiled` or `python`: what `inspector --version` reports."""
+
+
+def describe() -> str:
+    """Which implementation runs each hot loop, as `inspector --version` shows it:
+    `compiled header walk, compiled stacking`, `python header walk, python stacking`."""
+    loops = (("header walk", _module is not None), ("stacking", stacking is not None))
+    return ", ".join(f"{'compiled' if built else 'python'} {name}" for name, built in loops)

@@ -167,7 +167,9 @@ def test_the_image_runs_inspector_as_a_user_that_is_not_root(
     # (the stand-in base the tests build has none, so its image runs the Python walk)
     host = services.run_cli("--version").stdout
     assert done.stdout.split(" (")[0] == host.split(" (")[0]
-    assert done.stdout.rstrip().endswith(("(compiled header walk)", "(python header walk)"))
+    assert done.stdout.rstrip().endswith(
+        ("(compiled header walk, compiled stacking)", "(python header walk, python stacking)")
+    )
 
 
 def test_an_engine_image_through_the_mounted_socket(

@@ -211,17 +211,22 @@ def test_both_walks_give_one_analysis_of_a_stack(stack: list[Layer], chunk: int)
     assert results[0] == results[1]
 
 
-def test_the_version_names_the_walk_that_runs() -> None:
+def test_the_version_names_the_loops_that_run() -> None:
     import subprocess
     import sys
 
-    for pure, expected in (("1", "python"), ("", "python" if COMPILED is None else "compiled")):
+    walk = "python" if COMPILED is None else "compiled"
+    stacking = "python" if native.compiled_stacking() is None else "compiled"
+    for pure, expected in (
+        ("1", "python header walk, python stacking"),
+        ("", f"{walk} header walk, {stacking} stacking"),
+    ):
         env = {**os.environ, native.PURE_ENV: pure}
         shown = subprocess.run(
             [sys.executable, "-m", "inspector", "--version"],
             capture_output=True, text=True, env=env, check=True, timeout=60,
         ).stdout  # fmt: skip
-        assert shown.strip().endswith(f"({expected} header walk)"), shown
+        assert shown.strip().endswith(f"({expected})"), shown
 
 
 # --- the content checks' first test, made in the walk -------------------------------------
