@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,18 @@ class CiReport:
         return float(match.group(1)) if match else None
 
 
+DIVE_ATTEMPTS = 3
+"""dive 0.13.1 reads the same zstd:chunked archive as "archive/tar: invalid tar header" about
+once in 40 runs (reproduced on one unchanged file: 1 of 40 with the tests' environment);
+that failure, and only it, is dive's and is run again. inspector is never retried."""
+
+
+def _dives_own_flake(result: subprocess.CompletedProcess[str]) -> bool:
+    return result.returncode != 0 and "archive/tar: invalid tar header" in (
+        result.stdout + result.stderr
+    )
+
+
 class DiveRuns:
     """Runs dive on archives, each question asked once per session."""
 
@@ -113,10 +126,13 @@ class DiveRuns:
     def document(self, archive: Path) -> dict[str, Any]:
         """`dive --source docker-archive ARCHIVE -j out.json`, parsed."""
         if archive not in self._documents:
-            work = self._workdir()
-            result = services.run_dive(
-                "--source", "docker-archive", archive, "-j", work / "out.json", cwd=work
-            )
+            for _ in range(DIVE_ATTEMPTS):
+                work = self._workdir()
+                result = services.run_dive(
+                    "--source", "docker-archive", archive, "-j", work / "out.json", cwd=work
+                )
+                if not _dives_own_flake(result):
+                    break
             assert result.returncode == 0, result.stdout + result.stderr
             doc = json.loads((work / "out.json").read_text())
             assert isinstance(doc, dict)
@@ -127,10 +143,13 @@ class DiveRuns:
         """`CI=true dive --source docker-archive ARCHIVE FLAGS...`."""
         key = (archive, flags)
         if key not in self._reports:
-            work = self._workdir()
-            result = services.run_dive(
-                "--source", "docker-archive", archive, *flags, ci=True, cwd=work
-            )
+            for _ in range(DIVE_ATTEMPTS):
+                work = self._workdir()
+                result = services.run_dive(
+                    "--source", "docker-archive", archive, *flags, ci=True, cwd=work
+                )
+                if not _dives_own_flake(result):
+                    break
             lines = tuple(ANSI.sub("", result.stdout).splitlines())
             assert result.returncode in (0, 1), result.stdout + result.stderr
             assert "CI Misconfigured" not in result.stdout, f"dive rejected {flags}"
