@@ -515,6 +515,21 @@ def test_a_large_image_is_frozen_before_the_screen_makes_its_rows(
     run(demo_app(), scenario)
 
 
+def test_a_view_left_empty_by_hidden_kinds_says_so_not_loading() -> None:
+    from inspector.ui.widgets.file_tree import EMPTY_VIEW
+
+    async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
+        await app.workers.wait_for_complete()
+        tree = main(app).file_tree
+        assert tree.rows
+        await pilot.press("tab", "ctrl+a")  # layer 0 only adds: hide what it added
+        await settle(pilot)
+        assert not tree.rows
+        assert tree.empty_text == EMPTY_VIEW
+
+    run(demo_app(), scenario)
+
+
 def test_directory_listings_are_sorted_in_the_background_after_the_load() -> None:
     async def scenario(app: InspectorApp, pilot: Pilot[int]) -> None:
         await app.workers.wait_for_complete()

@@ -28,6 +28,9 @@ EXPAND_ALL_LIMIT = 20_000  # directories "expand all" opens at most
 _PATH = attrgetter("node.path")
 
 
+EMPTY_VIEW = "Nothing to show here: no change, or every one hidden by kind or filter."
+
+
 class FileTreeView(RowList):
     """The rows of `state` over `tree`; MainScreen sets the view, the keys change the rest."""
 
@@ -91,6 +94,7 @@ class FileTreeView(RowList):
         """Show the view `(lo, hi)`, keeping the cursor's path where it still exists."""
         keep = self.current_path()
         self.files = tree
+        self.empty_text = EMPTY_VIEW  # (not what `clear` said while the image loaded)
         self.state.lo, self.state.hi = lo, hi
         if self.query_ is not None and self.query_.active:
             self._search()
